@@ -1,0 +1,1 @@
+"""Composition root: settings, authentication and tenancy, the ASGI app and the CLI."""

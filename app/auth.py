@@ -1,0 +1,117 @@
+"""Bearer-token authentication and tenancy for /scim and /graphql.
+
+Every request names its tenant through its token. ``RequireToken`` wraps a front-end's ASGI
+app: it verifies the ``Authorization: Bearer`` header, checks the token's scope and puts the
+``TokenGrant`` on ``request.state.grant``; the front-ends scope every query by it.
+
+Verified tokens are cached by hash for a few seconds, so a warm token costs no database
+round trip; a revocation takes effect within that time (at once in this process).
+"""
+
+from collections import OrderedDict
+from collections.abc import Callable
+from functools import partial
+from time import monotonic
+
+from sqlalchemy import Connection
+from starlette.responses import Response
+from starlette.types import ASGIApp, Receive, Scope, Send
+
+from db.database import Database
+from db.tokens import TokenGrant, TokenScope, find_grant, hash_secret, touch_token
+
+Rejection = Callable[[int, str], Response]
+
+
+class TokenVerifier:
+    def __init__(self, database: Database, ttl_seconds: float, max_entries: int = 10_000) -> None:
+        self._database = database
+        self._ttl = ttl_seconds
+        self._max_entries = max_entries
+        self._cache: OrderedDict[str, tuple[float, TokenGrant | None]] = OrderedDict()
+
+    async def verify(self, secret: str) -> TokenGrant | None:
+        digest = hash_secret(secret)
+        now = monotonic()
+        cached = self._cache.get(digest)
+        if cached is not None and cached[0] > now:
+            return cached[1]
+        grant = await self._database.write(partial(_find_and_touch, secret))
+        self._cache[digest] = (now + self._ttl, grant)
+        self._cache.move_to_end(digest)
+        while len(self._cache) > self._max_entries:
+            self._cache.popitem(last=False)
+        return grant
+
+    def forget(self, token_id: int) -> None:
+        """Drop a revoked token from this process's cache at once."""
+        for digest, (_, grant) in list(self._cache.items()):
+            if grant is not None and grant.token_id == token_id:
+                del self._cache[digest]
+
+
+def _find_and_touch(secret: str, connection: Connection) -> TokenGrant | None:
+    grant = find_grant(connection, secret)
+    if grant is not None:
+        touch_token(connection, grant.token_id)
+    return grant
+
+
+def bearer_token(scope: Scope) -> str | None:
+    """The token of an ``Authorization: Bearer <token>`` header, or None."""
+    headers: list[tuple[bytes, bytes]] = scope["headers"]
+    for name, value in headers:
+        if name == b"authorization":
+            scheme, _, token = value.decode("latin-1").strip().partition(" ")
+            token = token.strip()
+            if scheme.lower() != "bearer" or not token or " " in token:
+                return None
+            return token
+    return None
+
+
+class RequireToken:
+    """ASGI middleware: let through only requests with a valid token of ``required`` scope."""
+
+    def __init__(
+        self,
+        app: ASGIApp,
+        *,
+        verifier: TokenVerifier,
+        required: TokenScope,
+        reject: Rejection,
+        is_public: Callable[[Scope], bool] = lambda scope: False,
+    ) -> None:
+        self.app = app
+        self.verifier = verifier
+        self.required = required
+        self.reject = reject
+        self.is_public = is_public
+
+    async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
+        if scope["type"] != "http" or self.is_public(scope):
+            await self.app(scope, receive, send)
+            return
+        token = bearer_token(scope)
+        if token is None:
+            response = self._challenge("a bearer token is required (Authorization: Bearer ...)")
+        else:
+            grant = await self.verifier.verify(token)
+            if grant is None:
+                response = self._challenge("the bearer token is unknown or revoked")
+            elif grant.scope != self.required:
+                response = self.reject(
+                    403,
+                    f"this token has scope {grant.scope.value!r}; {self.required.value!r} "
+                    "is required here",
+                )
+            else:
+                scope.setdefault("state", {})["grant"] = grant
+                await self.app(scope, receive, send)
+                return
+        await response(scope, receive, send)
+
+    def _challenge(self, detail: str) -> Response:
+        response = self.reject(401, detail)
+        response.headers["WWW-Authenticate"] = 'Bearer realm="blink-directory"'
+        return response

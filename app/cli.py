@@ -1,0 +1,194 @@
+"""The ``blink-directory`` command: serve, migrate, tenant and token administration."""
+
+import os
+from collections.abc import Callable, Iterator
+from contextlib import contextmanager
+from typing import Annotated, NoReturn, TypeVar
+
+import typer
+import uvicorn
+from pydantic import ValidationError
+from rich.console import Console
+from rich.table import Table
+from sqlalchemy import Connection
+from sqlalchemy.exc import ArgumentError, OperationalError
+
+from app.bootstrap import banner, bootstrap_if_empty
+from app.settings import Settings, describe_validation_error
+from db.database import Database
+from db.errors import StoreError
+from db.migrate import upgrade
+from db.tenants import create_tenant, list_tenants
+from db.tokens import TokenScope, issue_token, list_tokens, revoke_token
+
+T = TypeVar("T")
+
+cli = typer.Typer(
+    help="Blink directory service: SCIM 2.0 provisioning and a GraphQL org-chart API.",
+    no_args_is_help=True,
+    pretty_exceptions_enable=False,
+    add_completion=False,
+)
+tenant_cli = typer.Typer(help="Manage tenants (one per Blink customer).", no_args_is_help=True)
+token_cli = typer.Typer(help="Manage API tokens.", no_args_is_help=True)
+cli.add_typer(tenant_cli, name="tenant")
+cli.add_typer(token_cli, name="token")
+
+out = Console(highlight=False, soft_wrap=True)
+
+DatabaseUrlOption = Annotated[
+    str | None,
+    typer.Option("--database-url", help="Overrides BLINK_DATABASE_URL.", show_default=False),
+]
+
+
+def fail(message: str) -> NoReturn:
+    typer.echo(f"error: {message}", err=True)
+    raise typer.Exit(code=1)
+
+
+def load_settings(**overrides: object) -> Settings:
+    given = {key: value for key, value in overrides.items() if value is not None}
+    try:
+        return Settings(**given)  # type: ignore[arg-type]
+    except ValidationError as error:
+        fail(describe_validation_error(error))
+
+
+@contextmanager
+def store_errors() -> Iterator[None]:
+    """Turn the store's expected failures into one line on stderr and exit status 1."""
+    try:
+        yield
+    except (StoreError, ValueError) as error:
+        fail(str(error))
+    except OperationalError as error:
+        reason = str(error.orig).strip().splitlines()[0] if error.orig else str(error)
+        fail(f"database unreachable: {reason}")
+    except ArgumentError as error:
+        fail(f"bad database URL: {error}")
+
+
+@contextmanager
+def open_database(database_url: str | None, *, migrate: bool = True) -> Iterator[Database]:
+    settings = load_settings(database_url=database_url)
+    with store_errors():
+        database = Database(settings.database_url)
+        try:
+            if migrate:
+                upgrade(database.engine)
+            yield database
+        finally:
+            database.dispose()
+
+
+def in_transaction(database_url: str | None, work: Callable[[Connection], T]) -> T:
+    with open_database(database_url) as database, store_errors():
+        return database.write_sync(work)
+
+
+@cli.command()
+def migrate(database_url: DatabaseUrlOption = None) -> None:
+    """Apply pending database migrations and exit."""
+    with open_database(database_url, migrate=True) as database:
+        out.print(f"database at {database.url.render_as_string(hide_password=True)} is up to date")
+
+
+@cli.command()
+def serve(
+    host: Annotated[str | None, typer.Option(help="Overrides BLINK_HOST.")] = None,
+    port: Annotated[int | None, typer.Option(help="Overrides BLINK_PORT.")] = None,
+    database_url: DatabaseUrlOption = None,
+    workers: Annotated[int, typer.Option(min=1, help="uvicorn worker processes.")] = 1,
+    no_migrate: Annotated[
+        bool, typer.Option("--no-migrate", help="Do not apply pending migrations first.")
+    ] = False,
+) -> None:
+    """Serve SCIM at /scim, GraphQL at /graphql (migrating the database first)."""
+    settings = load_settings(host=host, port=port, database_url=database_url)
+    with (
+        open_database(settings.database_url, migrate=not no_migrate) as database,
+        store_errors(),
+    ):
+        first_run = database.write_sync(bootstrap_if_empty)
+    out.print(banner(f"http://{settings.host}:{settings.port}", first_run))
+    # Workers re-create the app from the environment, so pass the effective settings on.
+    os.environ["BLINK_DATABASE_URL"] = settings.database_url
+    uvicorn.run(
+        "app.main:create_app",
+        factory=True,
+        host=settings.host,
+        port=settings.port,
+        workers=workers,
+        log_level=settings.log_level,
+        proxy_headers=True,
+    )
+
+
+@tenant_cli.command("create")
+def tenant_create(
+    slug: str,
+    name: Annotated[str | None, typer.Option(help="Display name (defaults to the slug).")] = None,
+    database_url: DatabaseUrlOption = None,
+) -> None:
+    """Create a tenant."""
+    tenant = in_transaction(database_url, lambda connection: create_tenant(connection, slug, name))
+    out.print(f"created tenant {tenant.slug!r} ({tenant.name})")
+
+
+@tenant_cli.command("list")
+def tenant_list(database_url: DatabaseUrlOption = None) -> None:
+    """List tenants."""
+    table = Table("slug", "name", "created")
+    for tenant in in_transaction(database_url, list_tenants):
+        table.add_row(tenant.slug, tenant.name, tenant.created.isoformat(timespec="seconds"))
+    out.print(table)
+
+
+@token_cli.command("create")
+def token_create(
+    tenant: Annotated[str, typer.Option(help="Tenant slug.")],
+    scope: Annotated[TokenScope, typer.Option(help="scim (for Entra) or graphql (readers).")],
+    name: Annotated[str | None, typer.Option(help="A label for the token.")] = None,
+    database_url: DatabaseUrlOption = None,
+) -> None:
+    """Create a token; its secret is printed once, as the last line of standard output."""
+    issued = in_transaction(
+        database_url, lambda connection: issue_token(connection, tenant, scope, name)
+    )
+    out.print(
+        f"created {issued.info.scope.value} token {issued.info.id} ({issued.info.name}) "
+        f"for tenant {issued.info.tenant_slug!r}; the secret follows and is not shown again:"
+    )
+    typer.echo(issued.secret)
+
+
+@token_cli.command("list")
+def token_list(
+    tenant: Annotated[str | None, typer.Option(help="Only this tenant's tokens.")] = None,
+    database_url: DatabaseUrlOption = None,
+) -> None:
+    """List tokens (never their secrets)."""
+    table = Table("id", "tenant", "scope", "name", "created", "last used", "revoked")
+    for token in in_transaction(database_url, lambda connection: list_tokens(connection, tenant)):
+        table.add_row(
+            str(token.id),
+            token.tenant_slug,
+            token.scope.value,
+            token.name,
+            token.created.isoformat(timespec="seconds"),
+            token.last_used.isoformat(timespec="seconds") if token.last_used else "-",
+            token.revoked.isoformat(timespec="seconds") if token.revoked else "-",
+        )
+    out.print(table)
+
+
+@token_cli.command("revoke")
+def token_revoke(token_id: int, database_url: DatabaseUrlOption = None) -> None:
+    """Revoke a token; running servers stop accepting it within seconds."""
+    in_transaction(database_url, lambda connection: revoke_token(connection, token_id))
+    out.print(f"revoked token {token_id}")
+
+
+def main() -> None:
+    cli()

@@ -1,0 +1,47 @@
+"""The GraphQL ASGI app: strawberry over HTTP, with the caller's tenant in the context."""
+
+from typing import Any, cast
+
+import orjson
+import strawberry
+from starlette.requests import Request
+from starlette.responses import JSONResponse, Response
+from starlette.types import Scope
+from strawberry.asgi import GraphQL
+
+from app.graphql_api.context import Context
+from db.database import Database
+from db.tokens import TokenGrant
+
+
+class DirectoryGraphQL(GraphQL[Context, None]):
+    def __init__(self, schema: strawberry.Schema, database: Database) -> None:
+        super().__init__(schema, graphql_ide="graphiql", allow_queries_via_get=True)
+        self.database = database
+
+    async def get_context(self, request: Any, response: Any) -> Context:
+        grant = getattr(cast(Request, request).state, "grant", None)
+        return Context(database=self.database, maybe_grant=cast(TokenGrant | None, grant))
+
+    def encode_json(self, data: object) -> bytes:
+        return orjson.dumps(data)
+
+
+def is_ide_page(scope: Scope) -> bool:
+    """GET of the GraphiQL page itself: static, served without a token."""
+    if scope.get("method") != "GET":
+        return False
+    if scope.get("query_string"):
+        return False
+    for name, value in scope["headers"]:
+        if name == b"accept":
+            return b"text/html" in value
+    return False
+
+
+def graphql_auth_error(status: int, detail: str) -> Response:
+    code = "UNAUTHENTICATED" if status == 401 else "FORBIDDEN"
+    return JSONResponse(
+        {"data": None, "errors": [{"message": detail, "extensions": {"code": code}}]},
+        status_code=status,
+    )

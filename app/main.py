@@ -1,0 +1,61 @@
+"""The app factory: one Starlette process serving SCIM, GraphQL and health probes."""
+
+from collections.abc import AsyncIterator
+from contextlib import asynccontextmanager
+
+from starlette.applications import Starlette
+from starlette.routing import Mount, Route
+
+from app.auth import RequireToken, TokenVerifier
+from app.graphql_api.http import DirectoryGraphQL, graphql_auth_error, is_ide_page
+from app.graphql_api.schema import build_schema
+from app.health import healthz, readyz
+from app.settings import Settings
+from db.database import Database
+from db.tokens import TokenScope
+from scim.app import create_scim_app
+from scim.config import ScimConfig
+from scim.errors import scim_error_response
+
+
+def create_app(settings: Settings | None = None) -> Starlette:
+    settings = settings or Settings()
+    database = Database(settings.database_url)
+    verifier = TokenVerifier(database, settings.token_cache_seconds)
+
+    scim = RequireToken(
+        create_scim_app(
+            database,
+            ScimConfig(base_url=settings.base_url, max_body_bytes=settings.max_body_bytes),
+        ),
+        verifier=verifier,
+        required=TokenScope.SCIM,
+        reject=lambda status, detail: scim_error_response(status, detail),
+    )
+    graphql = RequireToken(
+        DirectoryGraphQL(build_schema(), database),
+        verifier=verifier,
+        required=TokenScope.GRAPHQL,
+        reject=graphql_auth_error,
+        is_public=is_ide_page,
+    )
+
+    @asynccontextmanager
+    async def lifespan(app: Starlette) -> AsyncIterator[None]:
+        yield
+        database.dispose()
+
+    app = Starlette(
+        routes=[
+            Route("/healthz", healthz),
+            Route("/readyz", readyz),
+            Mount("/scim/v2", scim),
+            Mount("/scim", scim),
+            Route("/graphql", graphql, methods=["GET", "POST"]),
+        ],
+        lifespan=lifespan,
+    )
+    app.state.settings = settings
+    app.state.database = database
+    app.state.token_verifier = verifier
+    return app

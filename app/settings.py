@@ -1,0 +1,69 @@
+"""Configuration from the environment (prefix ``BLINK_``) with pydantic-settings."""
+
+from typing import Literal
+
+from pydantic import Field, ValidationError, field_validator
+from pydantic_settings import BaseSettings, SettingsConfigDict
+from sqlalchemy.engine import make_url
+from sqlalchemy.exc import ArgumentError
+
+LogLevel = Literal["critical", "error", "warning", "info", "debug"]
+
+
+class Settings(BaseSettings):
+    model_config = SettingsConfigDict(env_prefix="BLINK_", extra="ignore")
+
+    database_url: str = Field(
+        default="sqlite:///./var/blink-directory.db",
+        description="SQLAlchemy URL: sqlite:///path or postgresql://user@host/db",
+    )
+    host: str = Field(default="127.0.0.1", description="Interface `serve` binds to")
+    port: int = Field(default=8000, ge=1, le=65535, description="Port `serve` listens on")
+    log_level: LogLevel = Field(default="info", description="uvicorn and application log level")
+    base_url: str | None = Field(
+        default=None,
+        description="Public URL for meta.location and $ref; derived from each request if unset",
+    )
+    token_cache_seconds: float = Field(
+        default=5.0,
+        ge=0,
+        description="How long a verified token is trusted before it is looked up again",
+    )
+    max_body_bytes: int = Field(
+        default=1024 * 1024, ge=1024, description="Largest request body accepted (413 above)"
+    )
+    debug: bool = Field(default=False, description="Unmasked GraphQL errors; never in production")
+
+    @field_validator("log_level", mode="before")
+    @classmethod
+    def _lower_case_level(cls, value: object) -> object:
+        return value.lower() if isinstance(value, str) else value
+
+    @field_validator("database_url")
+    @classmethod
+    def _valid_database_url(cls, value: str) -> str:
+        try:
+            backend = make_url(value).get_backend_name()
+        except ArgumentError:
+            raise ValueError(f"not a database URL: {value!r}") from None
+        if backend not in ("sqlite", "postgresql", "postgres"):
+            raise ValueError(f"unsupported database {backend!r}: use sqlite or postgresql")
+        return value
+
+    @field_validator("base_url")
+    @classmethod
+    def _strip_trailing_slash(cls, value: str | None) -> str | None:
+        if value is None or value == "":
+            return None
+        if not value.startswith(("http://", "https://")):
+            raise ValueError("must start with http:// or https://")
+        return value.rstrip("/")
+
+
+def describe_validation_error(error: ValidationError) -> str:
+    """One line naming each bad setting, for the CLI and start-up."""
+    parts = []
+    for problem in error.errors():
+        name = ".".join(str(part) for part in problem["loc"]) or "settings"
+        parts.append(f"BLINK_{name.upper()}: {problem['msg']}")
+    return "invalid configuration: " + "; ".join(parts)

@@ -1,0 +1,25 @@
+"""Alembic environment: runs on the connection handed over by ``db.migrate``."""
+
+from alembic import context
+from sqlalchemy import Connection
+
+from db.tables import metadata
+
+config = context.config
+
+
+def run_migrations(connection: Connection) -> None:
+    context.configure(
+        connection=connection,
+        target_metadata=metadata,
+        render_as_batch=connection.dialect.name == "sqlite",
+        compare_type=True,
+    )
+    with context.begin_transaction():
+        context.run_migrations()
+
+
+connection = config.attributes.get("connection")
+if connection is None:
+    raise RuntimeError("run migrations through `blink-directory migrate` (db.migrate)")
+run_migrations(connection)

@@ -1,0 +1,140 @@
+"""The directory's tables, declared once with SQLModel.
+
+Created only through the Alembic migrations in ``db/migrations`` (a test checks that the two
+agree). Repositories use the Core ``Table`` objects exported at the bottom (``users``,
+``groups``, ...): the ORM's identity map buys nothing for short request-scoped statements.
+
+A user's SCIM document is split in two: attributes Blink filters, sorts or walks the org chart
+on live in typed, indexed columns; everything else Entra sent (more emails, addresses, roles,
+...) is kept verbatim in ``attributes`` so that a GET returns exactly what was written.
+"""
+
+from datetime import datetime
+from typing import Any, cast
+
+from sqlalchemy import Column, ForeignKey, Index, String, Table, func
+from sqlmodel import Field, SQLModel
+
+from db.types import JSONDocument, UTCDateTime, utcnow
+
+
+class Tenant(SQLModel, table=True):
+    __tablename__ = "tenant"
+
+    id: int | None = Field(default=None, primary_key=True)
+    slug: str = Field(max_length=63, unique=True, nullable=False)
+    name: str = Field(max_length=255, nullable=False)
+    created: datetime = Field(default_factory=utcnow, sa_type=UTCDateTime, nullable=False)
+
+
+class ApiToken(SQLModel, table=True):
+    __tablename__ = "api_token"
+
+    id: int | None = Field(default=None, primary_key=True)
+    tenant_id: int = Field(
+        sa_column=Column(ForeignKey("tenant.id", ondelete="CASCADE"), nullable=False, index=True)
+    )
+    scope: str = Field(max_length=16, nullable=False)  # "scim" or "graphql"
+    name: str = Field(max_length=255, nullable=False)
+    token_hash: str = Field(max_length=64, unique=True, nullable=False)  # SHA-256, hex
+    created: datetime = Field(default_factory=utcnow, sa_type=UTCDateTime, nullable=False)
+    last_used: datetime | None = Field(default=None, sa_type=UTCDateTime)
+    revoked: datetime | None = Field(default=None, sa_type=UTCDateTime)
+
+
+class User(SQLModel, table=True):
+    __tablename__ = "user"
+
+    id: str = Field(primary_key=True, max_length=36)  # UUID string: the SCIM id
+    tenant_id: int = Field(
+        sa_column=Column(ForeignKey("tenant.id", ondelete="CASCADE"), nullable=False)
+    )
+    user_name: str = Field(sa_column=Column(String, nullable=False))
+    external_id: str | None = Field(default=None, sa_column=Column(String))
+    active: bool = Field(default=True, nullable=False)
+    display_name: str | None = Field(default=None, sa_column=Column(String))
+    title: str | None = Field(default=None, sa_column=Column(String))
+    given_name: str | None = Field(default=None, sa_column=Column(String))
+    family_name: str | None = Field(default=None, sa_column=Column(String))
+    formatted_name: str | None = Field(default=None, sa_column=Column(String))
+    middle_name: str | None = Field(default=None, sa_column=Column(String))
+    honorific_prefix: str | None = Field(default=None, sa_column=Column(String))
+    honorific_suffix: str | None = Field(default=None, sa_column=Column(String))
+    email: str | None = Field(default=None, sa_column=Column(String))  # the work email
+    work_phone: str | None = Field(default=None, sa_column=Column(String))
+    mobile_phone: str | None = Field(default=None, sa_column=Column(String))
+    department: str | None = Field(default=None, sa_column=Column(String))
+    employee_number: str | None = Field(default=None, sa_column=Column(String))
+    manager_id: str | None = Field(
+        default=None,
+        sa_column=Column(String(36), ForeignKey("user.id", ondelete="SET NULL")),
+    )
+    company: str | None = Field(default=None, sa_column=Column(String))
+    description: str | None = Field(default=None, sa_column=Column(String))
+    location: str | None = Field(default=None, sa_column=Column(String))
+    attributes: dict[str, Any] = Field(
+        default_factory=dict, sa_column=Column(JSONDocument, nullable=False)
+    )
+    created: datetime = Field(default_factory=utcnow, sa_type=UTCDateTime, nullable=False)
+    last_modified: datetime = Field(default_factory=utcnow, sa_type=UTCDateTime, nullable=False)
+    version: int = Field(default=1, nullable=False)
+
+
+class Group(SQLModel, table=True):
+    __tablename__ = "group"
+
+    id: str = Field(primary_key=True, max_length=36)
+    tenant_id: int = Field(
+        sa_column=Column(ForeignKey("tenant.id", ondelete="CASCADE"), nullable=False)
+    )
+    display_name: str = Field(sa_column=Column(String, nullable=False))
+    external_id: str | None = Field(default=None, sa_column=Column(String))
+    attributes: dict[str, Any] = Field(
+        default_factory=dict, sa_column=Column(JSONDocument, nullable=False)
+    )
+    created: datetime = Field(default_factory=utcnow, sa_type=UTCDateTime, nullable=False)
+    last_modified: datetime = Field(default_factory=utcnow, sa_type=UTCDateTime, nullable=False)
+    version: int = Field(default=1, nullable=False)
+
+
+class GroupMember(SQLModel, table=True):
+    """One row per membership: adding or removing a member never rewrites a list."""
+
+    __tablename__ = "group_member"
+
+    group_id: str = Field(
+        sa_column=Column(String(36), ForeignKey("group.id", ondelete="CASCADE"), primary_key=True)
+    )
+    user_id: str = Field(
+        sa_column=Column(
+            String(36), ForeignKey("user.id", ondelete="CASCADE"), primary_key=True, index=True
+        )
+    )
+
+
+def _table(model: type[SQLModel]) -> Table:
+    return cast(Table, model.__table__)  # type: ignore[attr-defined]
+
+
+tenants = _table(Tenant)
+api_tokens = _table(ApiToken)
+users = _table(User)
+groups = _table(Group)
+group_members = _table(GroupMember)
+
+# Case-insensitive uniqueness and look-ups use indexes on lower(...): SCIM userName and group
+# displayName are caseExact=false, and Entra matches on them.
+Index("ux_user_tenant_username", users.c.tenant_id, func.lower(users.c.user_name), unique=True)
+Index("ix_user_tenant_external_id", users.c.tenant_id, users.c.external_id)
+Index("ix_user_tenant_email", users.c.tenant_id, func.lower(users.c.email))
+Index("ix_user_tenant_manager", users.c.tenant_id, users.c.manager_id)
+Index("ix_user_manager", users.c.manager_id)
+Index(
+    "ux_group_tenant_display_name",
+    groups.c.tenant_id,
+    func.lower(groups.c.display_name),
+    unique=True,
+)
+Index("ix_group_tenant_external_id", groups.c.tenant_id, groups.c.external_id)
+
+metadata = SQLModel.metadata

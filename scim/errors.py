@@ -1,0 +1,45 @@
+"""SCIM errors: every failure under /scim is answered with an RFC 7644 §3.12 Error body."""
+
+from enum import StrEnum
+
+from scim.responses import ScimResponse
+
+ERROR_SCHEMA = "urn:ietf:params:scim:api:messages:2.0:Error"
+
+
+class ScimType(StrEnum):
+    """The ``scimType`` values RFC 7644 defines for 400/409/413 answers."""
+
+    INVALID_FILTER = "invalidFilter"
+    TOO_MANY = "tooMany"
+    UNIQUENESS = "uniqueness"
+    MUTABILITY = "mutability"
+    INVALID_SYNTAX = "invalidSyntax"
+    INVALID_PATH = "invalidPath"
+    NO_TARGET = "noTarget"
+    INVALID_VALUE = "invalidValue"
+    INVALID_VERSION = "invalidVers"
+    SENSITIVE = "sensitive"
+
+
+class ScimError(Exception):
+    """Raise anywhere below a SCIM route; the SCIM app turns it into an Error response."""
+
+    def __init__(self, status: int, detail: str, scim_type: ScimType | None = None) -> None:
+        super().__init__(detail)
+        self.status = status
+        self.detail = detail
+        self.scim_type = scim_type
+
+
+def error_body(status: int, detail: str, scim_type: ScimType | None = None) -> dict[str, object]:
+    body: dict[str, object] = {"schemas": [ERROR_SCHEMA], "status": str(status), "detail": detail}
+    if scim_type is not None:
+        body["scimType"] = scim_type.value
+    return body
+
+
+def scim_error_response(
+    status: int, detail: str, scim_type: ScimType | None = None
+) -> ScimResponse:
+    return ScimResponse(error_body(status, detail, scim_type), status_code=status)

@@ -1,0 +1,41 @@
+"""Reading SCIM request bodies: size limit, JSON parsing, content types."""
+
+from typing import Any
+
+import orjson
+from starlette.requests import Request
+
+from scim.context import config
+from scim.errors import ScimError, ScimType
+
+
+async def read_body(request: Request) -> bytes:
+    """The raw body, refused with 413 beyond the configured limit (before reading it all)."""
+    limit = config(request).max_body_bytes
+    declared = request.headers.get("content-length")
+    if declared is not None and declared.isdigit() and int(declared) > limit:
+        raise ScimError(413, f"request body exceeds the limit of {limit} bytes")
+    chunks: list[bytes] = []
+    size = 0
+    async for chunk in request.stream():
+        size += len(chunk)
+        if size > limit:
+            raise ScimError(413, f"request body exceeds the limit of {limit} bytes")
+        chunks.append(chunk)
+    return b"".join(chunks)
+
+
+async def read_json_object(request: Request) -> dict[str, Any]:
+    """The body as a JSON object; anything else is a 400 invalidSyntax.
+
+    The content type is not checked: Entra sends application/scim+json, application/json,
+    with or without a charset, and a 415 would fail its provisioning run.
+    """
+    body = await read_body(request)
+    try:
+        document = orjson.loads(body)
+    except orjson.JSONDecodeError as error:
+        raise ScimError(400, f"malformed JSON: {error}", ScimType.INVALID_SYNTAX) from None
+    if not isinstance(document, dict):
+        raise ScimError(400, "the request body must be a JSON object", ScimType.INVALID_SYNTAX)
+    return document

@@ -1,0 +1,44 @@
+"""Settings come from BLINK_* variables; bad values fail with one readable line."""
+
+import pytest
+from pydantic import ValidationError
+
+from app.settings import Settings, describe_validation_error
+
+
+def test_defaults() -> None:
+    settings = Settings()
+    assert settings.database_url == "sqlite:///./var/blink-directory.db"
+    assert (settings.host, settings.port, settings.log_level) == ("127.0.0.1", 8000, "info")
+    assert settings.base_url is None
+
+
+def test_environment_overrides(monkeypatch: pytest.MonkeyPatch) -> None:
+    monkeypatch.setenv("BLINK_PORT", "9000")
+    monkeypatch.setenv("BLINK_LOG_LEVEL", "DEBUG")
+    monkeypatch.setenv("BLINK_BASE_URL", "https://directory.example.com/")
+    settings = Settings()
+    assert (settings.port, settings.log_level) == (9000, "debug")
+    assert settings.base_url == "https://directory.example.com"
+
+
+@pytest.mark.parametrize(
+    ("name", "value", "fragment"),
+    [
+        ("BLINK_PORT", "eighty", "BLINK_PORT"),
+        ("BLINK_PORT", "70000", "BLINK_PORT"),
+        ("BLINK_DATABASE_URL", "mysql://x@y/z", "unsupported database"),
+        ("BLINK_DATABASE_URL", "not a url", "not a database URL"),
+        ("BLINK_LOG_LEVEL", "loud", "BLINK_LOG_LEVEL"),
+        ("BLINK_BASE_URL", "ftp://x", "http"),
+    ],
+)
+def test_bad_values_are_described_in_one_line(
+    monkeypatch: pytest.MonkeyPatch, name: str, value: str, fragment: str
+) -> None:
+    monkeypatch.setenv(name, value)
+    with pytest.raises(ValidationError) as raised:
+        Settings()
+    message = describe_validation_error(raised.value)
+    assert "\n" not in message
+    assert fragment in message
