@@ -25,6 +25,9 @@ class Tenant(SQLModel, table=True):
     slug: str = Field(max_length=63, unique=True, nullable=False)
     name: str = Field(max_length=255, nullable=False)
     created: datetime = Field(default_factory=utcnow, sa_type=UTCDateTime, nullable=False)
+    # Bumped by every write that changes the org chart (see db.org_changes); readers use it
+    # to invalidate what they derived from the tree.
+    org_version: int = Field(default=0, nullable=False)
 
 
 class ApiToken(SQLModel, table=True):

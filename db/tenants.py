@@ -36,7 +36,7 @@ def create_tenant(connection: Connection, slug: str, name: str | None = None) ->
         with connection.begin_nested():
             tenant_id = connection.execute(
                 insert(tenants)
-                .values(slug=slug, name=name or slug, created=created)
+                .values(slug=slug, name=name or slug, created=created, org_version=0)
                 .returning(tenants.c.id)
             ).scalar_one()
     except IntegrityError as error:

@@ -112,10 +112,11 @@ def test_migrate(database_url: str) -> None:
 def test_serve_first_run_prints_urls_and_secrets_once(
     tmp_path: Path, monkeypatch: pytest.MonkeyPatch
 ) -> None:
-    monkeypatch.delenv("BLINK_DATABASE_URL", raising=False)  # serve sets it for its workers
+    url = f"sqlite:///{tmp_path}/fresh/directory.db"
+    # serve exports BLINK_DATABASE_URL for its workers; monkeypatch removes it afterwards.
+    monkeypatch.setenv("BLINK_DATABASE_URL", url)
     calls: list[dict[str, object]] = []
     monkeypatch.setattr("app.cli.uvicorn.run", lambda *args, **kwargs: calls.append(kwargs))
-    url = f"sqlite:///{tmp_path}/fresh/directory.db"
 
     code, first, _ = run("serve", "--port", "8123", "--database-url", url)
     assert code == 0

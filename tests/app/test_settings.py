@@ -1,9 +1,17 @@
 """Settings come from BLINK_* variables; bad values fail with one readable line."""
 
+import os
+
 import pytest
 from pydantic import ValidationError
 
 from app.settings import Settings, describe_validation_error
+
+
+@pytest.fixture(autouse=True)
+def clean_environment(monkeypatch: pytest.MonkeyPatch) -> None:
+    for name in [name for name in os.environ if name.startswith("BLINK_")]:
+        monkeypatch.delenv(name)
 
 
 def test_defaults() -> None:
