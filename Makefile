@@ -34,8 +34,16 @@ format: $(STAMP)
 	$(BIN)/ruff format .
 	$(BIN)/ruff check --fix .
 
-bench: $(STAMP)
-	$(BIN)/python -m bench
+BENCH_STAMP := $(VENV)/.installed-bench
+
+$(BENCH_STAMP): pyproject.toml $(STAMP)
+	$(BIN)/python -m pip install --quiet -e '.[dev,bench]'
+	touch $(BENCH_STAMP)
+
+# Benchmarks (issue 6): starts real servers, prints one table, writes .bench/results-*.json.
+# Installs wrk from Debian's packages when missing (as root); options: python -m bench --help.
+bench: $(BENCH_STAMP)
+	$(BIN)/python -m bench $(BENCH_ARGS)
 
 export-schema: $(STAMP)
 	$(BIN)/blink-directory export-schema

@@ -1,0 +1,407 @@
+"""``make bench``: start the servers, measure every figure of issue 6, print one table.
+
+Each throughput figure is also given as a ratio to a baseline measured in the same run (this
+machine is shared and absolute numbers drift). Figures whose endpoints are not built yet are
+reported as ``n/a (endpoint missing)``.
+"""
+
+import argparse
+import os
+import subprocess
+import sys
+import time
+from pathlib import Path
+
+from rich.console import Console
+from sqlalchemy import text
+from sqlalchemy.engine import make_url
+
+from bench import figures, store
+from bench.dataset import generate
+from bench.figures import LoadSettings
+from bench.loadgen import ensure_wrk
+from bench.report import Figure, Report, machine, render, write_json
+from bench.scim_load import sync
+from bench.servers import HOST, Server, serve
+
+ROOT = Path(__file__).resolve().parent.parent
+WORK = ROOT / ".bench"
+BRANCHES = ("issue-users", "issue-filters", "issue-graphql", "issue-groups")
+OURS = "bench.instrumented_app:create_app"
+
+console = Console(highlight=False, width=max(160, Console().width))
+
+
+def log(message: str) -> None:
+    console.print(f"[dim]{time.strftime('%H:%M:%S')}[/] {message}")
+
+
+def parse_args() -> argparse.Namespace:
+    parser = argparse.ArgumentParser(prog="python -m bench", description=__doc__)
+    parser.add_argument("--seed", type=int, default=42)
+    parser.add_argument("--small", type=int, default=1_000, help="users in the small org")
+    parser.add_argument("--large", type=int, default=100_000, help="users in the large org")
+    parser.add_argument("--sync-users", type=int, default=10_000)
+    parser.add_argument("--seconds", type=float, default=8, help="per throughput run")
+    parser.add_argument("--connections", type=int, default=16, help="for throughput runs")
+    parser.add_argument("--repeat", type=int, default=200, help="latency samples")
+    parser.add_argument("--page-budget", type=float, default=150, help="s per paging run")
+    parser.add_argument(
+        "--postgres",
+        default=os.environ.get(
+            "BENCH_POSTGRES_URL", "postgresql+psycopg://postgres@127.0.0.1:5432/blink_bench"
+        ),
+        help="server and bench database; sized databases are named <name>_<size>",
+    )
+    parser.add_argument("--no-postgres", action="store_true")
+    parser.add_argument(
+        "--only", default="", help="comma-separated parts: lookup,sync,graphql,rss,postgres"
+    )
+    return parser.parse_args()
+
+
+def postgres_url(base: str, size: int) -> str:
+    parsed = make_url(base)
+    return parsed.set(database=f"{parsed.database}_{size}").render_as_string(hide_password=False)
+
+
+def postgres_reachable(base: str) -> str:
+    from db.database import Database
+
+    try:
+        database = Database(base)
+        try:
+            database.read_sync(lambda connection: connection.execute(text("SELECT 1")))
+        finally:
+            database.dispose()
+    except Exception as error:
+        return str(error).splitlines()[0]
+    return ""
+
+
+def branches() -> str:
+    parts = []
+    for branch in BRANCHES:
+        head = subprocess.run(
+            ["git", "rev-parse", "--short", branch], capture_output=True, text=True, cwd=ROOT
+        ).stdout.strip()
+        if not head:
+            continue
+        merged = (
+            subprocess.run(
+                ["git", "merge-base", "--is-ancestor", branch, "HEAD"], cwd=ROOT
+            ).returncode
+            == 0
+        )
+        parts.append(f"{branch}@{head}{'' if merged else ' (not merged)'}")
+    own = subprocess.run(
+        ["git", "rev-parse", "--short", "HEAD"], capture_output=True, text=True, cwd=ROOT
+    ).stdout.strip()
+    return f"HEAD {own}; " + ", ".join(parts)
+
+
+def main() -> int:
+    args = parse_args()
+    only = set(filter(None, args.only.split(",")))
+
+    def wanted(part: str) -> bool:
+        return not only or part in only
+
+    WORK.mkdir(exist_ok=True)
+    data = WORK / "data"
+    data.mkdir(exist_ok=True)
+    logs = WORK / "logs"
+    logs.mkdir(exist_ok=True)
+    report = Report(info={**machine(), "code": branches()})
+    started = time.monotonic()
+
+    wrk = ensure_wrk(log)
+    if wrk is None:
+        log("[yellow]wrk unavailable: throughput is measured with the asyncio client[/]")
+    settings = LoadSettings(wrk, args.seconds, args.connections, args.seed, WORK)
+    report.info["load"] = (
+        f"{'wrk (1 thread)' if wrk else 'python asyncio client'}, {args.connections} connections, "
+        f"{args.seconds:g} s per run after 1 s warm-up; uvicorn 1 worker for every server"
+    )
+
+    log(f"preparing SQLite databases ({args.small:,} and {args.large:,} users, seed {args.seed})")
+    small = store.prepare(
+        store.sqlite_url(data, f"small-{args.seed}.sqlite"), args.small, args.seed, log=log
+    )
+    large = store.prepare(
+        store.sqlite_url(data, f"large-{args.seed}.sqlite"), args.large, args.seed, log=log
+    )
+    use_postgres = not args.no_postgres and wanted("postgres")
+    if use_postgres:
+        problem = postgres_reachable(args.postgres)
+        if problem:
+            log(f"[yellow]PostgreSQL unreachable, its figures are skipped: {problem}[/]")
+            use_postgres = False
+
+    def ours(name: str, url: str, count_sql: bool = False) -> object:
+        env = {"BLINK_DATABASE_URL": url, "BLINK_LOG_LEVEL": "warning"}
+        if count_sql:
+            env["BENCH_COUNT_SQL"] = "1"
+        return serve(name, OURS, env, logs)
+
+    # 1. the framework's ceiling, which also shows the load generator is not the bottleneck
+    with serve("bare", "bench.baseline_app:create_app", log_dir=logs) as bare_server:
+        paths = WORK / "paths-bare.txt"
+        paths.write_text("/scim/Users?filter=userName%20eq%20%22x%22\n")
+        bare, _ = figures.lookup_throughput(bare_server, None, paths, settings)
+    assert bare is not None
+    report.add(
+        Figure(
+            "load generator vs bare Starlette",
+            "-",
+            bare.rps,
+            "req/s",
+            target=8000,
+            note=f"{bare.tool}; p50 {bare.p50_ms:.2f} ms",
+        )
+    )
+    report.add(Figure("bare Starlette ListResponse (baseline)", "-", bare.rps, "req/s"))
+
+    def versus_bare(value: float) -> float:
+        return value / bare.rps
+
+    lookup_name = 'GET /Users?filter=userName eq "…"'
+    peer_rps: float | None = None
+    if wanted("lookup"):
+        # 2. the peer, loaded with the same 1,000 people over its SCIM API
+        with serve("scim2-server", "bench.peer_app:create_app", log_dir=logs) as peer_server:
+            log(f"loading {args.small:,} users into scim2-server over SCIM")
+            loaded = sync(HOST, peer_server.port, None, "/v2", small.org)
+            paths = figures.lookup_paths(small.org, "/v2", settings, "peer")
+            peer, note = figures.lookup_throughput(peer_server, None, paths, settings)
+        if loaded.errors:
+            note = f"{note}; load errors {loaded.errors}: {loaded.first_error}"
+        if peer is None:
+            report.missing(f"{lookup_name} scim2-server {args.small:,}", "memory", "req/s", note)
+        else:
+            peer_rps = peer.rps
+            report.add(
+                Figure(
+                    f"{lookup_name} scim2-server {args.small:,}",
+                    "memory",
+                    peer.rps,
+                    "req/s",
+                    versus_bare(peer.rps),
+                    "bare",
+                    note=note,
+                )
+            )
+
+    def lookups(backend: str, small_url: str, large_url: str) -> None:
+        results: dict[int, float] = {}
+        why = ""
+        for size, url in ((args.small, small_url), (args.large, large_url)):
+            name = f"{lookup_name} {size:,} users"
+            org = small.org if size == args.small else large.org
+            token = (small if size == args.small else large).scim_token
+            token = tokens.get(size, token) if backend == "postgresql" else token
+            with ours(f"ours-{backend}-{size}", url) as server:  # type: ignore[attr-defined]
+                assert isinstance(server, Server)
+                paths = figures.lookup_paths(org, "/scim", settings, f"{backend}-{size}")
+                result, note = figures.lookup_throughput(server, token, paths, settings)
+            if result is None:
+                report.missing(name, backend, "req/s", note)
+                why = note
+                continue
+            results[size] = result.rps
+            note = f"{note}; " if note else ""
+            report.add(
+                Figure(
+                    name,
+                    backend,
+                    result.rps,
+                    "req/s",
+                    versus_bare(result.rps),
+                    "bare",
+                    0.5,
+                    note=f"{note}p50 {result.p50_ms:.2f} ms, p99 {result.p99_ms:.2f} ms",
+                )
+            )
+        vs_peer = f"{lookup_name} {args.small:,} users vs scim2-server"
+        if args.small in results and peer_rps:
+            rps = results[args.small]
+            report.add(Figure(vs_peer, backend, rps, "req/s", rps / peer_rps, "scim2-server", 12))
+        else:
+            report.missing(vs_peer, backend, "req/s", why or "n/a (scim2-server not measured)")
+        flat = f"{lookup_name} {args.large:,} vs {args.small:,} users"
+        if len(results) == 2:
+            rps = results[args.large]
+            report.add(
+                Figure(
+                    flat,
+                    backend,
+                    rps,
+                    "req/s",
+                    rps / results[args.small],
+                    f"{args.small:,} users",
+                    0.9,
+                )
+            )
+        else:
+            report.missing(flat, backend, "req/s", why)
+
+    tokens: dict[int, str] = {}
+    if wanted("lookup"):
+        lookups("sqlite", small.url, large.url)
+
+    def graphql_figure(backend: str, url: str, token: str) -> None:
+        name = "GraphQL user.reports(first:100, maxDepth:3) latency"
+        with ours(f"ours-{backend}-graphql", url) as server:  # type: ignore[attr-defined]
+            missing = figures.graphql_missing(server, token, {"user", "users"})
+            if missing:
+                report.missing(name, backend, "ms", missing)
+                return
+            try:
+                graphql_ms, sql_ms, total = figures.graphql_vs_sql(
+                    server, token, url, large.org, args.repeat
+                )
+            except figures.GraphQLFailure as error:
+                report.missing(name, backend, "ms", f"n/a ({error})")
+                return
+        report.add(
+            Figure(
+                name,
+                backend,
+                graphql_ms,
+                "ms",
+                graphql_ms / sql_ms,
+                "direct SQL",
+                4,
+                "<=",
+                note=f"direct SQL {sql_ms:.2f} ms; totalCount {total:,}",
+            )
+        )
+
+    if wanted("graphql"):
+        graphql_figure("sqlite", large.url, large.graphql_token)
+
+    if wanted("rss"):
+        with ours("ours-sqlite-rss", large.url, count_sql=True) as server:  # type: ignore[attr-defined]
+            assert isinstance(server, Server)
+            missing = figures.graphql_missing(server, large.graphql_token, {"user", "users"})
+            for label in ("reports query", "users(first:100) page with manager and counts"):
+                if missing:
+                    report.missing(f"SQL statements: {label}", "sqlite", "statements", missing)
+            if not missing:
+                try:
+                    reports, page = figures.statement_counts(server, large.graphql_token, large.org)
+                    report.add(
+                        Figure(
+                            "SQL statements: reports query",
+                            "sqlite",
+                            reports,
+                            "statements",
+                            target=5,
+                            compare="<=",
+                        )
+                    )
+                    report.add(
+                        Figure(
+                            "SQL statements: users(first:100) page with manager and counts",
+                            "sqlite",
+                            page,
+                            "statements",
+                            target=5,
+                            compare="<=",
+                        )
+                    )
+                except figures.GraphQLFailure as error:
+                    report.missing("SQL statements", "sqlite", "statements", f"n/a ({error})")
+            idle = server.rss_mb()
+            name = f"peak RSS paging all {args.large:,} users"
+            scim_missing = figures.scim_missing(server, large.scim_token)
+            if scim_missing:
+                report.missing(f"{name} (SCIM)", "sqlite", "MB", scim_missing)
+            else:
+                log(f"paging through {args.large:,} users over SCIM")
+                seen, note = figures.page_everyone_scim(server, large.scim_token, args.page_budget)
+                report.add(
+                    Figure(
+                        f"{name} (SCIM)",
+                        "sqlite",
+                        server.peak_rss_mb(),
+                        "MB",
+                        target=300,
+                        compare="<=",
+                        note=f"{seen:,} users, {note}; idle {idle:.0f} MB",
+                    )
+                )
+            if missing:
+                report.missing(f"{name} (SCIM then GraphQL)", "sqlite", "MB", missing)
+            else:
+                log(f"paging through {args.large:,} users over GraphQL")
+                try:
+                    seen, note = figures.page_everyone_graphql(
+                        server, large.graphql_token, args.page_budget
+                    )
+                    report.add(
+                        Figure(
+                            f"{name} (SCIM then GraphQL)",
+                            "sqlite",
+                            server.peak_rss_mb(),
+                            "MB",
+                            target=300,
+                            compare="<=",
+                            note=f"{seen:,} users, {note}",
+                        )
+                    )
+                except figures.GraphQLFailure as error:
+                    report.missing(f"{name} (GraphQL)", "sqlite", "MB", f"n/a ({error})")
+
+    if wanted("sync"):
+        name = f"Entra-style initial sync, {args.sync_users:,} users, 8 connections"
+        url = store.sqlite_url(data, "sync.sqlite")
+        scim_token, _ = store.prepare_empty(url)
+        with ours("ours-sqlite-sync", url) as server:  # type: ignore[attr-defined]
+            missing = figures.scim_missing(server, scim_token)
+            if missing:
+                report.missing(name, "sqlite", "req/s", missing)
+            else:
+                log(f"Entra-style initial sync of {args.sync_users:,} users")
+                result = sync(
+                    HOST, server.port, scim_token, "/scim", generate(args.sync_users, args.seed)
+                )
+                note = f"{result.requests:,} requests in {result.seconds:.1f} s"
+                if result.errors:
+                    note += f"; {result.errors} errors, first: {result.first_error}"
+                report.add(
+                    Figure(
+                        name,
+                        "sqlite",
+                        result.rps,
+                        "req/s",
+                        versus_bare(result.rps),
+                        "bare",
+                        note=note,
+                    )
+                )
+                report.add(Figure(f"{name} (absolute)", "sqlite", result.rps, "req/s", target=1000))
+
+    if use_postgres:
+        log("preparing PostgreSQL databases")
+        pg_small = store.prepare(
+            postgres_url(args.postgres, args.small), args.small, args.seed, log=log
+        )
+        pg_large = store.prepare(
+            postgres_url(args.postgres, args.large), args.large, args.seed, log=log
+        )
+        tokens.update({args.small: pg_small.scim_token, args.large: pg_large.scim_token})
+        if wanted("lookup") or "postgres" in only:
+            lookups("postgresql", pg_small.url, pg_large.url)
+        if wanted("graphql") or "postgres" in only:
+            graphql_figure("postgresql", pg_large.url, pg_large.graphql_token)
+
+    report.info["elapsed"] = f"{time.monotonic() - started:.0f} s"
+    render(report, console)
+    path = write_json(report, WORK)
+    console.print(f"  results: {path.relative_to(ROOT)} (and .bench/results-latest.json)")
+    return 0
+
+
+if __name__ == "__main__":
+    sys.exit(main())

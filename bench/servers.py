@@ -1,0 +1,86 @@
+"""Real servers for the benchmark: uvicorn subprocesses, one worker, the same flags for all."""
+
+import os
+import socket
+import subprocess
+import sys
+import time
+from collections.abc import Iterator
+from contextlib import contextmanager
+from dataclasses import dataclass
+from pathlib import Path
+
+HOST = "127.0.0.1"
+UVICORN_FLAGS = ["--workers", "1", "--log-level", "warning", "--no-access-log"]
+
+
+def free_port() -> int:
+    with socket.socket() as sock:
+        sock.bind((HOST, 0))
+        return int(sock.getsockname()[1])
+
+
+@dataclass(frozen=True, slots=True)
+class Server:
+    name: str
+    port: int
+    pid: int
+
+    @property
+    def base_url(self) -> str:
+        return f"http://{HOST}:{self.port}"
+
+    def status(self, field: str) -> int:
+        """A ``/proc/<pid>/status`` memory field in kB (VmHWM = peak RSS, VmRSS = now)."""
+        for line in Path(f"/proc/{self.pid}/status").read_text().splitlines():
+            if line.startswith(field + ":"):
+                return int(line.split()[1])
+        raise KeyError(field)
+
+    def peak_rss_mb(self) -> float:
+        return self.status("VmHWM") / 1024
+
+    def rss_mb(self) -> float:
+        return self.status("VmRSS") / 1024
+
+
+def _wait_listening(port: int, process: subprocess.Popen[bytes], timeout: float) -> None:
+    deadline = time.monotonic() + timeout
+    while time.monotonic() < deadline:
+        if process.poll() is not None:
+            raise RuntimeError(f"server exited with status {process.returncode}")
+        try:
+            with socket.create_connection((HOST, port), timeout=0.2):
+                return
+        except OSError:
+            time.sleep(0.05)
+    raise RuntimeError(f"server did not listen on port {port} within {timeout} s")
+
+
+@contextmanager
+def serve(
+    name: str, factory: str, env: dict[str, str] | None = None, log_dir: Path | None = None
+) -> Iterator[Server]:
+    """Run ``uvicorn --factory <factory>`` until the block ends."""
+    port = free_port()
+    command = [sys.executable, "-m", "uvicorn", "--factory", factory, "--host", HOST]
+    command += ["--port", str(port), *UVICORN_FLAGS]
+    log = (log_dir / f"{name}.log").open("wb") if log_dir else subprocess.DEVNULL
+    process = subprocess.Popen(
+        command,
+        env={**os.environ, **(env or {})},
+        stdout=log,
+        stderr=subprocess.STDOUT,
+    )
+    try:
+        _wait_listening(port, process, timeout=60)
+        yield Server(name, port, process.pid)
+    finally:
+        process.terminate()
+        try:
+            process.wait(timeout=10)
+        except subprocess.TimeoutExpired:
+            process.kill()
+            process.wait()
+        if log_dir:
+            log.close()  # type: ignore[union-attr]

@@ -1,0 +1,153 @@
+"""Benchmark databases: migrated, loaded in bulk, cached under ``.bench/`` and reused.
+
+A cached database is keyed by the dataset (size, seed, generator version), by the row
+builder and by the schema (tables and migrations), so it is rebuilt whenever any of them
+changes. SQLite databases are files under ``.bench/data``; PostgreSQL databases are named
+``blink_bench_<size>`` on the server of ``--postgres``.
+"""
+
+import hashlib
+import inspect
+from dataclasses import dataclass
+from pathlib import Path
+
+from sqlalchemy import Connection, insert, select, text
+from sqlalchemy.engine import make_url
+
+import db.tables
+from bench import dataset, rows
+from db.database import Database
+from db.migrate import MIGRATIONS, upgrade
+from db.org_changes import note_org_change
+from db.tables import tenants, users
+from db.tenants import create_tenant
+from db.tokens import TokenScope, issue_token
+from db.types import utcnow
+
+TENANT = "bench"
+BATCH = 2_000
+
+
+@dataclass(frozen=True, slots=True)
+class BenchDatabase:
+    url: str
+    org: dataset.Org
+    scim_token: str
+    graphql_token: str
+
+
+def cache_key(size: int, seed: int) -> str:
+    digest = hashlib.sha256()
+    digest.update(f"{size}:{seed}:{dataset.DATASET_VERSION}".encode())
+    digest.update(inspect.getsource(rows).encode())
+    digest.update(inspect.getsource(db.tables).encode())
+    for path in sorted((MIGRATIONS / "versions").glob("*.py")):
+        digest.update(path.read_bytes())
+    return digest.hexdigest()[:12]
+
+
+def _stored_key(database: Database) -> str | None:
+    try:
+        return database.read_sync(
+            lambda c: c.execute(select(tenants.c.name).where(tenants.c.slug == TENANT)).scalar()
+        )
+    except Exception:
+        return None
+
+
+def _load(connection: Connection, org: dataset.Org, key: str) -> None:
+    tenant = create_tenant(connection, TENANT, key)
+    now = utcnow()
+    batch = []
+    for person in org.people:
+        document = dataset.scim_document(org, person)
+        batch.append(rows.user_row(document, user_id=person.id, tenant_id=tenant.id, now=now))
+        if len(batch) == BATCH:
+            connection.execute(insert(users), batch)
+            batch = []
+    if batch:
+        connection.execute(insert(users), batch)
+    note_org_change(connection, tenant.id)
+
+
+def _issue_tokens(database: Database) -> tuple[str, str]:
+    def work(connection: Connection) -> tuple[str, str]:
+        scim = issue_token(connection, TENANT, TokenScope.SCIM, "bench scim")
+        graphql = issue_token(connection, TENANT, TokenScope.GRAPHQL, "bench graphql")
+        return scim.secret, graphql.secret
+
+    return database.write_sync(work)
+
+
+def sqlite_url(root: Path, name: str) -> str:
+    return f"sqlite:///{(root / name).resolve()}"
+
+
+def _reset_postgres(url: str) -> None:
+    """Drop and re-create the database of ``url`` (connecting to the bench's own database)."""
+    parsed = make_url(url)
+    admin = Database(parsed.set(database="blink_bench").render_as_string(hide_password=False))
+    admin.engine.dispose()
+    engine = admin.engine.execution_options(isolation_level="AUTOCOMMIT")
+    name = parsed.database
+    assert name is not None
+    assert name.startswith("blink_bench_")
+    with engine.connect() as connection:
+        connection.execute(text(f'DROP DATABASE IF EXISTS "{name}" WITH (FORCE)'))
+        connection.execute(text(f'CREATE DATABASE "{name}"'))
+    admin.dispose()
+
+
+def prepare(url: str, size: int, seed: int, *, log: object = print) -> BenchDatabase:
+    """A migrated database holding the seeded org of ``size`` people, and fresh tokens."""
+    org = dataset.generate(size, seed)
+    key = cache_key(size, seed)
+    database = Database(url)
+    try:
+        if _stored_key(database) != key:
+            assert callable(log)
+            log(f"building {size:,}-user database at {_safe(url)} (cached afterwards)")
+            database.dispose()
+            if database.is_sqlite:
+                path = Path(make_url(url).database or "")
+                for suffix in ("", "-wal", "-shm"):
+                    Path(f"{path}{suffix}").unlink(missing_ok=True)
+            else:
+                _reset_postgres(url)
+            database = Database(url)
+            upgrade(database.engine)
+            database.write_sync(lambda connection: _load(connection, org, key))
+            if database.is_sqlite:
+                database.write_sync(lambda connection: connection.exec_driver_sql("ANALYZE"))
+            else:
+                with database.engine.connect().execution_options(
+                    isolation_level="AUTOCOMMIT"
+                ) as connection:
+                    connection.exec_driver_sql("VACUUM ANALYZE")
+        scim_token, graphql_token = _issue_tokens(database)
+    finally:
+        database.dispose()
+    return BenchDatabase(url, org, scim_token, graphql_token)
+
+
+def prepare_empty(url: str) -> tuple[str, str]:
+    """A fresh migrated database with the bench tenant and its tokens (for the sync)."""
+    database = Database(url)
+    try:
+        if database.is_sqlite:
+            path = Path(make_url(url).database or "")
+            for suffix in ("", "-wal", "-shm"):
+                Path(f"{path}{suffix}").unlink(missing_ok=True)
+        else:
+            database.dispose()
+            _reset_postgres(url)
+        database = Database(url)
+        upgrade(database.engine)
+        database.write_sync(lambda connection: create_tenant(connection, TENANT, "sync"))
+        return _issue_tokens(database)
+    finally:
+        database.dispose()
+
+
+def _safe(url: str) -> str:
+    return make_url(url).render_as_string(hide_password=True)
