@@ -4,7 +4,7 @@ import asyncio
 import random
 import statistics
 import time
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 from pathlib import Path
 from typing import Any
 
@@ -107,6 +107,7 @@ def lookup_throughput(
             token=token,
             seed=settings.seed + 1,
         )
+        began_cpu = server.cpu_seconds()
         result = run_wrk(
             settings.wrk,
             server.base_url,
@@ -120,6 +121,7 @@ def lookup_throughput(
         python_load(
             HOST, server.port, paths, seconds=1, connections=settings.connections, token=token
         )
+        began_cpu = server.cpu_seconds()
         result = python_load(
             HOST,
             server.port,
@@ -128,6 +130,7 @@ def lookup_throughput(
             connections=settings.connections,
             token=token,
         )
+    result = replace(result, server_cpu_s=server.cpu_seconds() - began_cpu)
     note = f"{result.errors} errors" if result.errors else ""
     return result, note
 

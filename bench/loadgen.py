@@ -27,6 +27,11 @@ class Throughput:
     p50_ms: float
     p99_ms: float
     tool: str
+    server_cpu_s: float = 0.0  # CPU the server used during the run
+
+    @property
+    def cpu_us_per_request(self) -> float:
+        return 1e6 * self.server_cpu_s / self.requests if self.requests else 0.0
 
     @property
     def rps(self) -> float:

@@ -24,11 +24,12 @@ class Figure:
     ratio_to: str = ""
     target: float | None = None  # what ``ratio`` (or ``value`` without a ratio) must reach
     compare: Comparison = ">="
+    judge_value: bool = False  # the target applies to ``value`` even though a ratio is shown
     note: str = ""
 
     @property
     def judged(self) -> float | None:
-        return self.ratio if self.ratio_to else self.value
+        return self.ratio if self.ratio_to and not self.judge_value else self.value
 
     @property
     def met(self) -> bool | None:
@@ -63,7 +64,7 @@ def _number(value: float | None, unit: str) -> str:
 def _target(figure: Figure) -> str:
     if figure.target is None:
         return ""
-    suffix = "x" if figure.ratio_to else f" {figure.unit}"
+    suffix = "x" if figure.ratio_to and not figure.judge_value else f" {figure.unit}"
     return f"{figure.compare} {figure.target:g}{suffix}"
 
 

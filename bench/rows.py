@@ -7,7 +7,7 @@ that on every run by creating a few users through the API and comparing their st
 with the rows built here.
 
 Typed columns hold what Blink filters, sorts or walks on; ``attributes`` keeps the rest of
-the document verbatim (here: the ``primary`` flag of the work email and the formatted name).
+the document verbatim (``scim.user_cast`` documents the split).
 """
 
 from datetime import datetime
@@ -59,17 +59,26 @@ def user_row(
         "attributes": _leftover_attributes(document),
         "created": now,
         "last_modified": now,
-        "version": 1,
+        # Entra's create is version 1, its manager PATCH makes it 2.
+        "version": 2 if manager else 1,
     }
 
 
 def _leftover_attributes(document: dict[str, Any]) -> dict[str, Any]:
-    """What the typed columns do not hold."""
-    emails = [
-        {key: value for key, value in item.items() if key not in ("type", "value")}
-        for item in document.get("emails") or []
-    ]
+    """What the typed columns do not hold: the multi-valued lists minus their mirrored values.
+
+    The SCIM layer keeps ``emails`` and ``phoneNumbers`` with the ``value`` of the first work
+    email, work phone and mobile phone taken out (those live in columns), so the list's order
+    and other sub-attributes (``primary``) survive.
+    """
     leftover: dict[str, Any] = {}
-    if any(emails):
-        leftover["emails"] = emails
+    for attribute, kinds in (("emails", ("work",)), ("phoneNumbers", ("work", "mobile"))):
+        elements = [dict(element) for element in document.get(attribute) or []]
+        for kind in kinds:
+            for element in elements:
+                if str(element.get("type", "")).lower() == kind:
+                    element.pop("value", None)
+                    break
+        if elements:
+            leftover[attribute] = elements
     return leftover
