@@ -115,6 +115,8 @@ def _whole_extension(path: PatchPath, container: dict[str, Any], op: Op, value: 
     if not isinstance(value, dict):
         raise ScimError(400, f"{path.schema.id} needs an object value", ScimType.INVALID_VALUE)
     for key, item in value.items():
+        if key.lower() == "schemas":
+            continue
         attr = path.schema.attr(key)
         if attr is None:
             raise ScimError(

@@ -213,6 +213,8 @@ def _put_urn_key(
     if not isinstance(value, dict):
         raise invalid_value(f"{key} must be an object")
     for inner_key, inner_value in value.items():
+        if inner_key.lower() == "schemas":
+            continue
         attr = schema.attr(inner_key)
         if attr is None:
             raise ScimError(

@@ -14,9 +14,12 @@ Storage split (``db.tables.User``):
   order and other sub-attributes survive), and the other enterprise attributes under the
   enterprise URN.
 
-``active`` is a non-null column: a user created without it is active, and reads back so.
 ``password`` is never stored. The manager is rendered as ``{"value", "$ref", "displayName"}``
-(displayName falls back to the manager's userName when the manager has none).
+(``displayName`` is the manager's own displayName, ``null`` when they have none).
+
+``active`` is a non-null column (the org chart needs a yes/no): a document without
+``active`` (never sent, or removed by PATCH) is stored as active and flagged with the key
+``_activeUnassigned`` in ``attributes``, so a GET still leaves it out.
 """
 
 from datetime import datetime
@@ -48,6 +51,7 @@ _MIRRORED = (
     ("phoneNumbers", "work", "work_phone"),
     ("phoneNumbers", "mobile", "mobile_phone"),
 )
+_ACTIVE_UNASSIGNED = "_activeUnassigned"
 _CORE_JSON_ORDER = (
     "nickName",
     "profileUrl",
@@ -80,6 +84,8 @@ def document_to_columns(document: dict[str, Any]) -> dict[str, Any]:
         "external_id": rest.pop("externalId", None),
         "active": rest.pop("active", True),
     }
+    if "active" not in document:
+        rest[_ACTIVE_UNASSIGNED] = True
     for attribute, column in _CORE_COLUMNS:
         columns[column] = rest.pop(attribute, None)
     name = rest.pop("name", {})
@@ -123,12 +129,13 @@ def row_to_document(row: RowMapping) -> dict[str, Any]:
     for attribute, column in _CORE_COLUMNS[1:]:
         if row[column] is not None:
             document[attribute] = row[column]
-    document["active"] = bool(row["active"])
+    if not stored.get(_ACTIVE_UNASSIGNED):
+        document["active"] = bool(row["active"])
     for key in _CORE_JSON_ORDER:
         if key in stored:
             document[key] = stored[key]
     for key, value in stored.items():  # anything a later schema version added
-        if key not in document and key != urns.ENTERPRISE_USER:
+        if key not in document and key not in (urns.ENTERPRISE_USER, _ACTIVE_UNASSIGNED):
             document[key] = value
     for attribute, kind, column in _MIRRORED:
         value = row[column]
@@ -176,7 +183,7 @@ def render_user(row: RowMapping, base_url: str) -> dict[str, Any]:
             enterprise["manager"] = {
                 "value": manager_id,
                 "$ref": f"{base_url}/Users/{manager_id}",
-                "displayName": row["manager_display_name"] or row["manager_user_name"],
+                "displayName": row["manager_display_name"],
             }
     if urns.BLINK_USER in document:
         schemas.append(urns.BLINK_USER)

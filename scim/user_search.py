@@ -15,7 +15,7 @@ from starlette.responses import Response
 from db.tables import users
 from db.users import list_users
 from scim.context import base_url, config, database, tenant_id
-from scim.fallback_user_filter import compile_user_filter, user_sort_column
+from scim.filters import compile_user_filter, user_sort_column
 from scim.http import read_json_object
 from scim.listing import ListQuery, check_search_request, list_response, make_list_query
 from scim.responses import ScimResponse
@@ -29,7 +29,8 @@ def _order_by(query: ListQuery) -> list[ColumnElement[Any]]:
     if query.sort_by is None:
         return list(_DEFAULT_ORDER)
     column = user_sort_column(query.sort_by)
-    return [column.desc() if query.descending else column.asc(), users.c.id]
+    ordered = column.desc() if query.descending else column.asc()
+    return [ordered.nulls_last(), users.c.id]
 
 
 async def search_users(request: Request, parameters: Mapping[str, Any]) -> dict[str, Any]:
