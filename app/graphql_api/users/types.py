@@ -1,0 +1,300 @@
+"""The User type with its org-chart fields, and user connections.
+
+Inactive users: lists and counts over the org chart (managementChain, directReports,
+reports, peers, roots, counts, reportingPath) leave them out unless ``includeInactive: true``;
+the walk itself still passes through them, so depths stay those of the real chart. ``manager``
+always shows the manager Entra set, active or not.
+"""
+
+from collections.abc import Awaitable, Callable
+from datetime import datetime
+from functools import partial
+from typing import TYPE_CHECKING, Annotated
+
+import strawberry
+
+from app.graphql_api.context import Info
+from app.graphql_api.cursors import decode_cursor, encode_cursor
+from app.graphql_api.errors import ApiError
+from app.graphql_api.limits import (
+    MAX_CHAIN_DEPTH,
+    MAX_REPORT_DEPTH,
+    checked_first,
+    checked_range,
+)
+from app.graphql_api.node import Node, PageInfo, page_info
+from db.directory_lists import UserSet, UserSort, direct_reports, peers
+from db.directory_reads import UserRecord
+from db.org_reports import count_reports, report_key, reports_page
+
+if TYPE_CHECKING:
+    from app.graphql_api.groups.types import GroupConnection
+
+INCLUDE_INACTIVE = "Also list inactive users (they are left out by default)."
+
+
+@strawberry.type(description="A person in the directory, as provisioned by Entra over SCIM.")
+class User(Node):
+    record: strawberry.Private[UserRecord]
+    user_name: str
+    external_id: str | None
+    display_name: str | None
+    given_name: str | None
+    family_name: str | None
+    title: str | None
+    email: str | None = strawberry.field(description="The work email.")
+    work_phone: str | None
+    mobile_phone: str | None
+    department: str | None
+    employee_number: str | None
+    company: str | None
+    description: str | None
+    location: str | None
+    active: bool
+    created_at: datetime
+    updated_at: datetime
+
+    @classmethod
+    def of(cls, record: UserRecord) -> "User":
+        return cls(
+            record=record,
+            id=strawberry.ID(record.id),
+            user_name=record.user_name,
+            external_id=record.external_id,
+            display_name=record.display_name,
+            given_name=record.given_name,
+            family_name=record.family_name,
+            title=record.title,
+            email=record.email,
+            work_phone=record.work_phone,
+            mobile_phone=record.mobile_phone,
+            department=record.department,
+            employee_number=record.employee_number,
+            company=record.company,
+            description=record.description,
+            location=record.location,
+            active=record.active,
+            created_at=record.created,
+            updated_at=record.last_modified,
+        )
+
+    @strawberry.field(
+        description="The manager Entra set (active or not); null when none, or when the "
+        "reference names no user of this tenant."
+    )
+    async def manager(self, info: Info) -> "User | None":
+        if self.record.manager_id is None:
+            return None
+        record = await info.context.loaders.user.load(self.record.manager_id)
+        return None if record is None else User.of(record)
+
+    @strawberry.field(
+        description="Managers above this user, nearest first, up to the top or `maxDepth` "
+        "levels. A manager loop ends the chain before anyone repeats."
+    )
+    async def management_chain(
+        self, info: Info, max_depth: int = 50, include_inactive: bool = False
+    ) -> list["User"]:
+        checked_range("maxDepth", max_depth, 1, MAX_CHAIN_DEPTH)
+        chain = await info.context.loaders.chain.load((self.record.id, max_depth))
+        return [User.of(record) for record in chain if include_inactive or record.active]
+
+    @strawberry.field(description="Users whose manager is this user, by displayName.")
+    async def direct_reports(
+        self,
+        info: Info,
+        first: int | None = None,
+        after: str | None = None,
+        include_inactive: bool = False,
+    ) -> "UserConnection":
+        users = direct_reports(
+            info.context.tenant_id, self.record.id, include_inactive=include_inactive
+        )
+        return await user_connection(info, users, UserSort(), first, after)
+
+    @strawberry.field(
+        description="Transitive reports down to `maxDepth` levels (1 = direct reports, "
+        "2 = skip-level, ...), breadth-first, then by displayName. Each appears once."
+    )
+    async def reports(
+        self,
+        info: Info,
+        first: int | None = None,
+        after: str | None = None,
+        min_depth: int = 1,
+        max_depth: int = 3,
+        include_inactive: bool = False,
+    ) -> "ReportConnection":
+        return await report_connection(
+            info, self.record.id, first, after, min_depth, max_depth, include_inactive
+        )
+
+    @strawberry.field(description="Number of direct reports.")
+    async def direct_report_count(self, info: Info, include_inactive: bool = False) -> int:
+        return await info.context.loaders.direct_report_count.load(
+            (self.record.id, include_inactive)
+        )
+
+    @strawberry.field(
+        description="Number of all transitive reports, at any depth (derived once per org "
+        "change, not per request)."
+    )
+    async def report_count(self, info: Info, include_inactive: bool = False) -> int:
+        metrics = await info.context.org_metrics()
+        counts = metrics.report_counts if include_inactive else metrics.active_report_counts
+        return counts.get(self.record.id, 0)
+
+    @strawberry.field(
+        description="Users with the same manager, excluding this user; empty without a manager."
+    )
+    async def peers(
+        self,
+        info: Info,
+        first: int | None = None,
+        after: str | None = None,
+        include_inactive: bool = False,
+    ) -> "UserConnection":
+        users = peers(info.context.tenant_id, self.record, include_inactive=include_inactive)
+        return await user_connection(info, users, UserSort(), first, after)
+
+    @strawberry.field(description="Groups this user is a member of, by displayName.")
+    async def groups(
+        self, info: Info, first: int | None = None, after: str | None = None
+    ) -> Annotated["GroupConnection", strawberry.lazy("app.graphql_api.groups.types")]:
+        from app.graphql_api.groups.types import groups_of_user_connection
+
+        return await groups_of_user_connection(info, self.record.id, first, after)
+
+
+@strawberry.type
+class UserEdge:
+    cursor: str
+    node: User
+
+
+@strawberry.type(description="A page of users.")
+class UserConnection:
+    edges: list[UserEdge]
+    page_info: PageInfo
+    count: strawberry.Private[Callable[[], Awaitable[int]]]
+
+    @strawberry.field(description="Number of users in the whole list, not just this page.")
+    async def total_count(self) -> int:
+        return await self.count()
+
+
+@strawberry.type
+class ReportEdge:
+    cursor: str
+    depth: int = strawberry.field(description="1 = direct report, 2 = skip-level, ...")
+    node: User
+
+
+@strawberry.type(description="A page of transitive reports.")
+class ReportConnection:
+    edges: list[ReportEdge]
+    page_info: PageInfo
+    count: strawberry.Private[Callable[[], Awaitable[int]]]
+
+    @strawberry.field(description="Number of reports between minDepth and maxDepth.")
+    async def total_count(self) -> int:
+        return await self.count()
+
+
+def _sort_kind(sort: UserSort) -> str:
+    return f"user:{sort.field.value}:{'desc' if sort.descending else 'asc'}"
+
+
+async def user_connection(
+    info: Info, users: UserSet, sort: UserSort, first: int | None, after: str | None
+) -> UserConnection:
+    size = checked_first(first)
+    kind = _sort_kind(sort)
+    position = None
+    if after is not None:
+        try:
+            position = sort.key_from_json(decode_cursor(kind, after))
+        except ValueError:
+            raise ApiError("invalid cursor for this list") from None
+    loaders = info.context.loaders
+    records, has_next = await loaders.read(
+        partial(users.page, sort=sort, first=size, after=position)
+    )
+    loaders.prime(records)
+    edges = [
+        UserEdge(cursor=encode_cursor(kind, sort.key_to_json(sort.key_of(r))), node=User.of(r))
+        for r in records
+    ]
+    return UserConnection(
+        edges=edges,
+        page_info=page_info([edge.cursor for edge in edges], has_next=has_next, after=after),
+        count=partial(loaders.read, users.count),
+    )
+
+
+async def report_connection(
+    info: Info,
+    root_id: str,
+    first: int | None,
+    after: str | None,
+    min_depth: int,
+    max_depth: int,
+    include_inactive: bool,
+) -> ReportConnection:
+    size = checked_first(first)
+    checked_range("maxDepth", max_depth, 1, MAX_REPORT_DEPTH)
+    checked_range("minDepth", min_depth, 1, max_depth)
+    position = None
+    if after is not None:
+        raw = decode_cursor("reports", after)
+        if not (
+            len(raw) == 3
+            and isinstance(raw[0], int)
+            and isinstance(raw[1], str)
+            and isinstance(raw[2], str)
+        ):
+            raise ApiError("invalid cursor for this list")
+        position = (raw[0], raw[1], raw[2])
+    loaders = info.context.loaders
+    tenant_id = info.context.tenant_id
+    page = await loaders.read(
+        partial(
+            reports_page,
+            tenant_id=tenant_id,
+            root_id=root_id,
+            min_depth=min_depth,
+            max_depth=max_depth,
+            include_inactive=include_inactive,
+            first=size,
+            after=position,
+        )
+    )
+    loaders.prime(row.user for row in page.rows)
+    edges = [
+        ReportEdge(
+            cursor=encode_cursor("reports", list(report_key(row))),
+            depth=row.depth,
+            node=User.of(row.user),
+        )
+        for row in page.rows
+    ]
+
+    async def count() -> int:
+        if page.total is not None:
+            return page.total
+        return await loaders.read(
+            partial(
+                count_reports,
+                tenant_id=tenant_id,
+                root_id=root_id,
+                min_depth=min_depth,
+                max_depth=max_depth,
+                include_inactive=include_inactive,
+            )
+        )
+
+    return ReportConnection(
+        edges=edges,
+        page_info=page_info([edge.cursor for edge in edges], has_next=page.has_next, after=after),
+        count=count,
+    )
