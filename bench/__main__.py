@@ -47,7 +47,7 @@ def parse_args() -> argparse.Namespace:
     parser.add_argument("--seconds", type=float, default=8, help="per throughput run")
     parser.add_argument("--connections", type=int, default=16, help="for throughput runs")
     parser.add_argument("--repeat", type=int, default=200, help="latency samples")
-    parser.add_argument("--page-budget", type=float, default=150, help="s per paging run")
+    parser.add_argument("--page-budget", type=float, default=60, help="s per paging run")
     parser.add_argument(
         "--postgres",
         default=os.environ.get(
@@ -314,7 +314,9 @@ def main() -> int:
                     report.missing(f"SQL statements: {label}", "sqlite", "statements", missing)
             if not missing:
                 try:
-                    reports, page = figures.statement_counts(server, large.graphql_token, large.org)
+                    reports, page = figures.statement_counts(
+                        server, large.graphql_token, large.org, WORK / "sql-statements.txt"
+                    )
                     report.add(
                         Figure(
                             "SQL statements: reports query",

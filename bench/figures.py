@@ -216,7 +216,9 @@ def graphql_vs_sql(
     return graphql_ms, sql_ms, total
 
 
-async def _statements(server: Server, token: str, query: str, variables: dict[str, Any]) -> int:
+async def _statements(
+    server: Server, token: str, query: str, variables: dict[str, Any]
+) -> tuple[int, list[str]]:
     connection = await _connect(server, token)
     try:
         await _graphql(connection, query, variables)  # warm: token cache, parsing
@@ -225,15 +227,18 @@ async def _statements(server: Server, token: str, query: str, variables: dict[st
         reply = await connection.get("/__bench/sql")
         body = reply.json()
         assert isinstance(body, dict)
-        return int(body["statements"])
+        return int(body["statements"]), list(body["sql"])
     finally:
         await connection.close()
 
 
-def statement_counts(server: Server, token: str, org: Org) -> tuple[int, int]:
+def statement_counts(server: Server, token: str, org: Org, log_file: Path) -> tuple[int, int]:
+    """Statements per request (warm), listed in ``log_file``."""
     person = reports_target(org)
-    reports = _run(_statements(server, token, REPORTS_QUERY, {"id": person.id}))
-    page = _run(_statements(server, token, PAGE_QUERY, {"after": None}))
+    reports, reports_sql = _run(_statements(server, token, REPORTS_QUERY, {"id": person.id}))
+    page, page_sql = _run(_statements(server, token, PAGE_QUERY, {"after": None}))
+    lines = ["# reports query", *reports_sql, "", "# users(first: 100) page", *page_sql]
+    log_file.write_text("\n".join(lines) + "\n")
     return reports, page
 
 

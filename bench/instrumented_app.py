@@ -1,7 +1,8 @@
 """The service as ``app.main.create_app`` builds it, plus a statement counter for the bench.
 
 With ``BENCH_COUNT_SQL=1`` every SQL statement sent by the app's engines is counted, and
-``GET /__bench/sql`` returns the count since the previous call (and resets it). Without it the
+``GET /__bench/sql`` returns the count since the previous call and the statements' first
+characters (and resets both). Without it the
 wrapper only compares one path per request.
 """
 
@@ -22,14 +23,17 @@ class StatementCounter:
     def __init__(self, app: ASGIApp) -> None:
         self.app = app
         self.count = 0
+        self.statements: list[str] = []
 
-    def on_execute(self, *args: Any) -> None:
+    def on_execute(self, connection: Any, cursor: Any, statement: str, *args: Any) -> None:
         self.count += 1
+        self.statements.append(" ".join(statement.split())[:160])
 
     async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
         if scope["type"] == "http" and scope["path"] == COUNTER_PATH:
-            body = orjson.dumps({"statements": self.count})
+            body = orjson.dumps({"statements": self.count, "sql": self.statements})
             self.count = 0
+            self.statements = []
             await send(
                 {
                     "type": "http.response.start",
