@@ -21,10 +21,10 @@ from sqlalchemy import (
     ColumnElement,
     String,
     and_,
+    bindparam,
     exists,
     false,
     func,
-    literal,
     not_,
     or_,
     true,
@@ -51,6 +51,8 @@ MAX_DEPTH = 50
 STRING_OPERATORS = frozenset({"eq", "ne", "co", "sw", "ew", "gt", "ge", "lt", "le"})
 ORDERING_OPERATORS = frozenset({"gt", "ge", "lt", "le"})
 LIKE_ESCAPE = "/"
+TEXT = String()
+BOOLEAN = Boolean()
 
 Value = str | bool | None
 Condition = ColumnElement[bool]
@@ -176,9 +178,9 @@ def compare_boolean(
     column: ColumnElement[Any], operator: str, value: bool, label: str
 ) -> Condition:
     if operator == "eq":
-        return column == literal(value, Boolean())
+        return column == bindparam(None, value, BOOLEAN)
     if operator == "ne":
-        return or_(column.is_(None), column != literal(value, Boolean()))
+        return or_(column.is_(None), column != bindparam(None, value, BOOLEAN))
     raise FilterError(f"{label!r} is a boolean: only eq, ne and pr apply, not {operator!r}")
 
 
@@ -204,14 +206,14 @@ def compare_string(field: ColumnField, operator: str, value: str) -> Condition:
     if operator in ("co", "sw", "ew"):
         if field.case_exact:
             return exact_substring(column, operator, value)
-        pattern = func.lower(literal(like_pattern(value, operator), String()))
-        return func.lower(column).like(pattern, escape=LIKE_ESCAPE)
+        pattern = func.lower(bindparam(None, like_pattern(value, operator), TEXT))
+        return field.lowered.like(pattern, escape=LIKE_ESCAPE)
     if field.case_exact:
         left: ColumnElement[Any] = column
-        right: ColumnElement[Any] = literal(value, String())
+        right: ColumnElement[Any] = bindparam(None, value, TEXT)
     else:
-        left = func.lower(column)
-        right = func.lower(literal(value, String()))
+        left = field.lowered
+        right = func.lower(bindparam(None, value, TEXT))
     if operator == "eq":
         return left == right
     if operator == "ne":

@@ -99,9 +99,13 @@ CASES: list[tuple[str, set[str]]] = [
 ]
 
 
-@pytest.mark.parametrize(("text", "expected"), CASES, ids=[c[0] for c in CASES])
-def test_group_filter_selects(database: Database, acme: int, text: str, expected: set[str]) -> None:
-    assert matching(database, acme, text) == expected
+def test_group_filters_select_the_right_groups(database: Database, acme: int) -> None:
+    mismatches = [
+        f"{text}: got {sorted(got)}, expected {sorted(expected)}"
+        for text, expected in CASES
+        if (got := matching(database, acme, text)) != expected
+    ]
+    assert not mismatches, "\n".join(mismatches)
 
 
 @pytest.mark.parametrize(
