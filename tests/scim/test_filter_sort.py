@@ -114,7 +114,7 @@ def test_case_exact_attributes_sort_by_the_column_itself() -> None:
         'emails[type eq "work"].value',
         "urn:x:y:userName",
         "schemas",
-        "userType",
+        "addresses",
     ],
 )
 def test_bad_user_sort_is_invalid_value(sort_by: str) -> None:
