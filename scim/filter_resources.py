@@ -14,7 +14,7 @@ the JSON document and are not matched, so that ``emails.value eq`` remains an in
 entitlements and certificates are not filterable.
 """
 
-from sqlalchemy import ColumnElement, and_, or_
+from sqlalchemy import ColumnElement, or_
 
 from db.tables import group_members, groups, users
 from scim.filter_schema import (
@@ -26,17 +26,13 @@ from scim.filter_schema import (
     Kind,
     Related,
     ResourceSchema,
+    has_value,
 )
 
 CORE_USER = "urn:ietf:params:scim:schemas:core:2.0:User"
 ENTERPRISE_USER = "urn:ietf:params:scim:schemas:extension:enterprise:2.0:User"
 BLINK_USER = "urn:ietf:params:scim:schemas:extension:blink:2.0:User"
 CORE_GROUP = "urn:ietf:params:scim:schemas:core:2.0:Group"
-
-
-def has_value(column: ColumnElement[object]) -> ColumnElement[bool]:
-    """SCIM's "present": not null and not the empty string."""
-    return and_(column.is_not(None), column != "")
 
 
 def _text(column: ColumnElement[object]) -> ColumnField:

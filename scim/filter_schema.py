@@ -17,13 +17,18 @@ from dataclasses import dataclass, field
 from enum import Enum
 from functools import cached_property
 
-from sqlalchemy import ColumnElement, FromClause, func, true
+from sqlalchemy import ColumnElement, FromClause, and_, func, true
 
 
 class Kind(Enum):
     STRING = "string"
     BOOLEAN = "boolean"
     DATETIME = "dateTime"
+
+
+def has_value(column: ColumnElement[object]) -> ColumnElement[bool]:
+    """SCIM's "present": not null and not the empty string."""
+    return and_(column.is_not(None), column != "")
 
 
 @dataclass(frozen=True, eq=False)

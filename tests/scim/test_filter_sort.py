@@ -1,9 +1,12 @@
 """sortBy resolves to an ORDER BY expression; case-insensitive attributes sort by lower()."""
 
+import string
 from datetime import UTC, datetime, timedelta
 
 import pytest
-from sqlalchemy import Connection, insert, select
+from hypothesis import given, settings
+from hypothesis import strategies as st
+from sqlalchemy import ColumnElement, Connection, insert, select
 
 from db.database import Database
 from db.tables import groups, users
@@ -130,3 +133,21 @@ def test_bad_group_sort_is_invalid_value(sort_by: str) -> None:
     with pytest.raises(ScimError) as raised:
         group_sort_column(sort_by)
     assert raised.value.scim_type is ScimType.INVALID_VALUE
+
+
+@settings(max_examples=300, deadline=None)
+@given(
+    st.one_of(
+        st.text(),
+        st.text(alphabet=string.ascii_letters + '.:$[]" -').map(str.strip),
+        st.sampled_from(["name.givenName", "meta.version", "members.display", "x.y.z", "a:b"]),
+    )
+)
+def test_any_sort_by_is_a_column_or_invalid_value(sort_by: str) -> None:
+    for sort_column in (user_sort_column, group_sort_column):
+        outcome: object
+        try:
+            outcome = sort_column(sort_by)
+        except ScimError as error:
+            outcome = (error.status, error.scim_type)
+        assert isinstance(outcome, ColumnElement) or outcome == (400, ScimType.INVALID_VALUE)
