@@ -277,6 +277,9 @@ CASES: dict[str, list[tuple[str, set[str]]]] = {
     # logic: precedence (and before or), not, parentheses
     "logic": [
         ('userName sw "a" or userName sw "b" and active eq true', {"alice"}),
+        ('userName sw "b" or userName sw "a" and active eq true', {"alice", "bob"}),
+        ('id eq "id-bob" or userName sw "a" and title pr', {"alice", "bob"}),
+        ('(id eq "id-bob" or userName sw "a") and title pr', {"alice"}),
         ('(userName sw "a" or userName sw "b") and active eq false', {"bob"}),
         ('userName sw "b" and active eq true or userName sw "a"', {"alice"}),
         ('not (userName sw "a" or userName sw "b")', {"carol", "dave"}),
