@@ -41,3 +41,20 @@ def test_responses_are_scim_json_whatever_the_accept_header(scim: TestClient) ->
         response = scim.get("/scim/Users", headers={"Accept": accept})
         assert response.status_code == 200
         assert response.headers["content-type"] == "application/scim+json"
+
+
+def test_nul_characters_are_400_not_500(scim: TestClient) -> None:
+    body = assert_error(
+        scim.post("/scim/Users", content=b'{"userName": "nul\\u0000@contoso.com"}'), 400
+    )
+    assert body["scimType"] == "invalidValue"
+    user = create(scim, "clean@contoso.com")
+    response = scim.patch(
+        f"/scim/Users/{user['id']}",
+        content=b'{"schemas": ["urn:ietf:params:scim:api:messages:2.0:PatchOp"],'
+        b'"Operations": [{"op": "add", "path": "roles", "value": [{"v\\u0000": "x"}]}]}',
+    )
+    assert_error(response, 400, "invalidValue")
+    assert scim.get(f"/scim/Users/{user['id']}").json() == user
+    listed = scim.get("/scim/Users", params={"filter": 'userName eq "a\u0000b"'})
+    assert_error(listed, 400, "invalidFilter")
