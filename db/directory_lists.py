@@ -13,7 +13,14 @@ from typing import Any
 from sqlalchemy import ColumnElement, Connection, Select, func, or_, select
 
 from db.directory_pages import BinaryText, keyset_page
-from db.directory_reads import USER_COLUMNS, UserRecord, in_tenant, user_record
+from db.directory_reads import (
+    USER_COLUMNS,
+    UserRecord,
+    in_tenant,
+    manager_record,
+    user_record,
+    with_managers,
+)
 from db.tables import group_members, users
 
 
@@ -97,6 +104,13 @@ class UserFilterSpec:
 
 
 @dataclass(frozen=True, slots=True)
+class UserPage:
+    users: list[UserRecord]
+    managers: list[UserRecord]  # of those users, fetched with them
+    has_next: bool
+
+
+@dataclass(frozen=True, slots=True)
 class UserSet:
     """Users of one tenant meeting ``conditions`` (and in ``group_id`` when given)."""
 
@@ -119,16 +133,20 @@ class UserSet:
         *,
         first: int,
         after: tuple[Any, str] | None,
-    ) -> tuple[list[UserRecord], bool]:
+    ) -> "UserPage":
         page = keyset_page(
             connection,
-            self._where(select(*USER_COLUMNS)),
+            with_managers(self._where(select(*USER_COLUMNS)), self.tenant_id),
             [sort.key_expression(), users.c.id],
             first=first,
             after=after,
             descending=sort.descending,
         )
-        return [user_record(row) for row in page.rows], page.has_next
+        return UserPage(
+            [user_record(row) for row in page.rows],
+            [m for m in (manager_record(row) for row in page.rows) if m is not None],
+            page.has_next,
+        )
 
     def count(self, connection: Connection) -> int:
         query = self._where(select(func.count()).select_from(users))

@@ -217,17 +217,16 @@ async def user_connection(
         except ValueError:
             raise ApiError("invalid cursor for this list") from None
     loaders = info.context.loaders
-    records, has_next = await loaders.read(
-        partial(users.page, sort=sort, first=size, after=position)
-    )
-    loaders.prime(records)
+    page = await loaders.read(partial(users.page, sort=sort, first=size, after=position))
+    loaders.prime(page.users)
+    loaders.prime(page.managers)
     edges = [
         UserEdge(cursor=encode_cursor(kind, sort.key_to_json(sort.key_of(r))), node=User.of(r))
-        for r in records
+        for r in page.users
     ]
     return UserConnection(
         edges=edges,
-        page_info=page_info([edge.cursor for edge in edges], has_next=has_next, after=after),
+        page_info=page_info([edge.cursor for edge in edges], has_next=page.has_next, after=after),
         count=partial(loaders.read, users.count),
     )
 
@@ -270,6 +269,7 @@ async def report_connection(
         )
     )
     loaders.prime(row.user for row in page.rows)
+    loaders.prime(row.manager for row in page.rows if row.manager is not None)
     edges = [
         ReportEdge(
             cursor=encode_cursor("reports", list(report_key(row))),
