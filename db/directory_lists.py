@@ -118,7 +118,7 @@ class UserSet:
     conditions: Sequence[ColumnElement[bool]] = field(default_factory=tuple)
     group_id: str | None = None
 
-    def _where(self, query: Select[Any]) -> Select[Any]:
+    def restrict(self, query: Select[Any]) -> Select[Any]:
         query = query.where(in_tenant(self.tenant_id), *self.conditions)
         if self.group_id is not None:
             query = query.join(group_members, group_members.c.user_id == users.c.id).where(
@@ -136,7 +136,7 @@ class UserSet:
     ) -> "UserPage":
         page = keyset_page(
             connection,
-            with_managers(self._where(select(*USER_COLUMNS)), self.tenant_id),
+            with_managers(self.restrict(select(*USER_COLUMNS)), self.tenant_id),
             [sort.key_expression(), users.c.id],
             first=first,
             after=after,
@@ -149,7 +149,7 @@ class UserSet:
         )
 
     def count(self, connection: Connection) -> int:
-        query = self._where(select(func.count()).select_from(users))
+        query = self.restrict(select(func.count()).select_from(users))
         return int(connection.execute(query).scalar_one())
 
 
