@@ -10,7 +10,7 @@ from datetime import datetime
 from enum import Enum
 from typing import Any
 
-from sqlalchemy import ColumnElement, Connection, Select, func, or_, select
+from sqlalchemy import ColumnElement, Connection, Select, func, literal_column, or_, select
 
 from db.directory_pages import BinaryText, keyset_page
 from db.directory_reads import (
@@ -37,7 +37,8 @@ class UserSort:
 
     def key_expression(self) -> ColumnElement[Any]:
         if self.field is UserSortField.DISPLAY_NAME:
-            return BinaryText(func.coalesce(users.c.display_name, ""))
+            # A literal '' (not a bound parameter), so the expression is the index's.
+            return BinaryText(func.coalesce(users.c.display_name, literal_column("''")))
         if self.field is UserSortField.USER_NAME:
             return BinaryText(users.c.user_name)
         return users.c.created
