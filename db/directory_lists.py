@@ -10,10 +10,17 @@ from datetime import datetime
 from enum import Enum
 from typing import Any
 
-from sqlalchemy import ColumnElement, Connection, Select, func, or_, select
+from sqlalchemy import ColumnElement, Connection, Select, func, literal_column, or_, select
 
 from db.directory_pages import BinaryText, keyset_page
-from db.directory_reads import USER_COLUMNS, UserRecord, in_tenant, user_record
+from db.directory_reads import (
+    USER_COLUMNS,
+    UserRecord,
+    in_tenant,
+    manager_record,
+    user_record,
+    with_managers,
+)
 from db.tables import group_members, users
 
 
@@ -30,7 +37,8 @@ class UserSort:
 
     def key_expression(self) -> ColumnElement[Any]:
         if self.field is UserSortField.DISPLAY_NAME:
-            return BinaryText(func.coalesce(users.c.display_name, ""))
+            # A literal '' (not a bound parameter), so the expression is the index's.
+            return BinaryText(func.coalesce(users.c.display_name, literal_column("''")))
         if self.field is UserSortField.USER_NAME:
             return BinaryText(users.c.user_name)
         return users.c.created
@@ -97,6 +105,13 @@ class UserFilterSpec:
 
 
 @dataclass(frozen=True, slots=True)
+class UserPage:
+    users: list[UserRecord]
+    managers: list[UserRecord]  # of those users, fetched with them
+    has_next: bool
+
+
+@dataclass(frozen=True, slots=True)
 class UserSet:
     """Users of one tenant meeting ``conditions`` (and in ``group_id`` when given)."""
 
@@ -104,7 +119,7 @@ class UserSet:
     conditions: Sequence[ColumnElement[bool]] = field(default_factory=tuple)
     group_id: str | None = None
 
-    def _where(self, query: Select[Any]) -> Select[Any]:
+    def restrict(self, query: Select[Any]) -> Select[Any]:
         query = query.where(in_tenant(self.tenant_id), *self.conditions)
         if self.group_id is not None:
             query = query.join(group_members, group_members.c.user_id == users.c.id).where(
@@ -119,19 +134,23 @@ class UserSet:
         *,
         first: int,
         after: tuple[Any, str] | None,
-    ) -> tuple[list[UserRecord], bool]:
+    ) -> "UserPage":
         page = keyset_page(
             connection,
-            self._where(select(*USER_COLUMNS)),
+            with_managers(self.restrict(select(*USER_COLUMNS)), self.tenant_id),
             [sort.key_expression(), users.c.id],
             first=first,
             after=after,
             descending=sort.descending,
         )
-        return [user_record(row) for row in page.rows], page.has_next
+        return UserPage(
+            [user_record(row) for row in page.rows],
+            [m for m in (manager_record(row) for row in page.rows) if m is not None],
+            page.has_next,
+        )
 
     def count(self, connection: Connection) -> int:
-        query = self._where(select(func.count()).select_from(users))
+        query = self.restrict(select(func.count()).select_from(users))
         return int(connection.execute(query).scalar_one())
 
 

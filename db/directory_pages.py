@@ -10,31 +10,11 @@ from collections.abc import Sequence
 from dataclasses import dataclass
 from typing import Any
 
-from sqlalchemy import ColumnElement, Connection, RowMapping, Select, String, tuple_
-from sqlalchemy.ext.compiler import compiles
-from sqlalchemy.sql.compiler import SQLCompiler
-from sqlalchemy.sql.visitors import InternalTraversal
+from sqlalchemy import ColumnElement, Connection, RowMapping, Select, tuple_
 
+from db.collation import BinaryText
 
-class BinaryText(ColumnElement[str]):
-    """A text expression that sorts and compares byte-wise."""
-
-    inherit_cache = True
-    type = String()
-    _traverse_internals = [("inner", InternalTraversal.dp_clauseelement)]
-
-    def __init__(self, expression: ColumnElement[Any]) -> None:
-        self.inner = expression
-
-
-@compiles(BinaryText)
-def _binary_text(element: BinaryText, compiler: SQLCompiler, **kw: Any) -> str:
-    return compiler.process(element.inner, **kw)
-
-
-@compiles(BinaryText, "postgresql")
-def _binary_text_postgresql(element: BinaryText, compiler: SQLCompiler, **kw: Any) -> str:
-    return f'{compiler.process(element.inner, **kw)} COLLATE "C"'
+__all__ = ["BinaryText", "KeysetPage", "keyset_page"]
 
 
 @dataclass(frozen=True, slots=True)

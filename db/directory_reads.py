@@ -8,7 +8,7 @@ from dataclasses import dataclass
 from datetime import datetime
 from typing import Any
 
-from sqlalchemy import ColumnElement, Connection, func, select
+from sqlalchemy import ColumnElement, Connection, Select, and_, func, select
 
 from db.tables import users
 
@@ -108,3 +108,24 @@ def direct_report_counts(
     if not include_inactive:
         query = query.where(users.c.active.is_(True))
     return {str(manager_id): int(count) for manager_id, count in connection.execute(query)}
+
+
+# A page also brings each user's manager (same tenant), so showing managers costs nothing more.
+MANAGER = users.alias("manager")
+MANAGER_PREFIX = "manager__"
+MANAGER_COLUMNS = tuple(
+    MANAGER.c[column.name].label(MANAGER_PREFIX + column.name) for column in USER_COLUMNS
+)
+
+
+def with_managers(query: Select[Any], tenant_id: int) -> Select[Any]:
+    """``query`` (over ``user``) plus the manager's columns, LEFT JOINed within the tenant."""
+    return query.add_columns(*MANAGER_COLUMNS).outerjoin(
+        MANAGER, and_(MANAGER.c.id == users.c.manager_id, MANAGER.c.tenant_id == tenant_id)
+    )
+
+
+def manager_record(row: Mapping[Any, Any]) -> UserRecord | None:
+    if row[MANAGER_PREFIX + "id"] is None:
+        return None
+    return UserRecord(**{c.name: row[MANAGER_PREFIX + c.name] for c in USER_COLUMNS})

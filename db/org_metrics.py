@@ -35,15 +35,11 @@ class OrgMetrics:
     active_user_count: int
     report_counts: dict[str, int]  # all transitive reports; users without any are absent
     active_report_counts: dict[str, int]  # active transitive reports
-    depths: dict[str, int]
+    max_depth: int
     loops: list[list[str]]  # each loop from its smallest id, in manager order
     active_root_ids: list[str]
     widest_span: tuple[str, int] | None  # (manager id, active direct reports)
     users_with_inactive_manager: list[str] = field(default_factory=list)
-
-    @property
-    def max_depth(self) -> int:
-        return max(self.depths.values(), default=0)
 
 
 def read_org_version_and_edges(connection: Connection, tenant_id: int) -> tuple[int, list[OrgEdge]]:
@@ -117,7 +113,7 @@ def derive_org_metrics(version: int, edges: Iterable[OrgEdge]) -> OrgMetrics:
         active_user_count=sum(active.values()),
         report_counts=report_counts,
         active_report_counts={k: v for k, v in active_report_counts.items() if v > 0},
-        depths=depths,
+        max_depth=max(depths.values(), default=0),
         loops=loops,
         active_root_ids=sorted(u for u in active if u not in manager and active[u]),
         widest_span=widest,

@@ -13,7 +13,14 @@ from typing import Any
 from sqlalchemy import Connection, func, literal, select
 
 from db.directory_pages import BinaryText, keyset_page
-from db.directory_reads import USER_COLUMNS, UserRecord, in_tenant, user_record
+from db.directory_reads import (
+    USER_COLUMNS,
+    UserRecord,
+    in_tenant,
+    manager_record,
+    user_record,
+    with_managers,
+)
 from db.tables import users
 
 
@@ -21,6 +28,7 @@ from db.tables import users
 class ReportRow:
     depth: int
     user: UserRecord
+    manager: UserRecord | None
 
 
 @dataclass(frozen=True, slots=True)
@@ -47,15 +55,17 @@ def reports_page(
 ) -> ReportsPage:
     """One statement: the page, ordered by (depth, displayName, id), and the total count."""
     walk = _walk(tenant_id, root_id, max_depth)
-    members = (
+    members = with_managers(
         select(
             *USER_COLUMNS,
             walk.c.depth,
             BinaryText(func.coalesce(users.c.display_name, "")).label("sort_name"),
             func.count().over().label("total"),
         )
+        .select_from(walk)
         .join(users, users.c.id == walk.c.user_id)
-        .where(in_tenant(tenant_id), walk.c.depth >= min_depth)
+        .where(in_tenant(tenant_id), walk.c.depth >= min_depth),
+        tenant_id,
     )
     if not include_inactive:
         members = members.where(users.c.active.is_(True))
@@ -67,7 +77,7 @@ def reports_page(
         first=first,
         after=after,
     )
-    rows = [ReportRow(row["depth"], user_record(row)) for row in page.rows]
+    rows = [ReportRow(row["depth"], user_record(row), manager_record(row)) for row in page.rows]
     total = page.rows[0]["total"] if page.rows else None
     return ReportsPage(rows, page.has_next, total)
 

@@ -1,5 +1,6 @@
 """Per-request GraphQL context: the caller's tenant, the store and the request's loaders."""
 
+import asyncio
 from dataclasses import dataclass, field
 
 from strawberry.types import Info as StrawberryInfo
@@ -19,7 +20,7 @@ class Context:
     maybe_grant: TokenGrant | None
     org_cache: OrgMetricsCache | None = None
     _loaders: Loaders | None = field(default=None, init=False)
-    _org_metrics: OrgMetrics | None = field(default=None, init=False)
+    _org_metrics: "asyncio.Task[OrgMetrics] | None" = field(default=None, init=False)
 
     @property
     def grant(self) -> TokenGrant:
@@ -42,8 +43,9 @@ class Context:
         if self._org_metrics is None:
             if self.org_cache is None:
                 self.org_cache = OrgMetricsCache(self.database)
-            self._org_metrics = await self.org_cache.current(self.tenant_id)
-        return self._org_metrics
+            # One shared task: the many resolvers of a page wait for the same single look-up.
+            self._org_metrics = asyncio.ensure_future(self.org_cache.current(self.tenant_id))
+        return await self._org_metrics
 
 
 Info = StrawberryInfo[Context, None]

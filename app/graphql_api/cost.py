@@ -10,6 +10,7 @@ the per-request budget. ``first`` outside 1..MAX_FIRST is reported here too, wit
 from collections.abc import Iterator
 from typing import Any
 
+from graphql.execution.values import get_variable_values
 from strawberry.extensions import SchemaExtension
 
 from app.graphql_api.limits import COST_BUDGET, MAX_FIRST
@@ -116,7 +117,8 @@ class QueryCost:
         argument_type = definition.args[name]
         for argument in node.arguments or ():
             if argument.name.value == name:
-                return value_from_ast(argument.value, argument_type.type, self.variables)
+                value = value_from_ast(argument.value, argument_type.type, self.variables)
+                return None if value is Undefined else value
         default = argument_type.default_value
         return None if default is Undefined else default
 
@@ -130,7 +132,11 @@ def query_cost(
     root = schema.get_root_type(operation.operation)
     if root is None:
         return 0, []
-    counter = QueryCost(schema, fragments, variables)
+    # Coerce as execution will: defaults of the operation's variables apply.
+    coerced = get_variable_values(schema, operation.variable_definitions or (), variables)
+    if isinstance(coerced, list):
+        return 0, []  # execution reports the bad variables itself
+    counter = QueryCost(schema, fragments, coerced.coerced)
     return counter.of_selection(root, operation.selection_set, 1, frozenset()), counter.errors
 
 

@@ -49,3 +49,8 @@ def build_schema(*, debug: bool = False) -> strawberry.Schema:
     if not debug:
         extensions.append(lambda: MaskErrors(should_mask_error=should_mask))
     return strawberry.Schema(query=Query, types=[User, Group], extensions=extensions)
+
+
+def schema_sdl() -> str:
+    """The schema in SDL, as committed in graphql/schema.graphql."""
+    return build_schema().as_str() + "\n"

@@ -7,6 +7,7 @@ import strawberry
 from app.graphql_api.context import Info
 from app.graphql_api.errors import ApiError
 from app.graphql_api.groups.types import Group, GroupConnection, groups_connection
+from app.graphql_api.node import After, First
 from db.directory_groups import group_by_display_name
 
 
@@ -45,8 +46,8 @@ class GroupQueries:
     async def groups(
         self,
         info: Info,
-        first: int | None = None,
-        after: str | None = None,
+        first: First = None,
+        after: After = None,
         filter: GroupFilter | None = None,
     ) -> GroupConnection:
         search = filter.search if filter is not None else None

@@ -10,7 +10,7 @@ from app.graphql_api.context import Info
 from app.graphql_api.cursors import decode_cursor, encode_cursor
 from app.graphql_api.errors import ApiError
 from app.graphql_api.limits import checked_first
-from app.graphql_api.node import Node, PageInfo, page_info
+from app.graphql_api.node import After, First, Node, PageInfo, page_info
 from app.graphql_api.users.types import UserConnection, user_connection
 from db.directory_groups import (
     GroupRecord,
@@ -44,9 +44,7 @@ class Group(Node):
         )
 
     @strawberry.field(description="Members of the group (active or not), by displayName.")
-    async def members(
-        self, info: Info, first: int | None = None, after: str | None = None
-    ) -> UserConnection:
+    async def members(self, info: Info, first: First = None, after: After = None) -> UserConnection:
         members = group_members_set(info.context.tenant_id, self.record.id)
         return await user_connection(info, members, UserSort(), first, after)
 

@@ -8,7 +8,7 @@ import strawberry
 from app.graphql_api.context import Info
 from app.graphql_api.errors import ApiError
 from app.graphql_api.groups.types import Group
-from app.graphql_api.node import Node
+from app.graphql_api.node import After, First, Node
 from app.graphql_api.users.types import User, UserConnection, user_connection
 from db.directory_lists import UserFilterSpec, UserSort, UserSortField, directory, roots
 from db.directory_reads import user_by_user_name
@@ -89,8 +89,8 @@ class UserQueries:
     async def users(
         self,
         info: Info,
-        first: int | None = None,
-        after: str | None = None,
+        first: First = None,
+        after: After = None,
         filter: UserFilter | None = None,
         order_by: UserOrder | None = None,
     ) -> UserConnection:
@@ -104,8 +104,8 @@ class UserQueries:
     async def roots(
         self,
         info: Info,
-        first: int | None = None,
-        after: str | None = None,
+        first: First = None,
+        after: After = None,
         include_inactive: bool = False,
     ) -> UserConnection:
         users = roots(info.context.tenant_id, include_inactive=include_inactive)

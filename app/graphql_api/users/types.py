@@ -22,7 +22,7 @@ from app.graphql_api.limits import (
     checked_first,
     checked_range,
 )
-from app.graphql_api.node import Node, PageInfo, page_info
+from app.graphql_api.node import After, First, Node, PageInfo, page_info
 from db.directory_lists import UserSet, UserSort, direct_reports, peers
 from db.directory_reads import UserRecord
 from db.org_reports import count_reports, report_key, reports_page
@@ -33,7 +33,15 @@ if TYPE_CHECKING:
 INCLUDE_INACTIVE = "Also list inactive users (they are left out by default)."
 
 
-@strawberry.type(description="A person in the directory, as provisioned by Entra over SCIM.")
+@strawberry.type(
+    description="A person in the directory, as provisioned by Entra over SCIM.\n\n"
+    "Inactive users: org-chart lists, counts and paths (managementChain, directReports, "
+    "reports, peers, roots, the counts, reportingPath) leave them out unless "
+    "`includeInactive: true`; the walk still passes through them, so depths are those of the "
+    "real chart. Deleted users are gone: the store clears references to them, so their "
+    "reports become roots. A manager loop (Entra can send one) ends every walk before "
+    "anyone repeats; `orgHealth.managerLoops` lists it."
+)
 class User(Node):
     record: strawberry.Private[UserRecord]
     user_name: str
@@ -79,8 +87,8 @@ class User(Node):
         )
 
     @strawberry.field(
-        description="The manager Entra set (active or not); null when none, or when the "
-        "reference names no user of this tenant."
+        description="The manager Entra set, active or not; null when none (a deleted "
+        "manager's reference is cleared) or when the reference names no user of this tenant."
     )
     async def manager(self, info: Info) -> "User | None":
         if self.record.manager_id is None:
@@ -103,8 +111,8 @@ class User(Node):
     async def direct_reports(
         self,
         info: Info,
-        first: int | None = None,
-        after: str | None = None,
+        first: First = None,
+        after: After = None,
         include_inactive: bool = False,
     ) -> "UserConnection":
         users = direct_reports(
@@ -119,8 +127,8 @@ class User(Node):
     async def reports(
         self,
         info: Info,
-        first: int | None = None,
-        after: str | None = None,
+        first: First = None,
+        after: After = None,
         min_depth: int = 1,
         max_depth: int = 3,
         include_inactive: bool = False,
@@ -150,8 +158,8 @@ class User(Node):
     async def peers(
         self,
         info: Info,
-        first: int | None = None,
-        after: str | None = None,
+        first: First = None,
+        after: After = None,
         include_inactive: bool = False,
     ) -> "UserConnection":
         users = peers(info.context.tenant_id, self.record, include_inactive=include_inactive)
@@ -159,7 +167,7 @@ class User(Node):
 
     @strawberry.field(description="Groups this user is a member of, by displayName.")
     async def groups(
-        self, info: Info, first: int | None = None, after: str | None = None
+        self, info: Info, first: First = None, after: After = None
     ) -> Annotated["GroupConnection", strawberry.lazy("app.graphql_api.groups.types")]:
         from app.graphql_api.groups.types import groups_of_user_connection
 
@@ -217,17 +225,16 @@ async def user_connection(
         except ValueError:
             raise ApiError("invalid cursor for this list") from None
     loaders = info.context.loaders
-    records, has_next = await loaders.read(
-        partial(users.page, sort=sort, first=size, after=position)
-    )
-    loaders.prime(records)
+    page = await loaders.read(partial(users.page, sort=sort, first=size, after=position))
+    loaders.prime(page.users)
+    loaders.prime(page.managers)
     edges = [
         UserEdge(cursor=encode_cursor(kind, sort.key_to_json(sort.key_of(r))), node=User.of(r))
-        for r in records
+        for r in page.users
     ]
     return UserConnection(
         edges=edges,
-        page_info=page_info([edge.cursor for edge in edges], has_next=has_next, after=after),
+        page_info=page_info([edge.cursor for edge in edges], has_next=page.has_next, after=after),
         count=partial(loaders.read, users.count),
     )
 
@@ -270,6 +277,7 @@ async def report_connection(
         )
     )
     loaders.prime(row.user for row in page.rows)
+    loaders.prime(row.manager for row in page.rows if row.manager is not None)
     edges = [
         ReportEdge(
             cursor=encode_cursor("reports", list(report_key(row))),
