@@ -27,10 +27,10 @@ CHUNK = 1000
 
 @dataclass(frozen=True, slots=True)
 class Member:
-    """A member as SCIM shows it: the user's id and a human-readable name."""
+    """A member as SCIM shows it: the user's id and displayName (``display``), if any."""
 
     user_id: str
-    display: str
+    display: str | None
 
 
 def unique_ids(user_ids: Iterable[str]) -> list[str]:
@@ -147,9 +147,13 @@ def member_of(user_id: str) -> Exists:
 
 
 def load_members(connection: Connection, group_ids: Sequence[str]) -> dict[str, list[Member]]:
-    """The members of each group, in user-id order, with the name SCIM shows as ``display``."""
+    """The members of each group, in user-id order, with the user's displayName.
+
+    No fallback to userName: ``display`` then reads back exactly what clients wrote, which
+    conformance suites compare after a PATCH.
+    """
     members: dict[str, list[Member]] = {group_id: [] for group_id in group_ids}
-    display = func.coalesce(users.c.display_name, users.c.user_name)
+    display = users.c.display_name
     for batch in chunks(list(group_ids)):
         rows = connection.execute(
             select(group_members.c.group_id, group_members.c.user_id, display)

@@ -13,6 +13,7 @@ from db.errors import Conflict, InvalidReference, NotFound
 from scim.config import ScimConfig
 from scim.discovery import get_service_provider_config
 from scim.errors import ScimError, ScimType, scim_error_response
+from scim.groups import routes as group_routes
 
 logger = logging.getLogger(__name__)
 
@@ -46,6 +47,7 @@ async def _unexpected_error(request: Request, error: Exception) -> Response:
 def create_scim_app(database: Database, config: ScimConfig) -> Starlette:
     routes = [
         Route("/ServiceProviderConfig", get_service_provider_config, methods=["GET"]),
+        *group_routes,
     ]
     app = Starlette(
         routes=routes,

@@ -17,15 +17,24 @@ from db.types import utcnow
 
 
 def insert_users(
-    connection: Connection, tenant_id: int, count: int, prefix: str = "user"
+    connection: Connection,
+    tenant_id: int,
+    count: int,
+    prefix: str = "user",
+    *,
+    display_names: bool = False,
 ) -> list[str]:
-    """Insert ``count`` users named ``<prefix>N@example.com``; returns their ids in order."""
+    """Insert ``count`` users named ``<prefix>N@example.com``; returns their ids in order.
+
+    With ``display_names`` each gets the displayName ``<prefix> N``.
+    """
     now = utcnow()
     rows: list[dict[str, Any]] = [
         {
             "id": str(uuid.uuid4()),
             "tenant_id": tenant_id,
             "user_name": f"{prefix}{number}@example.com",
+            "display_name": f"{prefix} {number}" if display_names else None,
             "active": True,
             "attributes": {},
             "created": now,

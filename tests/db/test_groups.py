@@ -52,7 +52,13 @@ def test_create_with_members_shows_display_names(
     created = _create(database, tenant_id, "Sales", member_ids=[user_ids[1], user_ids[0]])
     assert created.members is not None
     assert sorted(m.user_id for m in created.members) == sorted(user_ids[:2])
-    assert {m.display for m in created.members} == {"user0@example.com", "user1@example.com"}
+    assert {m.display for m in created.members} == {None}
+    named = database.write_sync(
+        lambda c: insert_users(c, tenant_id, 1, "named", display_names=True)
+    )
+    database.write_sync(lambda c: repo.add_members(c, tenant_id, created.id, named))
+    after = database.read_sync(lambda c: repo.get_group(c, tenant_id, created.id))
+    assert {m.display for m in after.members or []} == {None, "named 0"}
 
 
 def test_display_name_is_unique_per_tenant_in_any_case(database: Database, tenant_id: int) -> None:
