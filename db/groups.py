@@ -299,7 +299,7 @@ def list_groups(
     statement = (
         select(groups)
         .where(condition)
-        .order_by(primary.desc() if descending else primary.asc(), groups.c.id)
+        .order_by((primary.desc() if descending else primary.asc()).nulls_last(), groups.c.id)
         .offset(offset)
     )
     if limit is not None:

@@ -11,9 +11,18 @@ from starlette.routing import Route
 from db.database import Database
 from db.errors import Conflict, InvalidReference, NotFound
 from scim.config import ScimConfig
-from scim.discovery import get_service_provider_config
+from scim.discovery import (
+    get_resource_type,
+    get_schema,
+    get_service_provider_config,
+    list_resource_types,
+    list_schemas,
+)
 from scim.errors import ScimError, ScimType, scim_error_response
 from scim.groups import routes as group_routes
+from scim.root_search import search_everything
+from scim.user_search import list_users_endpoint, search_users_endpoint
+from scim.users import create_user, patch_user, read_user, remove_user, replace_user
 
 logger = logging.getLogger(__name__)
 
@@ -47,7 +56,19 @@ async def _unexpected_error(request: Request, error: Exception) -> Response:
 def create_scim_app(database: Database, config: ScimConfig) -> Starlette:
     routes = [
         Route("/ServiceProviderConfig", get_service_provider_config, methods=["GET"]),
+        Route("/Schemas", list_schemas, methods=["GET"]),
+        Route("/Schemas/{schema_id:path}", get_schema, methods=["GET"]),
+        Route("/ResourceTypes", list_resource_types, methods=["GET"]),
+        Route("/ResourceTypes/{type_id}", get_resource_type, methods=["GET"]),
+        Route("/Users", list_users_endpoint, methods=["GET"]),
+        Route("/Users", create_user, methods=["POST"]),
+        Route("/Users/.search", search_users_endpoint, methods=["POST"]),
+        Route("/Users/{user_id}", read_user, methods=["GET"]),
+        Route("/Users/{user_id}", replace_user, methods=["PUT"]),
+        Route("/Users/{user_id}", patch_user, methods=["PATCH"]),
+        Route("/Users/{user_id}", remove_user, methods=["DELETE"]),
         *group_routes,
+        Route("/.search", search_everything, methods=["POST"]),
     ]
     app = Starlette(
         routes=routes,

@@ -1,5 +1,11 @@
-"""The /Groups endpoints (RFC 7644 §3) with Entra's group dialect."""
+"""The /Groups endpoints (RFC 7644 §3) with Entra's group dialect.
 
+Each handler is one store call. Writes lock the group row, check ``If-Match``, apply the
+change and re-read the result in one transaction. Members are read only when the response
+shows them (``excludedAttributes=members`` never touches ``group_member``).
+"""
+
+from collections.abc import Mapping
 from typing import Any
 
 from sqlalchemy import Connection
@@ -12,21 +18,23 @@ from db.errors import Conflict, InvalidReference
 from db.groups import GroupRecord
 from scim.context import base_url, config, database, tenant_id
 from scim.errors import ScimError, ScimType
-from scim.groups_filter import compile_group_filter, group_sort_column
+from scim.etag import check_if_match, not_modified, weak_etag
+from scim.filters import compile_group_filter, group_sort_column
 from scim.groups_input import parse_group
 from scim.groups_patch import apply_operations, parse_patch
-from scim.groups_query import GroupQuery, parse_query
-from scim.groups_render import Projection, render_group
-from scim.groups_versions import check_if_match, etag, not_modified
+from scim.groups_render import render_group, wants_members
+from scim.groups_schema import GROUP_RESOURCE_TYPE
 from scim.http import read_json_object
+from scim.listing import check_search_request, list_response, make_list_query
+from scim.projection import Projection, make_projection
 from scim.responses import ScimResponse
-
-LIST_RESPONSE_SCHEMA = "urn:ietf:params:scim:api:messages:2.0:ListResponse"
 
 
 def _projection(request: Request) -> Projection:
-    return Projection.parse(
-        request.query_params.get("attributes"), request.query_params.get("excludedAttributes")
+    return make_projection(
+        GROUP_RESOURCE_TYPE,
+        request.query_params.get("attributes"),
+        request.query_params.get("excludedAttributes"),
     )
 
 
@@ -37,14 +45,14 @@ def _group_id(request: Request) -> str:
 def _resource(
     request: Request, record: GroupRecord, projection: Projection, status: int = 200
 ) -> ScimResponse:
-    body = projection.apply(render_group(record, base_url(request)))
-    headers = {"ETag": etag(record.version)}
+    resource = render_group(record, base_url(request))
+    headers = {"ETag": weak_etag(record.version)}
     if status == 201:
-        headers["Location"] = f"{base_url(request)}/Groups/{record.id}"
-    return ScimResponse(body, status_code=status, headers=headers)
+        headers["Location"] = resource["meta"]["location"]
+    return ScimResponse(projection.apply(resource), status_code=status, headers=headers)
 
 
-def _store_errors_as_scim(error: Exception) -> ScimError:
+def _as_scim_error(error: Conflict | InvalidReference) -> ScimError:
     if isinstance(error, Conflict):
         return ScimError(409, str(error), ScimType.UNIQUENESS)
     return ScimError(400, str(error), ScimType.INVALID_VALUE)
@@ -52,6 +60,7 @@ def _store_errors_as_scim(error: Exception) -> ScimError:
 
 async def create_group(request: Request) -> Response:
     data = parse_group(await read_json_object(request))
+    projection = _projection(request)
     tenant = tenant_id(request)
 
     def work(connection: Connection) -> GroupRecord:
@@ -66,8 +75,8 @@ async def create_group(request: Request) -> Response:
     try:
         record = await database(request).write(work)
     except (Conflict, InvalidReference) as error:
-        raise _store_errors_as_scim(error) from error
-    return _resource(request, record, _projection(request), status=201)
+        raise _as_scim_error(error) from error
+    return _resource(request, record, projection, status=201)
 
 
 async def get_group(request: Request) -> Response:
@@ -75,11 +84,11 @@ async def get_group(request: Request) -> Response:
     tenant, group_id = tenant_id(request), _group_id(request)
     record = await database(request).read(
         lambda connection: repo.get_group(
-            connection, tenant, group_id, with_members=projection.wants_members
+            connection, tenant, group_id, with_members=wants_members(projection)
         )
     )
     if not_modified(request, record.version):
-        return Response(status_code=304, headers={"ETag": etag(record.version)})
+        return Response(status_code=304, headers={"ETag": weak_etag(record.version)})
     return _resource(request, record, projection)
 
 
@@ -100,12 +109,12 @@ async def replace_group(request: Request) -> Response:
             attributes=current.attributes,
             member_ids=data.member_ids,
         )
-        return repo.get_group(connection, tenant, group_id, with_members=projection.wants_members)
+        return repo.get_group(connection, tenant, group_id, with_members=wants_members(projection))
 
     try:
         record = await database(request).write(work)
     except (Conflict, InvalidReference) as error:
-        raise _store_errors_as_scim(error) from error
+        raise _as_scim_error(error) from error
     return _resource(request, record, projection)
 
 
@@ -118,7 +127,7 @@ async def patch_group(request: Request) -> Response:
         current = repo.get_group(connection, tenant, group_id, with_members=False, for_update=True)
         check_if_match(request, current.version)
         apply_operations(connection, tenant, group_id, operations)
-        return repo.get_group(connection, tenant, group_id, with_members=projection.wants_members)
+        return repo.get_group(connection, tenant, group_id, with_members=wants_members(projection))
 
     record = await database(request).write(work)
     return _resource(request, record, projection)
@@ -136,9 +145,17 @@ async def delete_group(request: Request) -> Response:
     return Response(status_code=204)
 
 
-async def _list(request: Request, query: GroupQuery) -> Response:
-    where = compile_group_filter(query.filter) if query.filter else None
-    order_by = group_sort_column(query.sort_by) if query.sort_by else None
+async def search_groups(request: Request, parameters: Mapping[str, Any]) -> dict[str, Any]:
+    """A ListResponse of the tenant's groups for query-string or SearchRequest parameters."""
+    settings = config(request)
+    query = make_list_query(
+        GROUP_RESOURCE_TYPE,
+        parameters,
+        default_count=settings.default_count,
+        max_results=settings.max_results,
+    )
+    where = compile_group_filter(query.filter) if query.filter is not None else None
+    order_by = group_sort_column(query.sort_by) if query.sort_by is not None else None
     tenant = tenant_id(request)
     page = await database(request).read(
         lambda connection: repo.list_groups(
@@ -147,39 +164,30 @@ async def _list(request: Request, query: GroupQuery) -> Response:
             where=where,
             order_by=order_by,
             descending=query.descending,
-            offset=query.start_index - 1,
+            offset=query.offset,
             limit=query.count,
-            with_members=query.projection.wants_members,
+            with_members=wants_members(query.projection),
         )
     )
     base = base_url(request)
-    resources: list[dict[str, Any]] = [
-        query.projection.apply(render_group(record, base)) for record in page.groups
-    ]
-    return ScimResponse(
-        {
-            "schemas": [LIST_RESPONSE_SCHEMA],
-            "totalResults": page.total,
-            "Resources": resources,
-            "startIndex": query.start_index,
-            "itemsPerPage": len(resources),
-        }
-    )
+    resources = [query.projection.apply(render_group(record, base)) for record in page.groups]
+    return list_response(resources, page.total, query.start_index)
 
 
-async def list_groups(request: Request) -> Response:
-    return await _list(request, parse_query(request.query_params, config(request)))
+async def list_groups_endpoint(request: Request) -> Response:
+    return ScimResponse(await search_groups(request, request.query_params))
 
 
-async def search_groups(request: Request) -> Response:
-    document = await read_json_object(request)
-    return await _list(request, parse_query(document, config(request)))
+async def search_groups_endpoint(request: Request) -> Response:
+    body = await read_json_object(request)
+    check_search_request(body)
+    return ScimResponse(await search_groups(request, body))
 
 
 routes = [
-    Route("/Groups", list_groups, methods=["GET"]),
+    Route("/Groups", list_groups_endpoint, methods=["GET"]),
     Route("/Groups", create_group, methods=["POST"]),
-    Route("/Groups/.search", search_groups, methods=["POST"]),
+    Route("/Groups/.search", search_groups_endpoint, methods=["POST"]),
     Route("/Groups/{group_id}", get_group, methods=["GET"]),
     Route("/Groups/{group_id}", replace_group, methods=["PUT"]),
     Route("/Groups/{group_id}", patch_group, methods=["PATCH"]),

@@ -1,0 +1,188 @@
+"""The user repository: Core statements over ``db.tables.users``, scoped by tenant.
+
+Functions take and return column values (``RowMapping``); what a SCIM document looks like is
+the SCIM layer's business (``scim.user_cast``). Writers run inside ``Database.write``'s
+transaction, so a failing step leaves nothing behind. Every write that changes the org chart
+(create, delete, manager or active changed) notes it with ``db.org_changes.note_org_change``.
+"""
+
+import uuid
+from collections.abc import Mapping, Sequence
+from typing import Any
+
+from sqlalchemy import (
+    ColumnElement,
+    Connection,
+    RowMapping,
+    Select,
+    delete,
+    func,
+    insert,
+    select,
+    update,
+)
+from sqlalchemy.exc import IntegrityError
+
+from db.errors import Conflict, InvalidReference
+from db.org_changes import note_org_change
+from db.tables import group_members, groups, users
+from db.types import utcnow
+
+#: Columns a client's document decides (everything but identity, tenancy and meta).
+WRITABLE_COLUMNS: tuple[str, ...] = (
+    "user_name",
+    "external_id",
+    "active",
+    "display_name",
+    "title",
+    "given_name",
+    "family_name",
+    "formatted_name",
+    "middle_name",
+    "honorific_prefix",
+    "honorific_suffix",
+    "email",
+    "work_phone",
+    "mobile_phone",
+    "department",
+    "employee_number",
+    "manager_id",
+    "company",
+    "description",
+    "location",
+    "attributes",
+)
+
+_manager = users.alias("manager")
+
+#: A user row plus what rendering its manager needs, in one statement.
+USER_WITH_MANAGER: Select[Any] = select(
+    users,
+    _manager.c.display_name.label("manager_display_name"),
+    _manager.c.user_name.label("manager_user_name"),
+).select_from(users.outerjoin(_manager, users.c.manager_id == _manager.c.id))
+
+
+def get_user(
+    connection: Connection, tenant_id: int, user_id: str, *, for_update: bool = False
+) -> RowMapping | None:
+    statement = USER_WITH_MANAGER.where(users.c.tenant_id == tenant_id, users.c.id == user_id)
+    if for_update:  # PostgreSQL: serialise read-modify-write; SQLite: BEGIN IMMEDIATE does
+        statement = statement.with_for_update(of=users)
+    return connection.execute(statement).mappings().first()
+
+
+def list_users(
+    connection: Connection,
+    tenant_id: int,
+    where: ColumnElement[bool] | None,
+    order_by: Sequence[ColumnElement[Any]],
+    offset: int,
+    limit: int,
+) -> tuple[int, list[RowMapping]]:
+    """(total matches, one page of rows). One statement when the page is not empty."""
+    condition = users.c.tenant_id == tenant_id
+    if where is not None:
+        condition = condition & where
+    rows: list[RowMapping] = []
+    if limit > 0:
+        statement = (
+            USER_WITH_MANAGER.add_columns(func.count().over().label("total_results"))
+            .where(condition)
+            .order_by(*order_by)
+            .offset(offset)
+            .limit(limit)
+        )
+        rows = list(connection.execute(statement).mappings())
+        if rows:
+            return int(rows[0]["total_results"]), rows
+    total = connection.execute(
+        select(func.count()).select_from(users).where(condition)
+    ).scalar_one()
+    return int(total), rows
+
+
+def check_manager(connection: Connection, tenant_id: int, manager_id: str | None) -> None:
+    if manager_id is None:
+        return
+    found = connection.execute(
+        select(users.c.id).where(users.c.tenant_id == tenant_id, users.c.id == manager_id)
+    ).first()
+    if found is None:
+        raise InvalidReference(f"manager {manager_id!r} is not a user of this tenant")
+
+
+def _integrity(error: IntegrityError) -> Exception:
+    message = str(error.orig).lower()
+    if "foreign key" in message:
+        return InvalidReference("a referenced user does not exist (any more)")
+    return Conflict("a user with this userName already exists")
+
+
+def insert_user(connection: Connection, tenant_id: int, values: Mapping[str, Any]) -> str:
+    """Create a user; Conflict on a duplicate userName (any case), InvalidReference on a
+    manager outside the tenant."""
+    check_manager(connection, tenant_id, values.get("manager_id"))
+    user_id = str(uuid.uuid4())
+    now = utcnow()
+    try:
+        connection.execute(
+            insert(users).values(
+                id=user_id,
+                tenant_id=tenant_id,
+                created=now,
+                last_modified=now,
+                version=1,
+                **values,
+            )
+        )
+    except IntegrityError as error:
+        raise _integrity(error) from None
+    note_org_change(connection, tenant_id)
+    return user_id
+
+
+def update_user(
+    connection: Connection, tenant_id: int, previous: RowMapping, values: Mapping[str, Any]
+) -> None:
+    """Replace the writable columns of the user ``previous`` and bump its version."""
+    if values.get("manager_id") != previous["manager_id"]:
+        check_manager(connection, tenant_id, values.get("manager_id"))
+    try:
+        connection.execute(
+            update(users)
+            .where(users.c.tenant_id == tenant_id, users.c.id == previous["id"])
+            .values(last_modified=utcnow(), version=previous["version"] + 1, **values)
+        )
+    except IntegrityError as error:
+        raise _integrity(error) from None
+    if values.get("manager_id") != previous["manager_id"] or bool(values.get("active")) != bool(
+        previous["active"]
+    ):
+        note_org_change(connection, tenant_id)
+
+
+def delete_user(connection: Connection, tenant_id: int, user_id: str) -> bool:
+    """Delete a user, clear ``manager`` on their reports (bumping their versions) and remove
+    their group memberships (bumping those groups' versions). False if there was none."""
+    exists = connection.execute(
+        select(users.c.id).where(users.c.tenant_id == tenant_id, users.c.id == user_id)
+    ).first()
+    if exists is None:
+        return False
+    now = utcnow()
+    connection.execute(
+        update(users)
+        .where(users.c.tenant_id == tenant_id, users.c.manager_id == user_id)
+        .values(manager_id=None, version=users.c.version + 1, last_modified=now)
+    )
+    member_of = select(group_members.c.group_id).where(group_members.c.user_id == user_id)
+    connection.execute(
+        update(groups)
+        .where(groups.c.tenant_id == tenant_id, groups.c.id.in_(member_of))
+        .values(version=groups.c.version + 1, last_modified=now)
+    )
+    connection.execute(delete(group_members).where(group_members.c.user_id == user_id))
+    connection.execute(delete(users).where(users.c.tenant_id == tenant_id, users.c.id == user_id))
+    note_org_change(connection, tenant_id)
+    return True

@@ -1,0 +1,120 @@
+"""The /Users endpoints (RFC 7644 §3.3-§3.6): create, read, replace, patch, delete.
+
+Each handler is one store call: writes run in one transaction (``Database.write``) that
+reads the row, checks ``If-Match``, applies the change and re-reads the result, so the
+response shows exactly what was committed.
+"""
+
+from typing import Any
+
+from sqlalchemy import Connection, RowMapping
+from starlette.requests import Request
+from starlette.responses import Response
+
+from db.users import delete_user, get_user, insert_user, update_user
+from scim.context import base_url, database, tenant_id
+from scim.errors import ScimError
+from scim.etag import check_if_match, not_modified, weak_etag
+from scim.http import read_json_object
+from scim.patch_apply import apply_patch
+from scim.patch_request import parse_patch_request
+from scim.projection import make_projection
+from scim.resource_input import normalise_resource
+from scim.responses import ScimResponse
+from scim.user_cast import document_to_columns, render_user, row_to_document
+from scim.user_schema import USER_RESOURCE_TYPE
+
+
+def _not_found(user_id: str) -> ScimError:
+    return ScimError(404, f"no user {user_id!r}")
+
+
+def _resource_response(request: Request, row: RowMapping, status_code: int = 200) -> ScimResponse:
+    resource = render_user(row, base_url(request))
+    projection = make_projection(
+        USER_RESOURCE_TYPE,
+        request.query_params.get("attributes"),
+        request.query_params.get("excludedAttributes"),
+    )
+    headers = {"ETag": weak_etag(row["version"])}
+    if status_code == 201:
+        headers["Location"] = resource["meta"]["location"]
+    return ScimResponse(projection.apply(resource), status_code=status_code, headers=headers)
+
+
+async def create_user(request: Request) -> Response:
+    document = normalise_resource(USER_RESOURCE_TYPE, await read_json_object(request))
+    columns = document_to_columns(document)
+    tenant = tenant_id(request)
+
+    def work(connection: Connection) -> RowMapping:
+        user_id = insert_user(connection, tenant, columns)
+        row = get_user(connection, tenant, user_id)
+        assert row is not None
+        return row
+
+    row = await database(request).write(work)
+    return _resource_response(request, row, 201)
+
+
+async def read_user(request: Request) -> Response:
+    user_id: str = request.path_params["user_id"]
+    tenant = tenant_id(request)
+    row = await database(request).read(lambda connection: get_user(connection, tenant, user_id))
+    if row is None:
+        raise _not_found(user_id)
+    if not_modified(request, row["version"]):
+        return Response(status_code=304, headers={"ETag": weak_etag(row["version"])})
+    return _resource_response(request, row)
+
+
+def _rewrite(request: Request, user_id: str, change: Any) -> Any:
+    """A unit of work: lock the row, check If-Match, write ``change(row)``'s document."""
+    tenant = tenant_id(request)
+
+    def work(connection: Connection) -> RowMapping:
+        row = get_user(connection, tenant, user_id, for_update=True)
+        if row is None:
+            raise _not_found(user_id)
+        check_if_match(request, row["version"])
+        columns = document_to_columns(change(row))
+        if any(row[name] != value for name, value in columns.items()):
+            update_user(connection, tenant, row, columns)
+            row = get_user(connection, tenant, user_id)
+            assert row is not None
+        return row
+
+    return work
+
+
+async def replace_user(request: Request) -> Response:
+    user_id: str = request.path_params["user_id"]
+    document = normalise_resource(USER_RESOURCE_TYPE, await read_json_object(request))
+    row = await database(request).write(_rewrite(request, user_id, lambda _row: document))
+    return _resource_response(request, row)
+
+
+async def patch_user(request: Request) -> Response:
+    user_id: str = request.path_params["user_id"]
+    operations = parse_patch_request(await read_json_object(request))
+
+    def change(row: RowMapping) -> dict[str, Any]:
+        return apply_patch(USER_RESOURCE_TYPE, user_id, row_to_document(row), operations)
+
+    row = await database(request).write(_rewrite(request, user_id, change))
+    return _resource_response(request, row)
+
+
+async def remove_user(request: Request) -> Response:
+    user_id: str = request.path_params["user_id"]
+    tenant = tenant_id(request)
+
+    def work(connection: Connection) -> None:
+        row = get_user(connection, tenant, user_id, for_update=True)
+        if row is None:
+            raise _not_found(user_id)
+        check_if_match(request, row["version"])
+        delete_user(connection, tenant, user_id)
+
+    await database(request).write(work)
+    return Response(status_code=204)
