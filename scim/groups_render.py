@@ -3,7 +3,7 @@
 from typing import Any
 
 from db.group_members import Member
-from db.groups import GroupRecord
+from db.groups import GroupRecord, GroupRef
 from scim.etag import weak_etag
 from scim.groups_schema import GROUP_SCHEMA
 from scim.projection import Projection
@@ -49,3 +49,18 @@ def wants_members(projection: Projection) -> bool:
         ref.container is None and ref.name == "members" and ref.sub is None
         for ref in projection.exclude
     )
+
+
+def with_user_groups(user: dict[str, Any], refs: list[GroupRef], base_url: str) -> dict[str, Any]:
+    """The user resource with its read-only ``groups`` attribute (placed before ``meta``)."""
+    if not refs:
+        return user
+    rendered = [
+        {"value": ref.id, "$ref": f"{base_url}/Groups/{ref.id}", "display": ref.display_name}
+        for ref in refs
+    ]
+    result = {key: value for key, value in user.items() if key != "meta"}
+    result["groups"] = rendered
+    if "meta" in user:
+        result["meta"] = user["meta"]
+    return result
