@@ -166,6 +166,20 @@ def load_members(connection: Connection, group_ids: Sequence[str]) -> dict[str, 
     return members
 
 
+def load_members_up_to(connection: Connection, group_id: str, limit: int) -> list[Member] | None:
+    """The group's members if there are at most ``limit``, else None (reads ``limit + 1`` rows)."""
+    rows = connection.execute(
+        select(group_members.c.user_id, users.c.display_name)
+        .join(users, users.c.id == group_members.c.user_id)
+        .where(group_members.c.group_id == group_id)
+        .order_by(group_members.c.user_id)
+        .limit(limit + 1)
+    ).all()
+    if len(rows) > limit:
+        return None
+    return [Member(user_id, name) for user_id, name in rows]
+
+
 def count_members(connection: Connection, group_id: str) -> int:
     return connection.execute(
         select(func.count()).select_from(group_members).where(group_members.c.group_id == group_id)

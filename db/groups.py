@@ -122,8 +122,12 @@ def get_group(
     *,
     with_members: bool = True,
     for_update: bool = False,
+    member_limit: int | None = None,
 ) -> GroupRecord:
-    """One group; members are read only when asked for (a second, indexed query)."""
+    """One group; members are read only when asked for (a second, indexed query).
+
+    With ``member_limit``, members are left unloaded (``None``) when there are more.
+    """
     statement = select(groups).where(groups.c.tenant_id == tenant_id, groups.c.id == group_id)
     if for_update:
         statement = statement.with_for_update()
@@ -131,7 +135,11 @@ def get_group(
     if row is None:
         raise NotFound(f"no group {group_id!r}")
     record = _record(row)
-    if with_members:
+    if with_members and member_limit is not None:
+        record = replace(
+            record, members=membership.load_members_up_to(connection, group_id, member_limit)
+        )
+    elif with_members:
         record = replace(record, members=membership.load_members(connection, [group_id])[group_id])
     return record
 

@@ -3,6 +3,11 @@
 Each handler is one store call. Writes lock the group row, check ``If-Match``, apply the
 change and re-read the result in one transaction. Members are read only when the response
 shows them (``excludedAttributes=members`` never touches ``group_member``).
+
+A PATCH answers 200 with the group. Its members are included when the group has at most
+``max_results`` of them or when ``attributes`` asks for members; a one-member change to a
+100,000-member group then costs what it costs on an empty group, instead of rendering the
+whole membership (Entra reads only the status of a group PATCH).
 """
 
 from collections.abc import Mapping
@@ -22,7 +27,7 @@ from scim.etag import check_if_match, not_modified, weak_etag
 from scim.filters import compile_group_filter, group_sort_column
 from scim.groups_input import parse_group
 from scim.groups_patch import apply_operations, parse_patch
-from scim.groups_render import render_group, wants_members
+from scim.groups_render import asks_for_members, render_group, wants_members
 from scim.groups_schema import GROUP_RESOURCE_TYPE
 from scim.http import read_json_object
 from scim.listing import check_search_request, list_response, make_list_query
@@ -122,12 +127,19 @@ async def patch_group(request: Request) -> Response:
     operations = parse_patch(await read_json_object(request))
     projection = _projection(request)
     tenant, group_id = tenant_id(request), _group_id(request)
+    member_limit = config(request).max_results
 
     def work(connection: Connection) -> GroupRecord:
         current = repo.get_group(connection, tenant, group_id, with_members=False, for_update=True)
         check_if_match(request, current.version)
         apply_operations(connection, tenant, group_id, operations)
-        return repo.get_group(connection, tenant, group_id, with_members=wants_members(projection))
+        return repo.get_group(
+            connection,
+            tenant,
+            group_id,
+            with_members=wants_members(projection),
+            member_limit=None if asks_for_members(projection) else member_limit,
+        )
 
     record = await database(request).write(work)
     return _resource(request, record, projection)

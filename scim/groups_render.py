@@ -41,6 +41,11 @@ def render_group(record: GroupRecord, base_url: str) -> dict[str, Any]:
     return resource
 
 
+def asks_for_members(projection: Projection) -> bool:
+    """Whether ``attributes`` names members explicitly."""
+    return any(ref.container is None and ref.name == "members" for ref in projection.include)
+
+
 def wants_members(projection: Projection) -> bool:
     """False when the response would drop members anyway: then they are never loaded."""
     if projection.include:

@@ -257,3 +257,12 @@ def test_member_of_clause(database: Database, tenant_id: int, user_ids: list[str
     assert [g.id for g in page.groups] == [sales.id]
     where = (groups.c.id == sales.id) & member_of(user_ids[1])
     assert database.read_sync(lambda c: repo.count_groups(c, tenant_id, where)) == 0
+
+
+def test_members_up_to_a_limit(database: Database, tenant_id: int, user_ids: list[str]) -> None:
+    group = _create(database, tenant_id, "Sales", member_ids=user_ids[:3])
+    for limit, expected in ((3, 3), (5, 3), (2, None)):
+        record = database.read_sync(
+            lambda c, n=limit: repo.get_group(c, tenant_id, group.id, member_limit=n)  # type: ignore[misc]
+        )
+        assert (len(record.members) if record.members is not None else None) == expected

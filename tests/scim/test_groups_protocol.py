@@ -315,3 +315,20 @@ def test_deleting_a_user_row_removes_their_memberships(
     group = _create(scim, members=members(*user_ids[:2]))
     database.write_sync(lambda c: c.execute(users.delete().where(users.c.id == user_ids[0])))
     assert member_ids(_get(scim, group["id"])) == [user_ids[1]]
+
+
+def test_patch_answer_leaves_out_members_beyond_max_results(
+    scim: TestClient, database: Database, tenant: TenantTokens
+) -> None:
+    ids = make_users(database, tenant.slug, 1001, "bulk", display_names=False)
+    group = _create(scim, members=members(*ids[:1000]))
+    url = f"/scim/Groups/{group['id']}"
+    at_limit = scim.patch(url, json=patch({"op": "replace", "path": "externalId", "value": "a"}))
+    assert len(at_limit.json()["members"]) == 1000
+    add = patch({"op": "add", "path": "members", "value": members(ids[1000])})
+    over = scim.patch(url, json=add)
+    assert over.status_code == 200
+    assert "members" not in over.json()
+    asked = scim.patch(f"{url}?attributes=members,displayName", json=add)
+    assert len(asked.json()["members"]) == 1001
+    assert len(_get(scim, group["id"])["members"]) == 1001
