@@ -81,18 +81,10 @@ def list_users(
     limit: int,
 ) -> tuple[int, list[RowMapping]]:
     """(total matches, one page of rows). One statement when the page is not empty."""
-    condition = users.c.tenant_id == tenant_id
-    if where is not None:
-        condition = condition & where
+    condition = _tenant_condition(tenant_id, where)
     rows: list[RowMapping] = []
     if limit > 0:
-        statement = (
-            USER_WITH_MANAGER.add_columns(func.count().over().label("total_results"))
-            .where(condition)
-            .order_by(*order_by)
-            .offset(offset)
-            .limit(limit)
-        )
+        statement = page_statement(tenant_id, where, order_by, offset, limit)
         rows = list(connection.execute(statement).mappings())
         if rows:
             return int(rows[0]["total_results"]), rows
@@ -100,6 +92,28 @@ def list_users(
         select(func.count()).select_from(users).where(condition)
     ).scalar_one()
     return int(total), rows
+
+
+def _tenant_condition(tenant_id: int, where: ColumnElement[bool] | None) -> ColumnElement[bool]:
+    condition = users.c.tenant_id == tenant_id
+    return condition if where is None else condition & where
+
+
+def page_statement(
+    tenant_id: int,
+    where: ColumnElement[bool] | None,
+    order_by: Sequence[ColumnElement[Any]],
+    offset: int,
+    limit: int,
+) -> Select[Any]:
+    """One page of users with their manager's names and the total count (a window)."""
+    return (
+        USER_WITH_MANAGER.add_columns(func.count().over().label("total_results"))
+        .where(_tenant_condition(tenant_id, where))
+        .order_by(*order_by)
+        .offset(offset)
+        .limit(limit)
+    )
 
 
 def check_manager(connection: Connection, tenant_id: int, manager_id: str | None) -> None:

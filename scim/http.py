@@ -38,4 +38,17 @@ async def read_json_object(request: Request) -> dict[str, Any]:
         raise ScimError(400, f"malformed JSON: {error}", ScimType.INVALID_SYNTAX) from None
     if not isinstance(document, dict):
         raise ScimError(400, "the request body must be a JSON object", ScimType.INVALID_SYNTAX)
+    if b"\\u0000" in body and _has_nul(document):
+        raise ScimError(400, "strings must not contain U+0000", ScimType.INVALID_VALUE)
     return document
+
+
+def _has_nul(value: Any) -> bool:
+    """PostgreSQL cannot store U+0000 in text or JSONB: refuse it up front (400, not 500)."""
+    if isinstance(value, str):
+        return "\x00" in value
+    if isinstance(value, dict):
+        return any(_has_nul(key) or _has_nul(item) for key, item in value.items())
+    if isinstance(value, list):
+        return any(_has_nul(item) for item in value)
+    return False

@@ -86,10 +86,18 @@ class Projection:
 
     def apply(self, resource: dict[str, Any]) -> dict[str, Any]:
         if self.include:
-            return _include(resource, self.include)
+            return _listed_schemas(_include(resource, self.include))
         if self.exclude:
-            return _exclude(resource, self.exclude)
+            return _listed_schemas(_exclude(resource, self.exclude))
         return resource
+
+
+def _listed_schemas(resource: dict[str, Any]) -> dict[str, Any]:
+    """Keep in ``schemas`` the core schema and the extensions still present."""
+    schemas = resource.get("schemas")
+    if isinstance(schemas, list) and schemas:
+        resource["schemas"] = [schemas[0]] + [urn for urn in schemas[1:] if urn in resource]
+    return resource
 
 
 def make_projection(

@@ -1,0 +1,117 @@
+"""The user repository: tenancy, uniqueness, manager references and deletes."""
+
+from collections.abc import Callable
+from typing import Any
+
+import pytest
+from sqlalchemy import Connection, select
+
+from db.database import Database
+from db.errors import Conflict, InvalidReference
+from db.org_changes import org_version
+from db.tables import users
+from db.tenants import create_tenant
+from db.users import delete_user, get_user, insert_user, list_users, update_user
+
+
+@pytest.fixture
+def tenants(database: Database) -> tuple[int, int]:
+    def work(connection: Connection) -> tuple[int, int]:
+        return create_tenant(connection, "acme").id, create_tenant(connection, "globex").id
+
+    return database.write_sync(work)
+
+
+def _values(user_name: str, **extra: Any) -> dict[str, Any]:
+    return {"user_name": user_name, "attributes": {}, **extra}
+
+
+def test_insert_get_and_list_are_tenant_scoped(
+    database: Database, tenants: tuple[int, int]
+) -> None:
+    acme, globex = tenants
+    user_id = database.write_sync(lambda c: insert_user(c, acme, _values("Alice", title="CEO")))
+    row = database.read_sync(lambda c: get_user(c, acme, user_id))
+    assert row is not None
+    assert (row["user_name"], row["title"], row["version"]) == ("Alice", "CEO", 1)
+    assert row["manager_display_name"] is None
+    assert database.read_sync(lambda c: get_user(c, globex, user_id)) is None
+    total, rows = database.read_sync(lambda c: list_users(c, globex, None, [users.c.id], 0, 10))
+    assert (total, rows) == (0, [])
+
+
+def test_list_counts_beyond_the_page(database: Database, tenants: tuple[int, int]) -> None:
+    acme, _ = tenants
+    for name in "abcde":
+        database.write_sync(lambda c, name=name: insert_user(c, acme, _values(name)))
+    order = [users.c.user_name]
+    total, rows = database.read_sync(lambda c: list_users(c, acme, None, order, 1, 2))
+    assert total == 5
+    assert [row["user_name"] for row in rows] == ["b", "c"]
+    assert database.read_sync(lambda c: list_users(c, acme, None, order, 10, 2)) == (5, [])
+    assert database.read_sync(lambda c: list_users(c, acme, None, order, 0, 0)) == (5, [])
+    where = users.c.user_name > "c"
+    assert database.read_sync(lambda c: list_users(c, acme, where, order, 0, 10))[0] == 2
+
+
+def test_user_name_is_unique_per_tenant_case_insensitively(
+    database: Database, tenants: tuple[int, int]
+) -> None:
+    acme, globex = tenants
+    database.write_sync(lambda c: insert_user(c, acme, _values("Alice@Contoso.com")))
+    with pytest.raises(Conflict):
+        database.write_sync(lambda c: insert_user(c, acme, _values("alice@contoso.COM")))
+    database.write_sync(lambda c: insert_user(c, globex, _values("alice@contoso.com")))
+    count = database.read_sync(lambda c: len(c.execute(select(users.c.id)).all()))
+    assert count == 2
+
+
+def test_manager_must_be_a_user_of_the_tenant(database: Database, tenants: tuple[int, int]) -> None:
+    acme, globex = tenants
+    stranger = database.write_sync(lambda c: insert_user(c, globex, _values("stranger")))
+    with pytest.raises(InvalidReference):
+        database.write_sync(lambda c: insert_user(c, acme, _values("a", manager_id=stranger)))
+    boss = database.write_sync(lambda c: insert_user(c, acme, _values("boss", display_name="Boss")))
+    report = database.write_sync(lambda c: insert_user(c, acme, _values("r", manager_id=boss)))
+    row = database.read_sync(lambda c: get_user(c, acme, report))
+    assert row is not None
+    assert (row["manager_id"], row["manager_display_name"]) == (boss, "Boss")
+
+
+def test_update_bumps_version_and_notes_org_changes(
+    database: Database, tenants: tuple[int, int]
+) -> None:
+    acme, _ = tenants
+    user_id = database.write_sync(lambda c: insert_user(c, acme, _values("u")))
+    before = database.read_sync(lambda c: org_version(c, acme))
+
+    def update(**changes: Any) -> Callable[[Connection], None]:
+        def work(connection: Connection) -> None:
+            row = get_user(connection, acme, user_id, for_update=True)
+            assert row is not None
+            values = {name: row[name] for name in ("user_name", "active", "title", "attributes")}
+            update_user(connection, acme, row, {**values, **changes})
+
+        return work
+
+    database.write_sync(update(title="t"))
+    assert database.read_sync(lambda c: org_version(c, acme)) == before
+    database.write_sync(update(active=False))
+    assert database.read_sync(lambda c: org_version(c, acme)) == before + 1
+    row = database.read_sync(lambda c: get_user(c, acme, user_id))
+    assert row is not None
+    assert (row["version"], row["title"], row["active"]) == (3, "t", False)
+
+
+def test_delete_clears_reports_and_is_false_for_strangers(
+    database: Database, tenants: tuple[int, int]
+) -> None:
+    acme, globex = tenants
+    boss = database.write_sync(lambda c: insert_user(c, acme, _values("boss")))
+    report = database.write_sync(lambda c: insert_user(c, acme, _values("r", manager_id=boss)))
+    assert database.write_sync(lambda c: delete_user(c, globex, boss)) is False
+    assert database.write_sync(lambda c: delete_user(c, acme, boss)) is True
+    assert database.write_sync(lambda c: delete_user(c, acme, boss)) is False
+    row = database.read_sync(lambda c: get_user(c, acme, report))
+    assert row is not None
+    assert (row["manager_id"], row["version"]) == (None, 2)
