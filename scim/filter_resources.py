@@ -5,12 +5,16 @@ string case-insensitively through ``lower()`` on both sides, which is what the e
 indexes ``ux_user_tenant_username``, ``ix_user_tenant_email`` and ``ux_group_tenant_display_name``
 are built on.
 
-Only what has a column is filterable. Multi-valued attributes are what the columns hold:
-``emails`` is the work email (``emails[type eq "work"]``); other emails live in the JSON
-document and are not matched. ``phoneNumbers`` are the work and the mobile number.
+Singular attributes are filterable whether they have a column or live in the ``attributes``
+JSON document (``userType``, ``nickName``, enterprise ``costCenter`` ...; read with SQLAlchemy's
+portable JSON path operators, so without an index). Multi-valued attributes are what the
+columns hold: ``emails`` is the work email (``emails[type eq "work"]``); other emails stay in
+the JSON document and are not matched, so that ``emails.value eq`` remains an index look-up.
+``phoneNumbers`` are the work and the mobile number. Addresses, roles, ims, photos,
+entitlements and certificates are not filterable.
 """
 
-from sqlalchemy import ColumnElement, and_, or_
+from sqlalchemy import ColumnElement, or_
 
 from db.tables import group_members, groups, users
 from scim.filter_schema import (
@@ -22,17 +26,13 @@ from scim.filter_schema import (
     Kind,
     Related,
     ResourceSchema,
+    has_value,
 )
 
 CORE_USER = "urn:ietf:params:scim:schemas:core:2.0:User"
 ENTERPRISE_USER = "urn:ietf:params:scim:schemas:extension:enterprise:2.0:User"
 BLINK_USER = "urn:ietf:params:scim:schemas:extension:blink:2.0:User"
 CORE_GROUP = "urn:ietf:params:scim:schemas:core:2.0:Group"
-
-
-def has_value(column: ColumnElement[object]) -> ColumnElement[bool]:
-    """SCIM's "present": not null and not the empty string."""
-    return and_(column.is_not(None), column != "")
 
 
 def _text(column: ColumnElement[object]) -> ColumnField:
@@ -45,6 +45,13 @@ def _exact(column: ColumnElement[object]) -> ColumnField:
 
 def _timestamp(column: ColumnElement[object]) -> ColumnField:
     return ColumnField(column, Kind.DATETIME)
+
+
+def _document(*path: str) -> ColumnField:
+    """A singular string kept in the user's JSON document (``scim.user_cast`` stores it there
+    under its canonical name, extension attributes under their URN)."""
+    key = path if len(path) > 1 else path[0]
+    return ColumnField(users.c.attributes[key].as_string())
 
 
 def _single(fields: dict[str, ColumnField | ConstantField]) -> Complex:
@@ -66,7 +73,12 @@ def _schema_element(urn: str, *columns: ColumnElement[object]) -> Element:
 
 _user_members = group_members.alias("filter_user_group")
 
-_ENTERPRISE_COLUMNS = (users.c.department, users.c.employee_number, users.c.manager_id)
+_ENTERPRISE_COLUMNS = (
+    users.c.department,
+    users.c.employee_number,
+    users.c.manager_id,
+    users.c.attributes[ENTERPRISE_USER].as_string(),  # costCenter, organization, division
+)
 _BLINK_COLUMNS = (users.c.company, users.c.description, users.c.location)
 
 _USER_CORE: dict[str, Attribute] = {
@@ -76,6 +88,12 @@ _USER_CORE: dict[str, Attribute] = {
     "displayname": _text(users.c.display_name),
     "title": _text(users.c.title),
     "active": ColumnField(users.c.active, Kind.BOOLEAN),
+    "nickname": _document("nickName"),
+    "profileurl": _document("profileUrl"),
+    "usertype": _document("userType"),
+    "preferredlanguage": _document("preferredLanguage"),
+    "locale": _document("locale"),
+    "timezone": _document("timezone"),
     "name": _single(
         {
             "givenname": _text(users.c.given_name),
@@ -117,6 +135,9 @@ _USER_CORE: dict[str, Attribute] = {
 _USER_ENTERPRISE: dict[str, Attribute] = {
     "department": _text(users.c.department),
     "employeenumber": _text(users.c.employee_number),
+    "costcenter": _document(ENTERPRISE_USER, "costCenter"),
+    "organization": _document(ENTERPRISE_USER, "organization"),
+    "division": _document(ENTERPRISE_USER, "division"),
     # manager.value is a user id: compared exactly, like id (index ix_user_tenant_manager).
     "manager": Complex(
         (Element({"value": _exact(users.c.manager_id)}, present=has_value(users.c.manager_id)),)
@@ -143,12 +164,6 @@ USER_SCHEMA = ResourceSchema(
     },
     unfilterable=frozenset(
         {
-            "nickname",
-            "profileurl",
-            "usertype",
-            "preferredlanguage",
-            "locale",
-            "timezone",
             "password",
             "addresses",
             "ims",
@@ -156,9 +171,6 @@ USER_SCHEMA = ResourceSchema(
             "roles",
             "entitlements",
             "x509certificates",
-            "costcenter",
-            "organization",
-            "division",
         }
     ),
 )

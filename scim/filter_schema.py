@@ -15,8 +15,9 @@ A resource's filterable attributes are described once (see ``scim.filter_resourc
 from collections.abc import Mapping
 from dataclasses import dataclass, field
 from enum import Enum
+from functools import cached_property
 
-from sqlalchemy import ColumnElement, FromClause, true
+from sqlalchemy import ColumnElement, FromClause, and_, func, true
 
 
 class Kind(Enum):
@@ -25,12 +26,22 @@ class Kind(Enum):
     DATETIME = "dateTime"
 
 
+def has_value(column: ColumnElement[object]) -> ColumnElement[bool]:
+    """SCIM's "present": not null and not the empty string."""
+    return and_(column.is_not(None), column != "")
+
+
 @dataclass(frozen=True, eq=False)
 class ColumnField:
     column: ColumnElement[object]
     kind: Kind = Kind.STRING
     #: RFC 7643 ``caseExact``: false compares ``lower(column)`` with ``lower(value)``.
     case_exact: bool = False
+
+    @cached_property
+    def lowered(self) -> ColumnElement[str]:
+        """``lower(column)``, built once: expressions are immutable and cheap to share."""
+        return func.lower(self.column)
 
 
 @dataclass(frozen=True, eq=False)

@@ -31,7 +31,8 @@ from typing import Any
 from sqlalchemy import ColumnElement, func
 
 from scim.errors import ScimError, ScimType
-from scim.filter_compiler import FilterCompiler, FilterError, resolve, sub_field
+from scim.filter_comparisons import FilterError
+from scim.filter_compiler import FilterCompiler, resolve, sub_field
 from scim.filter_resources import GROUP_SCHEMA, USER_SCHEMA
 from scim.filter_schema import ColumnField, Complex, Kind, ResourceSchema
 from scim.filter_syntax import FilterSyntaxError, invalid_filter, parse_filter, tokenize_path
