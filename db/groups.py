@@ -329,18 +329,3 @@ def groups_of_user(connection: Connection, tenant_id: int, user_id: str) -> list
         .order_by(groups.c.display_name, groups.c.id)
     )
     return [GroupRef(group_id, name) for group_id, name in rows]
-
-
-def forget_user(connection: Connection, tenant_id: int, user_id: str) -> None:
-    """Take a user out of every group, bumping those groups' versions (user deletion)."""
-    connection.execute(
-        update(groups)
-        .where(
-            groups.c.tenant_id == tenant_id,
-            groups.c.id.in_(
-                select(group_members.c.group_id).where(group_members.c.user_id == user_id)
-            ),
-        )
-        .values(version=groups.c.version + 1, last_modified=utcnow())
-    )
-    connection.execute(delete(group_members).where(group_members.c.user_id == user_id))

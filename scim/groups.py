@@ -28,6 +28,7 @@ from scim.filters import compile_group_filter, group_sort_column
 from scim.groups_input import parse_group
 from scim.groups_patch import apply_operations, parse_patch
 from scim.groups_render import asks_for_members, render_group, wants_members
+from scim.groups_retry import write_retrying
 from scim.groups_schema import GROUP_RESOURCE_TYPE
 from scim.http import read_json_object
 from scim.listing import check_search_request, list_response, make_list_query
@@ -78,7 +79,7 @@ async def create_group(request: Request) -> Response:
         )
 
     try:
-        record = await database(request).write(work)
+        record = await write_retrying(database(request), work)
     except (Conflict, InvalidReference) as error:
         raise _as_scim_error(error) from error
     return _resource(request, record, projection, status=201)
@@ -117,7 +118,7 @@ async def replace_group(request: Request) -> Response:
         return repo.get_group(connection, tenant, group_id, with_members=wants_members(projection))
 
     try:
-        record = await database(request).write(work)
+        record = await write_retrying(database(request), work)
     except (Conflict, InvalidReference) as error:
         raise _as_scim_error(error) from error
     return _resource(request, record, projection)
@@ -141,7 +142,7 @@ async def patch_group(request: Request) -> Response:
             member_limit=None if asks_for_members(projection) else member_limit,
         )
 
-    record = await database(request).write(work)
+    record = await write_retrying(database(request), work)
     return _resource(request, record, projection)
 
 
@@ -153,7 +154,7 @@ async def delete_group(request: Request) -> Response:
         check_if_match(request, current.version)
         repo.delete_group(connection, tenant, group_id)
 
-    await database(request).write(work)
+    await write_retrying(database(request), work)
     return Response(status_code=204)
 
 

@@ -31,9 +31,34 @@ from scim.groups_input import (
 
 PATCH_SCHEMA = "urn:ietf:params:scim:api:messages:2.0:PatchOp"
 OPS = ("add", "replace", "remove")
-_MEMBER_FILTER = re.compile(
-    r'^members\[\s*value\s+eq\s+"((?:[^"\\]|\\.)*)"\s*\]$', re.IGNORECASE | re.DOTALL
+_MEMBER_PATH = re.compile(
+    r"^(?:urn:ietf:params:scim:schemas:core:2\.0:group:)?members\[(.*)\]$",
+    re.IGNORECASE | re.DOTALL,
 )
+_VALUE_EQ = re.compile(r'^\s*value\s+eq\s+"((?:[^"\\]|\\.)*)"\s*$', re.IGNORECASE | re.DOTALL)
+_OR_OUTSIDE_QUOTES = re.compile(r'\s+or\s+(?=(?:[^"]*"[^"]*")*[^"]*$)', re.IGNORECASE)
+
+
+def filtered_member_ids(path: str) -> list[str] | None:
+    """The ids named by ``members[value eq "a" or value eq "b"]``; None for other paths.
+
+    Ids are case-exact, so the path is matched as sent, not lower-cased.
+    """
+    match = _MEMBER_PATH.match(path.strip())
+    if match is None:
+        return None
+    ids = []
+    for term in _OR_OUTSIDE_QUOTES.split(match.group(1)):
+        value = _VALUE_EQ.match(term)
+        if value is None:
+            raise ScimError(
+                400,
+                f'unsupported member filter {match.group(1)!r}: use value eq "<id>", '
+                "optionally joined by or",
+                ScimType.INVALID_PATH,
+            )
+        ids.append(re.sub(r"\\(.)", r"\1", value.group(1)))
+    return ids
 
 
 @dataclass(frozen=True, slots=True)
@@ -98,16 +123,15 @@ def _apply(connection: Connection, tenant_id: int, group_id: str, operation: Ope
         return
     if operation.op != "remove" and not operation.has_value:
         raise ScimError(400, "a value is required", ScimType.INVALID_VALUE)
-    path = attribute_name(operation.path.strip())
-    filtered = _MEMBER_FILTER.match(path)
+    filtered = filtered_member_ids(operation.path)
     if filtered is not None:
         if operation.op != "remove":
             raise ScimError(
                 400, "add members with path 'members' and a value list", ScimType.INVALID_PATH
             )
-        user_id = filtered.group(1).replace('\\"', '"').replace("\\\\", "\\")
-        repo.remove_members(connection, tenant_id, group_id, [user_id])
+        repo.remove_members(connection, tenant_id, group_id, filtered)
         return
+    path = attribute_name(operation.path.strip())
     _apply_attribute(
         connection, tenant_id, group_id, operation.op, path, operation.value, operation
     )

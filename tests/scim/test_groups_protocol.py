@@ -6,6 +6,7 @@ import pytest
 from starlette.testclient import TestClient
 
 from db.database import Database
+from scim.groups_patch import filtered_member_ids
 from tests.conftest import TenantTokens
 from tests.scim.groups_support import GROUP_SCHEMA, make_users, member_ids, members, patch
 
@@ -332,3 +333,33 @@ def test_patch_answer_leaves_out_members_beyond_max_results(
     asked = scim.patch(f"{url}?attributes=members,displayName", json=add)
     assert len(asked.json()["members"]) == 1001
     assert len(_get(scim, group["id"])["members"]) == 1001
+
+
+def test_remove_members_matching_an_or_filter(scim: TestClient, user_ids: list[str]) -> None:
+    group = _create(scim, members=members(*user_ids))
+    path = f'members[value eq "{user_ids[0]}" or value eq "{user_ids[3]}"]'
+    response = scim.patch(f"/scim/Groups/{group['id']}", json=patch({"op": "remove", "path": path}))
+    assert response.status_code == 200
+    assert member_ids(response.json()) == sorted([user_ids[1], user_ids[2], user_ids[4]])
+    unsupported = scim.patch(
+        f"/scim/Groups/{group['id']}",
+        json=patch({"op": "remove", "path": 'members[display eq "x"]'}),
+    )
+    assert unsupported.status_code == 400
+    assert unsupported.json()["scimType"] == "invalidPath"
+    assert len(_get(scim, group["id"])["members"]) == 3
+
+
+@pytest.mark.parametrize(
+    ("path", "ids"),
+    [
+        ('members[value eq "AbC-1"]', ["AbC-1"]),
+        ('MEMBERS[VALUE EQ "a"]', ["a"]),
+        (f'{GROUP_SCHEMA}:members[value eq "x"]', ["x"]),
+        ('members[value eq "say \\"or\\" here" or value eq "b"]', ['say "or" here', "b"]),
+        ("members", None),
+        ("displayName", None),
+    ],
+)
+def test_member_filter_paths(path: str, ids: list[str] | None) -> None:
+    assert filtered_member_ids(path) == ids
