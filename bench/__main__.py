@@ -319,7 +319,7 @@ def main() -> int:
                     )
                     report.add(
                         Figure(
-                            "SQL statements: reports query",
+                            "SQL statements (excl. BEGIN): reports query",
                             "sqlite",
                             reports,
                             "statements",
@@ -329,7 +329,7 @@ def main() -> int:
                     )
                     report.add(
                         Figure(
-                            "SQL statements: users(first:100) page with manager and counts",
+                            "SQL statements (excl. BEGIN): users(first:100) page, manager, counts",
                             "sqlite",
                             page,
                             "statements",
