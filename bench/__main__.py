@@ -273,6 +273,26 @@ def main() -> int:
     tokens: dict[int, str] = {}
     if wanted("lookup"):
         lookups("sqlite", small.url, large.url)
+        floor_name = f"{lookup_name} {args.large:,} users, reference: prebuilt statement"
+        env = {"BLINK_DATABASE_URL": large.url}
+        with serve("floor-sqlite", "bench.floor_app:create_app", env, logs) as server:
+            paths = figures.lookup_paths(large.org, "/scim", settings, "floor")
+            bare = measure_bare()
+            floor, note = figures.lookup_throughput(server, large.scim_token, paths, settings)
+        if floor is None:
+            report.missing(floor_name, "sqlite", "req/s", note)
+        else:
+            report.add(
+                Figure(
+                    floor_name,
+                    "sqlite",
+                    floor.rps,
+                    "req/s",
+                    floor.rps / bare.rps,
+                    "bare",
+                    note=f"bench/floor_app.py; {adjacent(floor, bare)}",
+                )
+            )
 
     def graphql_figure(backend: str, url: str, token: str) -> None:
         name = "GraphQL user.reports(first:100, maxDepth:3) latency"
