@@ -7,13 +7,14 @@ back in a chain, a page or a subtree costs nothing more.
 from collections import defaultdict
 from collections.abc import Callable, Iterable, Sequence
 from functools import partial
-from typing import TypeVar
+from typing import Any, TypeVar
 
 from sqlalchemy import Connection
 from strawberry.dataloader import DataLoader
 
 from db.database import Database
 from db.directory_groups import GroupRecord, groups_by_ids, groups_of_users
+from db.directory_lists import UserPage, direct_reports_pages
 from db.directory_reads import UserRecord, direct_report_counts, users_by_ids
 from db.org_chains import management_chains
 
@@ -23,6 +24,8 @@ GroupsPage = tuple[list[GroupRecord], bool]
 ChainKey = tuple[str, int]  # (user id, max depth)
 CountKey = tuple[str, bool]  # (user id, include inactive)
 GroupsKey = tuple[str, int, tuple[str, str] | None]  # (user id, first, after)
+# (manager id, include inactive, first, after)
+TeamKey = tuple[str, bool, int, tuple[Any, str] | None]
 
 
 class Loaders:
@@ -34,6 +37,7 @@ class Loaders:
         self.chain = DataLoader[ChainKey, list[UserRecord]](load_fn=self._chains)
         self.direct_report_count = DataLoader[CountKey, int](load_fn=self._direct_report_counts)
         self.groups_of_user = DataLoader[GroupsKey, GroupsPage](load_fn=self._groups_of_users)
+        self.direct_reports = DataLoader[TeamKey, UserPage](load_fn=self._direct_reports)
 
     async def read(self, fn: Callable[[Connection], T]) -> T:
         return await self.database.read(fn)
@@ -83,6 +87,27 @@ class Loaders:
             )
             for user_id in ids:
                 found[(user_id, include_inactive)] = counts.get(user_id, 0)
+        return [found[key] for key in keys]
+
+    async def _direct_reports(self, keys: Sequence[TeamKey]) -> list[UserPage]:
+        by_page: dict[tuple[bool, int, tuple[Any, str] | None], set[str]] = defaultdict(set)
+        for manager_id, include_inactive, first, after in keys:
+            by_page[(include_inactive, first, after)].add(manager_id)
+        found: dict[TeamKey, UserPage] = {}
+        for (include_inactive, first, after), ids in by_page.items():
+            pages = await self.read(
+                partial(
+                    direct_reports_pages,
+                    tenant_id=self.tenant_id,
+                    manager_ids=ids,
+                    include_inactive=include_inactive,
+                    first=first,
+                    after=after,
+                )
+            )
+            for manager_id, page in pages.items():
+                found[(manager_id, include_inactive, first, after)] = page
+                self.prime(page.users)
         return [found[key] for key in keys]
 
     async def _groups_of_users(self, keys: Sequence[GroupsKey]) -> list[GroupsPage]:
