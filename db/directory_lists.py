@@ -176,20 +176,6 @@ def roots(tenant_id: int, *, include_inactive: bool) -> UserSet:
     return UserSet(tenant_id, [users.c.manager_id.is_(None), *active_only(include_inactive)])
 
 
-def peers(tenant_id: int, user: UserRecord, *, include_inactive: bool) -> UserSet:
-    """Users with the same manager, excluding ``user``; none for a user without one."""
-    if user.manager_id is None:
-        return UserSet(tenant_id, [users.c.id.is_(None)])
-    return UserSet(
-        tenant_id,
-        [
-            users.c.manager_id == user.manager_id,
-            users.c.id != user.id,
-            *active_only(include_inactive),
-        ],
-    )
-
-
 def group_members_set(tenant_id: int, group_id: str) -> UserSet:
     return UserSet(tenant_id, (), group_id=group_id)
 

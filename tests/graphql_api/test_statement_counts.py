@@ -145,3 +145,21 @@ def test_teams_of_a_page_of_users_come_in_one_statement(
     # the page, the direct reports of all its users, their counts
     assert len(page_of_10) == len(page_of_100) == 3
     assert shapes(page_of_10) == shapes(page_of_100)
+
+
+PEERS = """query($first: Int!) {
+  users(first: $first) {
+    edges { node { peers(first: 3) { totalCount edges { node { displayName } } } } }
+  }
+}"""
+
+
+def test_peers_of_a_page_of_users_come_in_one_statement(
+    client: TestClient, seeded_client: Callable[[int], TenantTokens]
+) -> None:
+    tokens = seeded_client(400)
+    page_of_10 = statements_for(client, tokens, PEERS, {"first": 10})
+    page_of_100 = statements_for(client, tokens, PEERS, {"first": 100})
+    # the page, the teams of all their managers, the teams' sizes
+    assert len(page_of_10) == len(page_of_100) == 3
+    assert shapes(page_of_10) == shapes(page_of_100)

@@ -23,7 +23,7 @@ from app.graphql_api.limits import (
     checked_range,
 )
 from app.graphql_api.node import After, First, Node, PageInfo, page_info
-from db.directory_lists import UserPage, UserSet, UserSort, peers
+from db.directory_lists import UserPage, UserSet, UserSort
 from db.directory_reads import UserRecord
 from db.org_reports import count_reports, report_key, reports_page
 
@@ -168,8 +168,25 @@ class User(Node):
         after: After = None,
         include_inactive: bool = False,
     ) -> "UserConnection":
-        users = peers(info.context.tenant_id, self.record, include_inactive=include_inactive)
-        return await user_connection(info, users, UserSort(), first, after)
+        # The manager's team minus this user, through the batched direct-reports loader:
+        # one more row is asked for in case this user is among them.
+        sort = UserSort()
+        size = checked_first(first)
+        position = decode_user_position(sort, after)
+        manager_id = self.record.manager_id
+        if manager_id is None:
+            return user_page_connection(sort, UserPage([], [], False), after, _zero)
+        loaders = info.context.loaders
+        team = await loaders.direct_reports.load((manager_id, include_inactive, size + 1, position))
+        others = [record for record in team.users if record.id != self.record.id]
+        page = UserPage(others[:size], [], team.has_next or len(others) > size)
+        in_team = include_inactive or self.record.active
+
+        async def count() -> int:
+            total = await loaders.direct_report_count.load((manager_id, include_inactive))
+            return total - 1 if in_team else total
+
+        return user_page_connection(sort, page, after, count)
 
     @strawberry.field(description="Groups this user is a member of, by displayName.")
     async def groups(
@@ -217,6 +234,10 @@ class ReportConnection:
 
 def _sort_kind(sort: UserSort) -> str:
     return f"user:{sort.field.value}:{'desc' if sort.descending else 'asc'}"
+
+
+async def _zero() -> int:
+    return 0
 
 
 def decode_user_position(sort: UserSort, after: str | None) -> tuple[Any, str] | None:
