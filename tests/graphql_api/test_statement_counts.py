@@ -163,3 +163,22 @@ def test_peers_of_a_page_of_users_come_in_one_statement(
     # the page, the teams of all their managers, the teams' sizes
     assert len(page_of_10) == len(page_of_100) == 3
     assert shapes(page_of_10) == shapes(page_of_100)
+
+
+SUBTREES = """query($first: Int!) {
+  users(first: $first) {
+    edges { node { reports(first: 3, maxDepth: 2) {
+      totalCount edges { depth node { displayName manager { displayName } } } } } }
+  }
+}"""
+
+
+def test_subtrees_of_a_page_of_users_come_in_one_statement(
+    client: TestClient, seeded_client: Callable[[int], TenantTokens]
+) -> None:
+    tokens = seeded_client(400)
+    page_of_10 = statements_for(client, tokens, SUBTREES, {"first": 10})
+    page_of_100 = statements_for(client, tokens, SUBTREES, {"first": 100})
+    # the page, then one recursive walk from all its users with totals and managers
+    assert len(page_of_10) == len(page_of_100) == 2
+    assert shapes(page_of_10) == shapes(page_of_100)

@@ -25,7 +25,7 @@ from app.graphql_api.limits import (
 from app.graphql_api.node import After, First, Node, PageInfo, page_info
 from db.directory_lists import UserPage, UserSet, UserSort
 from db.directory_reads import UserRecord
-from db.org_reports import count_reports, report_key, reports_page
+from db.org_reports import count_reports, report_key
 
 if TYPE_CHECKING:
     from app.graphql_api.groups.types import GroupConnection
@@ -301,20 +301,10 @@ async def report_connection(
         position = (raw[0], raw[1], raw[2])
     loaders = info.context.loaders
     tenant_id = info.context.tenant_id
-    page = await loaders.read(
-        partial(
-            reports_page,
-            tenant_id=tenant_id,
-            root_id=root_id,
-            min_depth=min_depth,
-            max_depth=max_depth,
-            include_inactive=include_inactive,
-            first=size,
-            after=position,
-        )
+    # Batched: the reports of every user on a page come in one statement.
+    page = await loaders.reports.load(
+        (root_id, min_depth, max_depth, include_inactive, size, position)
     )
-    loaders.prime(row.user for row in page.rows)
-    loaders.prime(row.manager for row in page.rows if row.manager is not None)
     edges = [
         ReportEdge(
             cursor=encode_cursor("reports", list(report_key(row))),
