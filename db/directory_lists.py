@@ -4,13 +4,23 @@ A list is a ``UserSet`` (conditions on the ``user`` table, optionally through gr
 membership) read a page at a time in a ``UserSort`` order, or counted.
 """
 
-from collections.abc import Sequence
+from collections import defaultdict
+from collections.abc import Collection, Sequence
 from dataclasses import dataclass, field
 from datetime import datetime
 from enum import Enum
 from typing import Any
 
-from sqlalchemy import ColumnElement, Connection, Select, func, literal_column, or_, select
+from sqlalchemy import (
+    ColumnElement,
+    Connection,
+    Select,
+    func,
+    literal_column,
+    or_,
+    select,
+    tuple_,
+)
 
 from db.directory_pages import BinaryText, keyset_page
 from db.directory_reads import (
@@ -166,23 +176,46 @@ def roots(tenant_id: int, *, include_inactive: bool) -> UserSet:
     return UserSet(tenant_id, [users.c.manager_id.is_(None), *active_only(include_inactive)])
 
 
-def direct_reports(tenant_id: int, manager_id: str, *, include_inactive: bool) -> UserSet:
-    return UserSet(tenant_id, [users.c.manager_id == manager_id, *active_only(include_inactive)])
-
-
-def peers(tenant_id: int, user: UserRecord, *, include_inactive: bool) -> UserSet:
-    """Users with the same manager, excluding ``user``; none for a user without one."""
-    if user.manager_id is None:
-        return UserSet(tenant_id, [users.c.id.is_(None)])
-    return UserSet(
-        tenant_id,
-        [
-            users.c.manager_id == user.manager_id,
-            users.c.id != user.id,
-            *active_only(include_inactive),
-        ],
-    )
-
-
 def group_members_set(tenant_id: int, group_id: str) -> UserSet:
     return UserSet(tenant_id, (), group_id=group_id)
+
+
+def direct_reports_pages(
+    connection: Connection,
+    tenant_id: int,
+    manager_ids: Collection[str],
+    *,
+    include_inactive: bool,
+    first: int,
+    after: tuple[Any, str] | None,
+) -> dict[str, UserPage]:
+    """A page of direct reports for each of many managers, in one statement.
+
+    ROW_NUMBER() per manager in the directory order keeps the first ``first + 1`` of each;
+    the managers themselves are the reports' managers, so none are fetched again.
+    """
+    pages = {manager_id: UserPage([], [], False) for manager_id in manager_ids}
+    if not manager_ids:
+        return pages
+    sort = UserSort()
+    key = sort.key_expression()
+    position = func.row_number().over(partition_by=users.c.manager_id, order_by=(key, users.c.id))
+    conditions = [
+        in_tenant(tenant_id),
+        users.c.manager_id.in_(set(manager_ids)),
+        *active_only(include_inactive),
+    ]
+    if after is not None:
+        conditions.append(tuple_(key, users.c.id) > tuple_(*after))
+    numbered = select(*USER_COLUMNS, position.label("position")).where(*conditions).subquery()
+    rows = connection.execute(
+        select(numbered)
+        .where(numbered.c.position <= first + 1)
+        .order_by(numbered.c.manager_id, numbered.c.position)
+    ).mappings()
+    found: dict[str, list[UserRecord]] = defaultdict(list)
+    for row in rows:
+        found[row["manager_id"]].append(user_record(row))
+    for manager_id, records in found.items():
+        pages[manager_id] = UserPage(records[:first], [], len(records) > first)
+    return pages

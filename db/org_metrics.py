@@ -37,7 +37,7 @@ class OrgMetrics:
     active_report_counts: dict[str, int]  # active transitive reports
     max_depth: int
     loops: list[list[str]]  # each loop from its smallest id, in manager order
-    active_root_ids: list[str]
+    active_root_count: int
     widest_span: tuple[str, int] | None  # (manager id, active direct reports)
     users_with_inactive_manager: list[str] = field(default_factory=list)
 
@@ -53,48 +53,44 @@ def read_org_version_and_edges(connection: Connection, tenant_id: int) -> tuple[
 
 
 def derive_org_metrics(version: int, edges: Iterable[OrgEdge]) -> OrgMetrics:
-    active = {user_id: is_active for user_id, _, is_active in edges}
-    manager = {
-        user_id: manager_id
-        for user_id, manager_id, _ in edges
-        if manager_id is not None and manager_id in active
-    }
+    active: dict[str, bool] = {}
+    raw_manager: dict[str, str] = {}
+    for user_id, manager_id, is_active in edges:
+        active[user_id] = is_active
+        if manager_id is not None:
+            raw_manager[user_id] = manager_id
+    manager = {u: m for u, m in raw_manager.items() if m in active}
     loops = _find_loops(manager)
     on_loop = {user_id for loop in loops for user_id in loop}
+    # The forest: every manager edge except those between two members of a loop.
+    parent = {u: m for u, m in manager.items() if not (u in on_loop and m in on_loop)}
     children: dict[str, list[str]] = defaultdict(list)
-    for user_id, manager_id in manager.items():
-        if not (user_id in on_loop and manager_id in on_loop):
-            children[manager_id].append(user_id)
+    for user_id, manager_id in parent.items():
+        children[manager_id].append(user_id)
 
-    # Forest roots: users without a manager, and loop members (their loop edges cut).
-    forest_roots = [user_id for user_id in active if user_id not in manager] + sorted(on_loop)
-    order: list[str] = []
-    depths: dict[str, int] = {}
-    stack = list(forest_roots)
-    for root in forest_roots:
-        if root not in on_loop:
-            depths[root] = 0
-    while stack:
-        user_id = stack.pop()
-        order.append(user_id)
-        for child in children.get(user_id, ()):
-            if user_id in depths:
-                depths[child] = depths[user_id] + 1
-            stack.append(child)
+    # Breadth-first from the forest roots: users without a manager, and loop members.
+    roots = [user_id for user_id in active if user_id not in parent]
+    order = list(roots)
+    depth_of = {user_id: 0 for user_id in roots if user_id not in on_loop}
+    for user_id in order:  # grows while it is walked
+        kids = children.get(user_id)
+        if kids:
+            order.extend(kids)
+            below = depth_of.get(user_id)
+            if below is not None:
+                for child in kids:
+                    depth_of[child] = below + 1
 
-    size: dict[str, int] = {}
-    active_size: dict[str, int] = {}
+    # Subtree sizes, leaves first: each user adds its subtree to its manager's.
+    size = dict.fromkeys(active, 1)
+    active_size = {user_id: int(is_active) for user_id, is_active in active.items()}
     for user_id in reversed(order):
-        size[user_id] = 1 + sum(size[child] for child in children.get(user_id, ()))
-        active_size[user_id] = int(active[user_id]) + sum(
-            active_size[child] for child in children.get(user_id, ())
-        )
-    report_counts = {user_id: count - 1 for user_id, count in size.items() if count > 1}
-    active_report_counts = {
-        user_id: count - int(active[user_id])
-        for user_id, count in active_size.items()
-        if count - int(active[user_id]) > 0
-    }
+        manager_id = parent.get(user_id)
+        if manager_id is not None:
+            size[manager_id] += size[user_id]
+            active_size[manager_id] += active_size[user_id]
+    report_counts = {u: n - 1 for u, n in size.items() if n > 1}
+    active_report_counts = {u: n - active[u] for u, n in active_size.items() if n - active[u] > 0}
     for loop in loops:
         loop_size = sum(size[user_id] for user_id in loop)
         loop_active = sum(active_size[user_id] for user_id in loop)
@@ -113,9 +109,9 @@ def derive_org_metrics(version: int, edges: Iterable[OrgEdge]) -> OrgMetrics:
         active_user_count=sum(active.values()),
         report_counts=report_counts,
         active_report_counts={k: v for k, v in active_report_counts.items() if v > 0},
-        max_depth=max(depths.values(), default=0),
+        max_depth=max(depth_of.values(), default=0),
         loops=loops,
-        active_root_ids=sorted(u for u in active if u not in manager and active[u]),
+        active_root_count=sum(1 for u in active if u not in manager and active[u]),
         widest_span=widest,
         users_with_inactive_manager=sorted(
             user_id for user_id, manager_id in manager.items() if not active[manager_id]

@@ -13,7 +13,7 @@ from typing import Any
 from graphql.execution.values import get_variable_values
 from strawberry.extensions import SchemaExtension
 
-from app.graphql_api.limits import COST_BUDGET, MAX_FIRST
+from app.graphql_api.limits import COST_BUDGET, DEFAULT_FIRST, MAX_FIRST
 from graphql import ExecutionResult as GraphQLExecutionResult
 from graphql import (
     FieldNode,
@@ -102,7 +102,7 @@ class QueryCost:
         if "first" in definition.args:
             first = self.argument(definition, node, "first")
             if first is None:
-                first = 20
+                first = DEFAULT_FIRST
             if not 1 <= first <= MAX_FIRST:
                 self.errors.append(f"first must be between 1 and {MAX_FIRST} (got {first})")
                 return MAX_FIRST

@@ -7,15 +7,17 @@ back in a chain, a page or a subtree costs nothing more.
 from collections import defaultdict
 from collections.abc import Callable, Iterable, Sequence
 from functools import partial
-from typing import TypeVar
+from typing import Any, TypeVar
 
 from sqlalchemy import Connection
 from strawberry.dataloader import DataLoader
 
 from db.database import Database
 from db.directory_groups import GroupRecord, groups_by_ids, groups_of_users
+from db.directory_lists import UserPage, direct_reports_pages
 from db.directory_reads import UserRecord, direct_report_counts, users_by_ids
 from db.org_chains import management_chains
+from db.org_reports import ReportKey, ReportsPage, reports_pages
 
 T = TypeVar("T")
 
@@ -23,6 +25,10 @@ GroupsPage = tuple[list[GroupRecord], bool]
 ChainKey = tuple[str, int]  # (user id, max depth)
 CountKey = tuple[str, bool]  # (user id, include inactive)
 GroupsKey = tuple[str, int, tuple[str, str] | None]  # (user id, first, after)
+# (root id, min depth, max depth, include inactive, first, after)
+ReportsKey = tuple[str, int, int, bool, int, ReportKey | None]
+# (manager id, include inactive, first, after)
+TeamKey = tuple[str, bool, int, tuple[Any, str] | None]
 
 
 class Loaders:
@@ -34,6 +40,8 @@ class Loaders:
         self.chain = DataLoader[ChainKey, list[UserRecord]](load_fn=self._chains)
         self.direct_report_count = DataLoader[CountKey, int](load_fn=self._direct_report_counts)
         self.groups_of_user = DataLoader[GroupsKey, GroupsPage](load_fn=self._groups_of_users)
+        self.direct_reports = DataLoader[TeamKey, UserPage](load_fn=self._direct_reports)
+        self.reports = DataLoader[ReportsKey, ReportsPage](load_fn=self._reports)
 
     async def read(self, fn: Callable[[Connection], T]) -> T:
         return await self.database.read(fn)
@@ -83,6 +91,51 @@ class Loaders:
             )
             for user_id in ids:
                 found[(user_id, include_inactive)] = counts.get(user_id, 0)
+        return [found[key] for key in keys]
+
+    async def _reports(self, keys: Sequence[ReportsKey]) -> list[ReportsPage]:
+        by_page: dict[tuple[int, int, bool, int, ReportKey | None], set[str]] = defaultdict(set)
+        for root_id, min_depth, max_depth, include_inactive, first, after in keys:
+            by_page[(min_depth, max_depth, include_inactive, first, after)].add(root_id)
+        found: dict[ReportsKey, ReportsPage] = {}
+        for (min_depth, max_depth, include_inactive, first, after), ids in by_page.items():
+            pages = await self.read(
+                partial(
+                    reports_pages,
+                    tenant_id=self.tenant_id,
+                    root_ids=ids,
+                    min_depth=min_depth,
+                    max_depth=max_depth,
+                    include_inactive=include_inactive,
+                    first=first,
+                    after=after,
+                )
+            )
+            for root_id, page in pages.items():
+                found[(root_id, min_depth, max_depth, include_inactive, first, after)] = page
+                self.prime(row.user for row in page.rows)
+                self.prime(row.manager for row in page.rows if row.manager is not None)
+        return [found[key] for key in keys]
+
+    async def _direct_reports(self, keys: Sequence[TeamKey]) -> list[UserPage]:
+        by_page: dict[tuple[bool, int, tuple[Any, str] | None], set[str]] = defaultdict(set)
+        for manager_id, include_inactive, first, after in keys:
+            by_page[(include_inactive, first, after)].add(manager_id)
+        found: dict[TeamKey, UserPage] = {}
+        for (include_inactive, first, after), ids in by_page.items():
+            pages = await self.read(
+                partial(
+                    direct_reports_pages,
+                    tenant_id=self.tenant_id,
+                    manager_ids=ids,
+                    include_inactive=include_inactive,
+                    first=first,
+                    after=after,
+                )
+            )
+            for manager_id, page in pages.items():
+                found[(manager_id, include_inactive, first, after)] = page
+                self.prime(page.users)
         return [found[key] for key in keys]
 
     async def _groups_of_users(self, keys: Sequence[GroupsKey]) -> list[GroupsPage]:

@@ -127,3 +127,58 @@ def test_a_page_of_transitive_reports_takes_at_most_three_statements(
     # the user, then the subtree page with its total and each report's manager
     assert len(statements) == 2
     assert sum("RECURSIVE" in statement for statement in statements) == 1
+
+
+TEAMS = """query($first: Int!) {
+  users(first: $first) {
+    edges { node { directReports(first: 3) { totalCount edges { node { displayName } } } } }
+  }
+}"""
+
+
+def test_teams_of_a_page_of_users_come_in_one_statement(
+    client: TestClient, seeded_client: Callable[[int], TenantTokens]
+) -> None:
+    tokens = seeded_client(400)
+    page_of_10 = statements_for(client, tokens, TEAMS, {"first": 10})
+    page_of_100 = statements_for(client, tokens, TEAMS, {"first": 100})
+    # the page, the direct reports of all its users, their counts
+    assert len(page_of_10) == len(page_of_100) == 3
+    assert shapes(page_of_10) == shapes(page_of_100)
+
+
+PEERS = """query($first: Int!) {
+  users(first: $first) {
+    edges { node { peers(first: 3) { totalCount edges { node { displayName } } } } }
+  }
+}"""
+
+
+def test_peers_of_a_page_of_users_come_in_one_statement(
+    client: TestClient, seeded_client: Callable[[int], TenantTokens]
+) -> None:
+    tokens = seeded_client(400)
+    page_of_10 = statements_for(client, tokens, PEERS, {"first": 10})
+    page_of_100 = statements_for(client, tokens, PEERS, {"first": 100})
+    # the page, the teams of all their managers, the teams' sizes
+    assert len(page_of_10) == len(page_of_100) == 3
+    assert shapes(page_of_10) == shapes(page_of_100)
+
+
+SUBTREES = """query($first: Int!) {
+  users(first: $first) {
+    edges { node { reports(first: 3, maxDepth: 2) {
+      totalCount edges { depth node { displayName manager { displayName } } } } } }
+  }
+}"""
+
+
+def test_subtrees_of_a_page_of_users_come_in_one_statement(
+    client: TestClient, seeded_client: Callable[[int], TenantTokens]
+) -> None:
+    tokens = seeded_client(400)
+    page_of_10 = statements_for(client, tokens, SUBTREES, {"first": 10})
+    page_of_100 = statements_for(client, tokens, SUBTREES, {"first": 100})
+    # the page, then one recursive walk from all its users with totals and managers
+    assert len(page_of_10) == len(page_of_100) == 2
+    assert shapes(page_of_10) == shapes(page_of_100)

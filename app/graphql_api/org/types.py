@@ -31,7 +31,7 @@ class OrgHealth:
 
     @strawberry.field(description="Active users without a manager.")
     def root_count(self) -> int:
-        return len(self.metrics.active_root_ids)
+        return self.metrics.active_root_count
 
     @strawberry.field(
         description="Most managers above any user (0 for a flat org); users on or under a "

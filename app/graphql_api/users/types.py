@@ -9,7 +9,7 @@ always shows the manager Entra set, active or not.
 from collections.abc import Awaitable, Callable
 from datetime import datetime
 from functools import partial
-from typing import TYPE_CHECKING, Annotated
+from typing import TYPE_CHECKING, Annotated, Any
 
 import strawberry
 
@@ -23,9 +23,9 @@ from app.graphql_api.limits import (
     checked_range,
 )
 from app.graphql_api.node import After, First, Node, PageInfo, page_info
-from db.directory_lists import UserSet, UserSort, direct_reports, peers
+from db.directory_lists import UserPage, UserSet, UserSort
 from db.directory_reads import UserRecord
-from db.org_reports import count_reports, report_key, reports_page
+from db.org_reports import count_reports, report_key
 
 if TYPE_CHECKING:
     from app.graphql_api.groups.types import GroupConnection
@@ -115,10 +115,16 @@ class User(Node):
         after: After = None,
         include_inactive: bool = False,
     ) -> "UserConnection":
-        users = direct_reports(
-            info.context.tenant_id, self.record.id, include_inactive=include_inactive
+        # Batched: the direct reports of every user on a page come in one statement.
+        sort = UserSort()
+        size = checked_first(first)
+        position = decode_user_position(sort, after)
+        loaders = info.context.loaders
+        page = await loaders.direct_reports.load((self.record.id, include_inactive, size, position))
+        count_key = (self.record.id, include_inactive)
+        return user_page_connection(
+            sort, page, after, partial(loaders.direct_report_count.load, count_key)
         )
-        return await user_connection(info, users, UserSort(), first, after)
 
     @strawberry.field(
         description="Transitive reports down to `maxDepth` levels (1 = direct reports, "
@@ -162,8 +168,25 @@ class User(Node):
         after: After = None,
         include_inactive: bool = False,
     ) -> "UserConnection":
-        users = peers(info.context.tenant_id, self.record, include_inactive=include_inactive)
-        return await user_connection(info, users, UserSort(), first, after)
+        # The manager's team minus this user, through the batched direct-reports loader:
+        # one more row is asked for in case this user is among them.
+        sort = UserSort()
+        size = checked_first(first)
+        position = decode_user_position(sort, after)
+        manager_id = self.record.manager_id
+        if manager_id is None:
+            return user_page_connection(sort, UserPage([], [], False), after, _zero)
+        loaders = info.context.loaders
+        team = await loaders.direct_reports.load((manager_id, include_inactive, size + 1, position))
+        others = [record for record in team.users if record.id != self.record.id]
+        page = UserPage(others[:size], [], team.has_next or len(others) > size)
+        in_team = include_inactive or self.record.active
+
+        async def count() -> int:
+            total = await loaders.direct_report_count.load((manager_id, include_inactive))
+            return total - 1 if in_team else total
+
+        return user_page_connection(sort, page, after, count)
 
     @strawberry.field(description="Groups this user is a member of, by displayName.")
     async def groups(
@@ -213,21 +236,35 @@ def _sort_kind(sort: UserSort) -> str:
     return f"user:{sort.field.value}:{'desc' if sort.descending else 'asc'}"
 
 
+async def _zero() -> int:
+    return 0
+
+
+def decode_user_position(sort: UserSort, after: str | None) -> tuple[Any, str] | None:
+    if after is None:
+        return None
+    try:
+        return sort.key_from_json(decode_cursor(_sort_kind(sort), after))
+    except ValueError:
+        raise ApiError("invalid cursor for this list") from None
+
+
 async def user_connection(
     info: Info, users: UserSet, sort: UserSort, first: int | None, after: str | None
 ) -> UserConnection:
     size = checked_first(first)
-    kind = _sort_kind(sort)
-    position = None
-    if after is not None:
-        try:
-            position = sort.key_from_json(decode_cursor(kind, after))
-        except ValueError:
-            raise ApiError("invalid cursor for this list") from None
+    position = decode_user_position(sort, after)
     loaders = info.context.loaders
     page = await loaders.read(partial(users.page, sort=sort, first=size, after=position))
     loaders.prime(page.users)
     loaders.prime(page.managers)
+    return user_page_connection(sort, page, after, partial(loaders.read, users.count))
+
+
+def user_page_connection(
+    sort: UserSort, page: UserPage, after: str | None, count: Callable[[], Awaitable[int]]
+) -> UserConnection:
+    kind = _sort_kind(sort)
     edges = [
         UserEdge(cursor=encode_cursor(kind, sort.key_to_json(sort.key_of(r))), node=User.of(r))
         for r in page.users
@@ -235,7 +272,7 @@ async def user_connection(
     return UserConnection(
         edges=edges,
         page_info=page_info([edge.cursor for edge in edges], has_next=page.has_next, after=after),
-        count=partial(loaders.read, users.count),
+        count=count,
     )
 
 
@@ -264,20 +301,10 @@ async def report_connection(
         position = (raw[0], raw[1], raw[2])
     loaders = info.context.loaders
     tenant_id = info.context.tenant_id
-    page = await loaders.read(
-        partial(
-            reports_page,
-            tenant_id=tenant_id,
-            root_id=root_id,
-            min_depth=min_depth,
-            max_depth=max_depth,
-            include_inactive=include_inactive,
-            first=size,
-            after=position,
-        )
+    # Batched: the reports of every user on a page come in one statement.
+    page = await loaders.reports.load(
+        (root_id, min_depth, max_depth, include_inactive, size, position)
     )
-    loaders.prime(row.user for row in page.rows)
-    loaders.prime(row.manager for row in page.rows if row.manager is not None)
     edges = [
         ReportEdge(
             cursor=encode_cursor("reports", list(report_key(row))),
