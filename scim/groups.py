@@ -45,7 +45,10 @@ def _projection(request: Request) -> Projection:
 
 
 def _group_id(request: Request) -> str:
-    return str(request.path_params["group_id"])
+    group_id = str(request.path_params["group_id"])
+    if "\x00" in group_id:  # no id has one, and PostgreSQL cannot even compare it
+        raise ScimError(404, f"no group {group_id!r}")
+    return group_id
 
 
 def _resource(

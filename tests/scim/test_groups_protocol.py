@@ -363,3 +363,15 @@ def test_remove_members_matching_an_or_filter(scim: TestClient, user_ids: list[s
 )
 def test_member_filter_paths(path: str, ids: list[str] | None) -> None:
     assert filtered_member_ids(path) == ids
+
+
+def test_ids_with_nul_are_404_not_500(scim: TestClient) -> None:
+    url = "/scim/Groups/a%00b"
+    assert scim.get(url).status_code == 404
+    assert scim.put(url, json={"displayName": "x"}).status_code == 404
+    assert scim.patch(url, json=patch({"op": "remove", "path": "members"})).status_code == 404
+    assert scim.delete(url).status_code == 404
+    bad_member = scim.post(
+        "/scim/Groups", json={"displayName": "x", "members": [{"value": "a\u0000"}]}
+    )
+    assert bad_member.status_code == 400
