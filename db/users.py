@@ -7,14 +7,17 @@ transaction, so a failing step leaves nothing behind. Every write that changes t
 """
 
 import uuid
-from collections.abc import Mapping, Sequence
+from collections.abc import Mapping
+from functools import lru_cache
 from typing import Any
 
 from sqlalchemy import (
     ColumnElement,
     Connection,
+    Integer,
     RowMapping,
     Select,
+    bindparam,
     delete,
     func,
     insert,
@@ -59,7 +62,6 @@ _manager = users.alias("manager")
 USER_WITH_MANAGER: Select[Any] = select(
     users,
     _manager.c.display_name.label("manager_display_name"),
-    _manager.c.user_name.label("manager_user_name"),
 ).select_from(users.outerjoin(_manager, users.c.manager_id == _manager.c.id))
 
 
@@ -76,44 +78,49 @@ def list_users(
     connection: Connection,
     tenant_id: int,
     where: ColumnElement[bool] | None,
-    order_by: Sequence[ColumnElement[Any]],
+    order_by: tuple[ColumnElement[Any], ...],
     offset: int,
     limit: int,
 ) -> tuple[int, list[RowMapping]]:
-    """(total matches, one page of rows). One statement when the page is not empty."""
-    condition = _tenant_condition(tenant_id, where)
+    """(total matches, one page of rows). One statement when the page is not empty.
+
+    Pass the same ``order_by`` tuple object for the same order: the statement skeleton is
+    cached by it, so a request only adds its WHERE clause (the hot path of a provisioning
+    cycle spends little time building SQL).
+    """
+    parameters = {"tenant_id": tenant_id, "offset": offset, "limit": limit}
     rows: list[RowMapping] = []
     if limit > 0:
-        statement = page_statement(tenant_id, where, order_by, offset, limit)
-        rows = list(connection.execute(statement).mappings())
+        statement = page_statement(where, order_by)
+        rows = list(connection.execute(statement, parameters).mappings())
         if rows:
             return int(rows[0]["total_results"]), rows
-    total = connection.execute(
-        select(func.count()).select_from(users).where(condition)
-    ).scalar_one()
-    return int(total), rows
+    count = _COUNT if where is None else _COUNT.where(where)
+    return int(connection.execute(count, parameters).scalar_one()), rows
 
 
-def _tenant_condition(tenant_id: int, where: ColumnElement[bool] | None) -> ColumnElement[bool]:
-    condition = users.c.tenant_id == tenant_id
-    return condition if where is None else condition & where
+_TENANT = users.c.tenant_id == bindparam("tenant_id")
+_COUNT = select(func.count()).select_from(users).where(_TENANT)
+
+
+@lru_cache(maxsize=64)
+def _page_skeleton(order_by: tuple[ColumnElement[Any], ...]) -> Select[Any]:
+    return (
+        USER_WITH_MANAGER.add_columns(func.count().over().label("total_results"))
+        .where(_TENANT)
+        .order_by(*order_by)
+        .offset(bindparam("offset", type_=Integer))
+        .limit(bindparam("limit", type_=Integer))
+    )
 
 
 def page_statement(
-    tenant_id: int,
-    where: ColumnElement[bool] | None,
-    order_by: Sequence[ColumnElement[Any]],
-    offset: int,
-    limit: int,
+    where: ColumnElement[bool] | None, order_by: tuple[ColumnElement[Any], ...]
 ) -> Select[Any]:
-    """One page of users with their manager's names and the total count (a window)."""
-    return (
-        USER_WITH_MANAGER.add_columns(func.count().over().label("total_results"))
-        .where(_tenant_condition(tenant_id, where))
-        .order_by(*order_by)
-        .offset(offset)
-        .limit(limit)
-    )
+    """One page of a tenant's users with their manager's name and the total (a window
+    count); bind ``tenant_id``, ``offset`` and ``limit`` when executing it."""
+    skeleton = _page_skeleton(order_by)
+    return skeleton if where is None else skeleton.where(where)
 
 
 def check_manager(connection: Connection, tenant_id: int, manager_id: str | None) -> None:

@@ -14,6 +14,10 @@ from scim.errors import ScimError, ScimType
 from scim.projection import Projection, make_projection
 from scim.schema_model import ResourceTypeDef
 
+#: Larger startIndex values are clamped: they are past the end anyway, and an OFFSET beyond
+#: 64 bits would be a database error.
+MAX_START_INDEX = 2**31 - 1
+
 
 @dataclass(frozen=True, slots=True)
 class ListQuery:
@@ -72,7 +76,8 @@ def make_list_query(
         filter=_text(parameters.get("filter"), "filter"),
         sort_by=_text(parameters.get("sortBy"), "sortBy"),
         descending=order is not None and order.lower() == "descending",
-        start_index=max(1, start if start is not None else 1),  # < 1 means 1 (§3.4.2.4)
+        # < 1 means 1 (§3.4.2.4); beyond any possible table means "past the end"
+        start_index=min(max(1, start if start is not None else 1), MAX_START_INDEX),
         count=min(max(0, count if count is not None else default_count), max_results),
         projection=make_projection(
             resource_type, parameters.get("attributes"), parameters.get("excludedAttributes")

@@ -244,10 +244,10 @@ def _filtered(path: PatchPath, attr: Attr, container: dict[str, Any], op: Op, va
         current = container.get(attr.name)
         matched = isinstance(current, dict) and value_filter(current)
         if op == "remove":
-            if matched:
-                _sub_attribute(sub, attr, container, op, None) if sub else container.pop(
-                    attr.name, None
-                )
+            if matched and sub is not None:
+                _sub_attribute(sub, attr, container, op, None)
+            elif matched:
+                container.pop(attr.name, None)
             return
         if sub is not None:
             _sub_attribute(sub, attr, container, op, value)

@@ -149,11 +149,7 @@ def _literal(text: str, kind: str, literal: str) -> Any:
 
 
 def _fold(value: Any, case_exact: bool) -> Any:
-    if isinstance(value, str) and not case_exact:
-        return value.lower()
-    if isinstance(value, str) and value.lower() in ("true", "false"):
-        return value
-    return value
+    return value.lower() if isinstance(value, str) and not case_exact else value
 
 
 def _compare(key: str, operator: str, expected: Any, case_exact: bool) -> Predicate:

@@ -119,14 +119,13 @@ def row_to_document(row: RowMapping) -> dict[str, Any]:
     if row["external_id"] is not None:
         document["externalId"] = row["external_id"]
     stored: dict[str, Any] = row["attributes"] or {}
-    for attribute, column in _CORE_COLUMNS[:1]:
-        document[attribute] = row[column]
+    document["userName"] = row["user_name"]
     name = {
         attribute: row[column] for attribute, column in _NAME_COLUMNS if row[column] is not None
     }
     if name:
         document["name"] = name
-    for attribute, column in _CORE_COLUMNS[1:]:
+    for attribute, column in _CORE_COLUMNS[1:]:  # displayName, title
         if row[column] is not None:
             document[attribute] = row[column]
     if not stored.get(_ACTIVE_UNASSIGNED):

@@ -6,6 +6,7 @@ returns the page, the manager's display name and the total (a window count).
 """
 
 from collections.abc import Mapping
+from functools import lru_cache
 from typing import Any
 
 from sqlalchemy import ColumnElement
@@ -17,20 +18,22 @@ from db.users import list_users
 from scim.context import base_url, config, database, tenant_id
 from scim.filters import compile_user_filter, user_sort_column
 from scim.http import read_json_object
-from scim.listing import ListQuery, check_search_request, list_response, make_list_query
+from scim.listing import check_search_request, list_response, make_list_query
 from scim.responses import ScimResponse
 from scim.user_cast import render_user
 from scim.user_schema import USER_RESOURCE_TYPE
 
-_DEFAULT_ORDER = (users.c.created, users.c.id)
+_DEFAULT_ORDER: tuple[ColumnElement[Any], ...] = (users.c.created, users.c.id)
 
 
-def _order_by(query: ListQuery) -> list[ColumnElement[Any]]:
-    if query.sort_by is None:
-        return list(_DEFAULT_ORDER)
-    column = user_sort_column(query.sort_by)
-    ordered = column.desc() if query.descending else column.asc()
-    return [ordered.nulls_last(), users.c.id]
+@lru_cache(maxsize=256)
+def _order_by(sort_by: str | None, descending: bool) -> tuple[ColumnElement[Any], ...]:
+    """The ORDER BY of a query; one tuple object per order, so the store can cache by it."""
+    if sort_by is None:
+        return _DEFAULT_ORDER
+    column = user_sort_column(sort_by)
+    ordered = column.desc() if descending else column.asc()
+    return (ordered.nulls_last(), users.c.id)
 
 
 async def search_users(request: Request, parameters: Mapping[str, Any]) -> dict[str, Any]:
@@ -42,7 +45,7 @@ async def search_users(request: Request, parameters: Mapping[str, Any]) -> dict[
         max_results=settings.max_results,
     )
     where = compile_user_filter(query.filter) if query.filter is not None else None
-    order_by = _order_by(query)
+    order_by = _order_by(query.sort_by, query.descending)
     tenant = tenant_id(request)
     total, rows = await database(request).read(
         lambda connection: list_users(

@@ -5,6 +5,7 @@ reads the row, checks ``If-Match``, applies the change and re-reads the result, 
 response shows exactly what was committed.
 """
 
+from collections.abc import Callable
 from typing import Any
 
 from sqlalchemy import Connection, RowMapping
@@ -82,7 +83,9 @@ async def read_user(request: Request) -> Response:
     return _resource_response(request, row, groups=groups)
 
 
-def _rewrite(request: Request, user_id: str, change: Any) -> Any:
+def _rewrite(
+    request: Request, user_id: str, change: Callable[[RowMapping], dict[str, Any]]
+) -> Callable[[Connection], RowMapping]:
     """A unit of work: lock the row, check If-Match, write ``change(row)``'s document."""
     tenant = tenant_id(request)
 

@@ -36,7 +36,7 @@ def test_insert_get_and_list_are_tenant_scoped(
     assert (row["user_name"], row["title"], row["version"]) == ("Alice", "CEO", 1)
     assert row["manager_display_name"] is None
     assert database.read_sync(lambda c: get_user(c, globex, user_id)) is None
-    total, rows = database.read_sync(lambda c: list_users(c, globex, None, [users.c.id], 0, 10))
+    total, rows = database.read_sync(lambda c: list_users(c, globex, None, (users.c.id,), 0, 10))
     assert (total, rows) == (0, [])
 
 
@@ -44,7 +44,7 @@ def test_list_counts_beyond_the_page(database: Database, tenants: tuple[int, int
     acme, _ = tenants
     for name in "abcde":
         database.write_sync(lambda c, name=name: insert_user(c, acme, _values(name)))
-    order = [users.c.user_name]
+    order = (users.c.user_name,)
     total, rows = database.read_sync(lambda c: list_users(c, acme, None, order, 1, 2))
     assert total == 5
     assert [row["user_name"] for row in rows] == ["b", "c"]

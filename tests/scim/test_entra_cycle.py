@@ -340,3 +340,12 @@ def test_no_if_match_header_is_needed(scim: TestClient) -> None:
     assert (
         patch(scim, user["id"], {"op": "add", "path": "title", "value": "CTO"}).status_code == 200
     )
+
+
+def test_match_on_work_email(scim: TestClient) -> None:
+    user = scim.post("/scim/Users", json=ENTRA_CREATE).json()
+    response = scim.get(
+        "/scim/Users",
+        params={"filter": 'emails[type eq "work"].value eq "test_user_11bb11bb@testuser.com"'},
+    )
+    assert [found["id"] for found in response.json()["Resources"]] == [user["id"]]

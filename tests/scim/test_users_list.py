@@ -49,6 +49,7 @@ def test_count_zero_gives_only_the_total(scim: TestClient, five: list[Any]) -> N
         ({"startIndex": 0, "count": 1}, 1, ["delta"]),
         ({"startIndex": -4, "count": 1}, 1, ["delta"]),
         ({"count": -1}, 1, []),
+        ({"startIndex": 10**30, "count": 10**30}, 2**31 - 1, []),
     ],
 )
 def test_paging(

@@ -64,8 +64,8 @@ def test_match_filters_use_an_index(database: Database, text: str, index: str | 
             ],
         )
         connection.exec_driver_sql("ANALYZE")
-        statement = page_statement(
-            tenant.id, compile_user_filter(text), [users.c.created, users.c.id], 0, 100
+        statement = page_statement(compile_user_filter(text), (users.c.created, users.c.id)).params(
+            tenant_id=tenant.id, offset=0, limit=100
         )
         plan = _plan(connection, statement)
         connection.rollback()
