@@ -375,3 +375,12 @@ def test_ids_with_nul_are_404_not_500(scim: TestClient) -> None:
         "/scim/Groups", json={"displayName": "x", "members": [{"value": "a\u0000"}]}
     )
     assert bad_member.status_code == 400
+
+
+def test_extreme_paging_values(scim: TestClient) -> None:
+    _create(scim)
+    huge = scim.get("/scim/Groups?startIndex=99999999999999999999999&count=99999999999999999999")
+    assert huge.status_code == 200
+    assert (huge.json()["totalResults"], huge.json()["Resources"]) == (1, [])
+    negative = scim.get("/scim/Groups?startIndex=-5&count=-1").json()
+    assert (negative["startIndex"], negative["itemsPerPage"], negative["totalResults"]) == (1, 0, 1)
