@@ -86,7 +86,7 @@ def test_patch_is_atomic_and_names_the_failing_operation(
     )
     assert response.status_code == 400
     assert response.json()["scimType"] == "mutability"
-    assert response.json()["detail"].startswith("operation 3 (remove 'displayName')")
+    assert response.json()["detail"].startswith("operation 3 (remove displayName)")
     after = _get(scim, group["id"])
     assert (after["displayName"], after["members"]) == ("Sales", [])
 
