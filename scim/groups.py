@@ -26,12 +26,13 @@ from scim.errors import ScimError, ScimType
 from scim.etag import check_if_match, not_modified, weak_etag
 from scim.filters import compile_group_filter, group_sort_column
 from scim.groups_input import parse_group
-from scim.groups_patch import apply_operations, parse_patch
+from scim.groups_patch import apply_operations
 from scim.groups_render import asks_for_members, render_group, wants_members
 from scim.groups_retry import write_retrying
 from scim.groups_schema import GROUP_RESOURCE_TYPE
 from scim.http import read_json_object
 from scim.listing import check_search_request, list_response, make_list_query
+from scim.patch_request import parse_patch_request
 from scim.projection import Projection, make_projection
 from scim.responses import ScimResponse
 
@@ -45,7 +46,10 @@ def _projection(request: Request) -> Projection:
 
 
 def _group_id(request: Request) -> str:
-    return str(request.path_params["group_id"])
+    group_id = str(request.path_params["group_id"])
+    if "\x00" in group_id:  # no id has one, and PostgreSQL cannot even compare it
+        raise ScimError(404, f"no group {group_id!r}")
+    return group_id
 
 
 def _resource(
@@ -125,7 +129,7 @@ async def replace_group(request: Request) -> Response:
 
 
 async def patch_group(request: Request) -> Response:
-    operations = parse_patch(await read_json_object(request))
+    operations = parse_patch_request(await read_json_object(request))
     projection = _projection(request)
     tenant, group_id = tenant_id(request), _group_id(request)
     member_limit = config(request).max_results

@@ -14,7 +14,6 @@ failure names the operation that failed.
 """
 
 import re
-from dataclasses import dataclass
 from typing import Any
 
 from sqlalchemy import Connection
@@ -28,9 +27,8 @@ from scim.groups_input import (
     external_id_value,
     member_ids,
 )
+from scim.patch_request import PatchOperation
 
-PATCH_SCHEMA = "urn:ietf:params:scim:api:messages:2.0:PatchOp"
-OPS = ("add", "replace", "remove")
 _MEMBER_PATH = re.compile(
     r"^(?:urn:ietf:params:scim:schemas:core:2\.0:group:)?members\[(.*)\]$",
     re.IGNORECASE | re.DOTALL,
@@ -61,68 +59,30 @@ def filtered_member_ids(path: str) -> list[str] | None:
     return ids
 
 
-@dataclass(frozen=True, slots=True)
-class Operation:
-    number: int  # 1-based position in the request, for error messages
-    op: str  # lower-cased
-    path: str | None
-    value: Any
-    has_value: bool
-
-    def label(self) -> str:
-        target = f" {self.path!r}" if self.path else ""
-        return f"operation {self.number} ({self.op}{target})"
-
-
-def parse_patch(document: dict[str, Any]) -> list[Operation]:
-    schemas = document.get("schemas")
-    if not isinstance(schemas, list) or PATCH_SCHEMA not in schemas:
-        raise ScimError(
-            400, f"a PATCH body must list the schema {PATCH_SCHEMA}", ScimType.INVALID_SYNTAX
-        )
-    raw = document.get("Operations", document.get("operations"))
-    if not isinstance(raw, list) or not raw:
-        raise ScimError(400, "Operations must be a non-empty list", ScimType.INVALID_SYNTAX)
-    return [_operation(number, entry) for number, entry in enumerate(raw, start=1)]
-
-
-def _operation(number: int, entry: Any) -> Operation:
-    if not isinstance(entry, dict):
-        raise ScimError(400, f"operation {number} is not an object", ScimType.INVALID_SYNTAX)
-    fields = {str(key).lower(): value for key, value in entry.items()}
-    op = fields.get("op")
-    if not isinstance(op, str) or op.lower() not in OPS:
-        raise ScimError(
-            400, f"operation {number}: op must be add, replace or remove", ScimType.INVALID_SYNTAX
-        )
-    path = fields.get("path")
-    if path is not None and not isinstance(path, str):
-        raise ScimError(400, f"operation {number}: path must be a string", ScimType.INVALID_PATH)
-    return Operation(number, op.lower(), path or None, fields.get("value"), "value" in fields)
-
-
 def apply_operations(
-    connection: Connection, tenant_id: int, group_id: str, operations: list[Operation]
+    connection: Connection, tenant_id: int, group_id: str, operations: list[PatchOperation]
 ) -> None:
     for operation in operations:
         try:
             _apply(connection, tenant_id, group_id, operation)
         except ScimError as error:
             raise ScimError(
-                error.status, f"{operation.label()}: {error.detail}", error.scim_type
+                error.status, f"{operation.describe()}: {error.detail}", error.scim_type
             ) from error
         except InvalidReference as error:
-            raise ScimError(400, f"{operation.label()}: {error}", ScimType.INVALID_VALUE) from error
+            raise ScimError(
+                400, f"{operation.describe()}: {error}", ScimType.INVALID_VALUE
+            ) from error
         except Conflict as error:
-            raise ScimError(409, f"{operation.label()}: {error}", ScimType.UNIQUENESS) from error
+            raise ScimError(409, f"{operation.describe()}: {error}", ScimType.UNIQUENESS) from error
 
 
-def _apply(connection: Connection, tenant_id: int, group_id: str, operation: Operation) -> None:
+def _apply(
+    connection: Connection, tenant_id: int, group_id: str, operation: PatchOperation
+) -> None:
     if operation.path is None:
         _apply_pathless(connection, tenant_id, group_id, operation)
         return
-    if operation.op != "remove" and not operation.has_value:
-        raise ScimError(400, "a value is required", ScimType.INVALID_VALUE)
     filtered = filtered_member_ids(operation.path)
     if filtered is not None:
         if operation.op != "remove":
@@ -132,23 +92,19 @@ def _apply(connection: Connection, tenant_id: int, group_id: str, operation: Ope
         repo.remove_members(connection, tenant_id, group_id, filtered)
         return
     path = attribute_name(operation.path.strip())
-    _apply_attribute(
-        connection, tenant_id, group_id, operation.op, path, operation.value, operation
-    )
+    _apply_attribute(connection, tenant_id, group_id, operation.op, path, operation.value)
 
 
 def _apply_pathless(
-    connection: Connection, tenant_id: int, group_id: str, operation: Operation
+    connection: Connection, tenant_id: int, group_id: str, operation: PatchOperation
 ) -> None:
-    if operation.op == "remove":
-        raise ScimError(400, "remove needs a path", ScimType.NO_TARGET)
     if not isinstance(operation.value, dict):
         raise ScimError(400, "without a path, value must be an object", ScimType.INVALID_VALUE)
     for key, value in operation.value.items():
         name = attribute_name(str(key))
         if name == "schemas":
             continue
-        _apply_attribute(connection, tenant_id, group_id, operation.op, name, value, operation)
+        _apply_attribute(connection, tenant_id, group_id, operation.op, name, value)
 
 
 def _apply_attribute(
@@ -158,10 +114,9 @@ def _apply_attribute(
     op: str,
     name: str,
     value: Any,
-    operation: Operation,
 ) -> None:
     if name == "members":
-        _apply_members(connection, tenant_id, group_id, op, value, operation.has_value)
+        _apply_members(connection, tenant_id, group_id, op, value)
     elif name == "displayname":
         if op == "remove":
             raise ScimError(400, "displayName is required", ScimType.MUTABILITY)
@@ -182,15 +137,14 @@ def _apply_members(
     group_id: str,
     op: str,
     value: Any,
-    has_value: bool,
 ) -> None:
     if op == "add":
         repo.add_members(connection, tenant_id, group_id, member_ids(value))
     elif op == "replace":
         repo.set_members(connection, tenant_id, group_id, member_ids(value))
-    elif has_value and value is not None:
+    elif value is not None:
         # Entra's legacy form: remove only the listed members (an empty list removes nobody),
         # never the whole group.
         repo.remove_members(connection, tenant_id, group_id, member_ids(value))
-    else:
+    else:  # remove without a value (RFC 7644 §3.5.2.2): every member
         repo.remove_all_members(connection, tenant_id, group_id)

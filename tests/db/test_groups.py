@@ -3,6 +3,7 @@
 import pytest
 from sqlalchemy import func
 
+from db import group_members as group_members_module
 from db import groups as repo
 from db.database import Database
 from db.errors import Conflict, InvalidReference, NotFound
@@ -263,3 +264,15 @@ def test_members_up_to_a_limit(database: Database, tenant_id: int, user_ids: lis
             lambda c, n=limit: repo.get_group(c, tenant_id, group.id, member_limit=n)  # type: ignore[misc]
         )
         assert (len(record.members) if record.members is not None else None) == expected
+
+
+def test_a_user_deleted_between_check_and_insert_is_an_invalid_reference(
+    database: Database, tenant_id: int, user_ids: list[str], monkeypatch: pytest.MonkeyPatch
+) -> None:
+    group = _create(database, tenant_id, "Sales", member_ids=user_ids[:1])
+    database.write_sync(lambda c: c.execute(users.delete().where(users.c.id == user_ids[1])))
+    # The check passed just before the user went away: the foreign key still refuses the row.
+    monkeypatch.setattr(group_members_module, "require_users", lambda *args: None)
+    with pytest.raises(InvalidReference, match="deleted while being added"):
+        database.write_sync(lambda c: repo.add_members(c, tenant_id, group.id, [user_ids[1]]))
+    assert _member_ids(database, tenant_id, group.id) == [user_ids[0]]

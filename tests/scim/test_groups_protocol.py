@@ -86,7 +86,7 @@ def test_patch_is_atomic_and_names_the_failing_operation(
     )
     assert response.status_code == 400
     assert response.json()["scimType"] == "mutability"
-    assert response.json()["detail"].startswith("operation 3 (remove 'displayName')")
+    assert response.json()["detail"].startswith("operation 3 (remove displayName)")
     after = _get(scim, group["id"])
     assert (after["displayName"], after["members"]) == ("Sales", [])
 
@@ -363,3 +363,24 @@ def test_remove_members_matching_an_or_filter(scim: TestClient, user_ids: list[s
 )
 def test_member_filter_paths(path: str, ids: list[str] | None) -> None:
     assert filtered_member_ids(path) == ids
+
+
+def test_ids_with_nul_are_404_not_500(scim: TestClient) -> None:
+    url = "/scim/Groups/a%00b"
+    assert scim.get(url).status_code == 404
+    assert scim.put(url, json={"displayName": "x"}).status_code == 404
+    assert scim.patch(url, json=patch({"op": "remove", "path": "members"})).status_code == 404
+    assert scim.delete(url).status_code == 404
+    bad_member = scim.post(
+        "/scim/Groups", json={"displayName": "x", "members": [{"value": "a\u0000"}]}
+    )
+    assert bad_member.status_code == 400
+
+
+def test_extreme_paging_values(scim: TestClient) -> None:
+    _create(scim)
+    huge = scim.get("/scim/Groups?startIndex=99999999999999999999999&count=99999999999999999999")
+    assert huge.status_code == 200
+    assert (huge.json()["totalResults"], huge.json()["Resources"]) == (1, [])
+    negative = scim.get("/scim/Groups?startIndex=-5&count=-1").json()
+    assert (negative["startIndex"], negative["itemsPerPage"], negative["totalResults"]) == (1, 0, 1)
