@@ -22,7 +22,7 @@ from bench.checks import check_bulk_rows
 from bench.dataset import generate
 from bench.figures import LoadSettings
 from bench.loadgen import Throughput, ensure_wrk
-from bench.report import Figure, Report, machine, render, write_json
+from bench.report import Figure, Report, machine, markdown, render, write_json
 from bench.scim_load import sync
 from bench.servers import HOST, Server, serve
 
@@ -455,6 +455,7 @@ def main() -> int:
     report.info["elapsed"] = f"{time.monotonic() - started:.0f} s"
     render(report, console)
     path = write_json(report, WORK)
+    (WORK / "results-latest.md").write_text(markdown(report))
     console.print(f"  results: {path.relative_to(ROOT)} (and .bench/results-latest.json)")
     return 0
 

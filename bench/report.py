@@ -121,3 +121,30 @@ def write_json(report: Report, directory: Path) -> Path:
     path.write_text(text)
     (directory / "results-latest.json").write_text(text)
     return path
+
+
+def markdown(report: Report) -> str:
+    """The table as Markdown, for the README's Performance section."""
+    lines = [
+        "| figure | backend | value | ratio | target | met | note |",
+        "|---|---|---|---|---|---|---|",
+    ]
+    for figure in report.figures:
+        ratio = (
+            f"{figure.ratio:.2f}x {figure.ratio_to}"
+            if figure.ratio is not None and figure.ratio_to
+            else ""
+        )
+        met = {True: "yes", False: "**no**", None: ""}[figure.met]
+        cells = [
+            figure.name,
+            figure.backend,
+            _number(figure.value, figure.unit),
+            ratio,
+            _target(figure).replace(">=", "≥").replace("<=", "≤"),
+            met,
+            figure.note,
+        ]
+        lines.append("| " + " | ".join(cell.replace("|", "\\|") for cell in cells) + " |")
+    info = "; ".join(f"{key}: {value}" for key, value in report.info.items())
+    return "\n".join(lines) + f"\n\n{info}\n"
