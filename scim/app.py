@@ -19,6 +19,7 @@ from scim.discovery import (
     list_schemas,
 )
 from scim.errors import ScimError, ScimType, scim_error_response
+from scim.groups import routes as group_routes
 from scim.root_search import search_everything
 from scim.user_search import list_users_endpoint, search_users_endpoint
 from scim.users import create_user, patch_user, read_user, remove_user, replace_user
@@ -66,6 +67,7 @@ def create_scim_app(database: Database, config: ScimConfig) -> Starlette:
         Route("/Users/{user_id}", replace_user, methods=["PUT"]),
         Route("/Users/{user_id}", patch_user, methods=["PATCH"]),
         Route("/Users/{user_id}", remove_user, methods=["DELETE"]),
+        *group_routes,
         Route("/.search", search_everything, methods=["POST"]),
     ]
     app = Starlette(

@@ -12,10 +12,12 @@ from sqlalchemy import Connection, RowMapping
 from starlette.requests import Request
 from starlette.responses import Response
 
+from db.groups import GroupRef, groups_of_user
 from db.users import delete_user, get_user, insert_user, update_user
 from scim.context import base_url, database, tenant_id
 from scim.errors import ScimError
 from scim.etag import check_if_match, not_modified, weak_etag
+from scim.groups_render import with_user_groups
 from scim.http import read_json_object
 from scim.patch_apply import apply_patch
 from scim.patch_request import parse_patch_request
@@ -30,8 +32,15 @@ def _not_found(user_id: str) -> ScimError:
     return ScimError(404, f"no user {user_id!r}")
 
 
-def _resource_response(request: Request, row: RowMapping, status_code: int = 200) -> ScimResponse:
+def _resource_response(
+    request: Request,
+    row: RowMapping,
+    status_code: int = 200,
+    groups: list[GroupRef] | None = None,
+) -> ScimResponse:
     resource = render_user(row, base_url(request))
+    if groups:
+        resource = with_user_groups(resource, groups, base_url(request))
     projection = make_projection(
         USER_RESOURCE_TYPE,
         request.query_params.get("attributes"),
@@ -61,12 +70,17 @@ async def create_user(request: Request) -> Response:
 async def read_user(request: Request) -> Response:
     user_id: str = request.path_params["user_id"]
     tenant = tenant_id(request)
-    row = await database(request).read(lambda connection: get_user(connection, tenant, user_id))
+
+    def work(connection: Connection) -> tuple[RowMapping | None, list[GroupRef]]:
+        row = get_user(connection, tenant, user_id)
+        return row, groups_of_user(connection, tenant, user_id) if row is not None else []
+
+    row, groups = await database(request).read(work)
     if row is None:
         raise _not_found(user_id)
     if not_modified(request, row["version"]):
         return Response(status_code=304, headers={"ETag": weak_etag(row["version"])})
-    return _resource_response(request, row)
+    return _resource_response(request, row, groups=groups)
 
 
 def _rewrite(

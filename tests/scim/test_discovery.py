@@ -31,9 +31,9 @@ def _walk(attributes: list[dict[str, Any]]) -> list[dict[str, Any]]:
 def test_schemas_have_full_attribute_metadata(scim: TestClient, prefix: str) -> None:
     body = scim.get(f"{prefix}/Schemas").json()
     assert body["schemas"] == [LIST_RESPONSE]
-    assert body["totalResults"] == len(body["Resources"]) == 3
+    assert body["totalResults"] == len(body["Resources"]) == 4
     by_id = {schema["id"]: schema for schema in body["Resources"]}
-    assert set(by_id) == {CORE, ENTERPRISE, BLINK}
+    assert set(by_id) == {CORE, ENTERPRISE, BLINK, "urn:ietf:params:scim:schemas:core:2.0:Group"}
     for schema in by_id.values():
         assert schema["meta"] == {
             "resourceType": "Schema",
@@ -75,7 +75,7 @@ def test_unknown_schema_and_resource_type_are_404(scim: TestClient) -> None:
 
 def test_resource_types_declare_the_extensions(scim: TestClient) -> None:
     body = scim.get("/scim/ResourceTypes").json()
-    assert body["totalResults"] == 1
+    assert body["totalResults"] == 2  # User, Group
     user = body["Resources"][0]
     assert user == scim.get("/scim/ResourceTypes/User").json()
     assert user["endpoint"] == "/Users"

@@ -1,0 +1,186 @@
+"""Group membership: one ``group_member`` row per (group, user), changed k rows at a time.
+
+Nothing here reads or rewrites a group's whole membership unless the caller asks for it
+(``load_members``, ``replace_members``): adding or removing k members validates the k ids in
+one query and inserts/deletes k rows, so a 100,000-member group takes a one-member add as
+cheaply as an empty group. Inserts ignore rows that already exist (``ON CONFLICT DO
+NOTHING``), which makes concurrent adds of the same member harmless on both databases.
+
+These functions do not bump the group's version; ``db.groups`` does that around them.
+"""
+
+from collections.abc import Iterable, Iterator, Sequence
+from dataclasses import dataclass
+from typing import Any
+
+from sqlalchemy import Connection, Exists, Insert, and_, delete, exists, func, select
+from sqlalchemy.dialects import postgresql, sqlite
+from sqlalchemy.exc import IntegrityError
+
+from db.errors import InvalidReference
+from db.tables import group_members, groups, users
+
+#: Rows per INSERT and ids per IN list: far below SQLite's 32,766 and PostgreSQL's 65,535
+#: bound-parameter limits.
+CHUNK = 1000
+
+
+@dataclass(frozen=True, slots=True)
+class Member:
+    """A member as SCIM shows it: the user's id and displayName (``display``), if any."""
+
+    user_id: str
+    display: str | None
+
+
+def unique_ids(user_ids: Iterable[str]) -> list[str]:
+    """The ids in first-seen order, each once."""
+    return list(dict.fromkeys(user_ids))
+
+
+def chunks(items: Sequence[str], size: int = CHUNK) -> Iterator[Sequence[str]]:
+    for start in range(0, len(items), size):
+        yield items[start : start + size]
+
+
+def require_users(connection: Connection, tenant_id: int, user_ids: Sequence[str]) -> None:
+    """Raise ``InvalidReference`` unless every id names a user of this tenant.
+
+    One query per ``CHUNK`` ids. The error names the first unknown id and says so when it
+    is a group of this tenant (nested groups are not supported).
+    """
+    for batch in chunks(user_ids):
+        found = set(
+            connection.execute(
+                select(users.c.id).where(users.c.tenant_id == tenant_id, users.c.id.in_(batch))
+            ).scalars()
+        )
+        if len(found) < len(batch):
+            unknown = next(user_id for user_id in batch if user_id not in found)
+            raise InvalidReference(_unknown_member_detail(connection, tenant_id, unknown))
+
+
+def _unknown_member_detail(connection: Connection, tenant_id: int, member_id: str) -> str:
+    is_group = connection.execute(
+        select(groups.c.id).where(groups.c.tenant_id == tenant_id, groups.c.id == member_id)
+    ).first()
+    if is_group is not None:
+        return f"member {member_id!r} is a group; nested groups are not supported"
+    return f"member {member_id!r} is not a user of this tenant"
+
+
+def _insert_ignoring_existing(connection: Connection) -> Insert:
+    dialect = connection.dialect.name
+    if dialect == "postgresql":
+        return postgresql.insert(group_members).on_conflict_do_nothing()
+    if dialect == "sqlite":
+        return sqlite.insert(group_members).on_conflict_do_nothing()
+    raise NotImplementedError(f"unsupported database {dialect!r}")  # pragma: no cover
+
+
+def insert_members(
+    connection: Connection, tenant_id: int, group_id: str, user_ids: Sequence[str]
+) -> None:
+    """Add users to a group; existing members are left alone. Unknown ids add nobody."""
+    ids = unique_ids(user_ids)
+    require_users(connection, tenant_id, ids)
+    statement = _insert_ignoring_existing(connection)
+    try:
+        for batch in chunks(ids):
+            rows: list[dict[str, Any]] = [{"group_id": group_id, "user_id": u} for u in batch]
+            connection.execute(statement.values(rows))
+    except IntegrityError as error:
+        # A user deleted between the check and the insert (foreign key violation).
+        raise InvalidReference("a member was deleted while being added; retry") from error
+
+
+def delete_members(connection: Connection, group_id: str, user_ids: Sequence[str]) -> None:
+    """Remove the listed users from a group; ids that are not members are ignored."""
+    for batch in chunks(unique_ids(user_ids)):
+        connection.execute(
+            delete(group_members).where(
+                group_members.c.group_id == group_id, group_members.c.user_id.in_(batch)
+            )
+        )
+
+
+def delete_all_members(connection: Connection, group_id: str) -> None:
+    connection.execute(delete(group_members).where(group_members.c.group_id == group_id))
+
+
+def replace_members(
+    connection: Connection, tenant_id: int, group_id: str, user_ids: Sequence[str]
+) -> None:
+    """Make exactly ``user_ids`` the membership (RFC 7644 replace semantics).
+
+    Members that stay are not touched; removing the others needs one ``NOT IN`` over the new
+    list, or, for lists longer than one chunk, clearing the group and inserting the list.
+    """
+    ids = unique_ids(user_ids)
+    require_users(connection, tenant_id, ids)
+    if len(ids) <= CHUNK:
+        connection.execute(
+            delete(group_members).where(
+                group_members.c.group_id == group_id, group_members.c.user_id.not_in(ids)
+            )
+        )
+    else:
+        delete_all_members(connection, group_id)
+    insert_members(connection, tenant_id, group_id, ids)
+
+
+def is_member(connection: Connection, group_id: str, user_id: str) -> bool:
+    """A primary-key look-up; the group is not loaded."""
+    row = connection.execute(
+        select(group_members.c.user_id).where(
+            group_members.c.group_id == group_id, group_members.c.user_id == user_id
+        )
+    ).first()
+    return row is not None
+
+
+def member_of(user_id: str) -> Exists:
+    """A WHERE clause on ``groups``: the group has this user as a member (indexed EXISTS)."""
+    return exists().where(
+        and_(group_members.c.group_id == groups.c.id, group_members.c.user_id == user_id)
+    )
+
+
+def load_members(connection: Connection, group_ids: Sequence[str]) -> dict[str, list[Member]]:
+    """The members of each group, in user-id order, with the user's displayName.
+
+    No fallback to userName: ``display`` then reads back exactly what clients wrote, which
+    conformance suites compare after a PATCH.
+    """
+    members: dict[str, list[Member]] = {group_id: [] for group_id in group_ids}
+    display = users.c.display_name
+    for batch in chunks(list(group_ids)):
+        rows = connection.execute(
+            select(group_members.c.group_id, group_members.c.user_id, display)
+            .join(users, users.c.id == group_members.c.user_id)
+            .where(group_members.c.group_id.in_(batch))
+            .order_by(group_members.c.group_id, group_members.c.user_id)
+        )
+        for group_id, user_id, name in rows:
+            members[group_id].append(Member(user_id, name))
+    return members
+
+
+def load_members_up_to(connection: Connection, group_id: str, limit: int) -> list[Member] | None:
+    """The group's members if there are at most ``limit``, else None (reads ``limit + 1`` rows)."""
+    rows = connection.execute(
+        select(group_members.c.user_id, users.c.display_name)
+        .join(users, users.c.id == group_members.c.user_id)
+        .where(group_members.c.group_id == group_id)
+        .order_by(group_members.c.user_id)
+        .limit(limit + 1)
+    ).all()
+    if len(rows) > limit:
+        return None
+    return [Member(user_id, name) for user_id, name in rows]
+
+
+def count_members(connection: Connection, group_id: str) -> int:
+    return connection.execute(
+        select(func.count()).select_from(group_members).where(group_members.c.group_id == group_id)
+    ).scalar_one()

@@ -1,0 +1,212 @@
+"""The /Groups endpoints (RFC 7644 §3) with Entra's group dialect.
+
+Each handler is one store call. Writes lock the group row, check ``If-Match``, apply the
+change and re-read the result in one transaction. Members are read only when the response
+shows them (``excludedAttributes=members`` never touches ``group_member``).
+
+A PATCH answers 200 with the group. Its members are included when the group has at most
+``max_results`` of them or when ``attributes`` asks for members; a one-member change to a
+100,000-member group then costs what it costs on an empty group, instead of rendering the
+whole membership (Entra reads only the status of a group PATCH).
+"""
+
+from collections.abc import Mapping
+from typing import Any
+
+from sqlalchemy import Connection
+from starlette.requests import Request
+from starlette.responses import Response
+from starlette.routing import Route
+
+from db import groups as repo
+from db.errors import Conflict, InvalidReference
+from db.groups import GroupRecord
+from scim.context import base_url, config, database, tenant_id
+from scim.errors import ScimError, ScimType
+from scim.etag import check_if_match, not_modified, weak_etag
+from scim.filters import compile_group_filter, group_sort_column
+from scim.groups_input import parse_group
+from scim.groups_patch import apply_operations
+from scim.groups_render import asks_for_members, render_group, wants_members
+from scim.groups_retry import write_retrying
+from scim.groups_schema import GROUP_RESOURCE_TYPE
+from scim.http import read_json_object
+from scim.listing import check_search_request, list_response, make_list_query
+from scim.patch_request import parse_patch_request
+from scim.projection import Projection, make_projection
+from scim.responses import ScimResponse
+
+
+def _projection(request: Request) -> Projection:
+    return make_projection(
+        GROUP_RESOURCE_TYPE,
+        request.query_params.get("attributes"),
+        request.query_params.get("excludedAttributes"),
+    )
+
+
+def _group_id(request: Request) -> str:
+    group_id = str(request.path_params["group_id"])
+    if "\x00" in group_id:  # no id has one, and PostgreSQL cannot even compare it
+        raise ScimError(404, f"no group {group_id!r}")
+    return group_id
+
+
+def _resource(
+    request: Request, record: GroupRecord, projection: Projection, status: int = 200
+) -> ScimResponse:
+    resource = render_group(record, base_url(request))
+    headers = {"ETag": weak_etag(record.version)}
+    if status == 201:
+        headers["Location"] = resource["meta"]["location"]
+    return ScimResponse(projection.apply(resource), status_code=status, headers=headers)
+
+
+def _as_scim_error(error: Conflict | InvalidReference) -> ScimError:
+    if isinstance(error, Conflict):
+        return ScimError(409, str(error), ScimType.UNIQUENESS)
+    return ScimError(400, str(error), ScimType.INVALID_VALUE)
+
+
+async def create_group(request: Request) -> Response:
+    data = parse_group(await read_json_object(request))
+    projection = _projection(request)
+    tenant = tenant_id(request)
+
+    def work(connection: Connection) -> GroupRecord:
+        return repo.create_group(
+            connection,
+            tenant,
+            data.display_name,
+            external_id=data.external_id,
+            member_ids=data.member_ids,
+        )
+
+    try:
+        record = await write_retrying(database(request), work)
+    except (Conflict, InvalidReference) as error:
+        raise _as_scim_error(error) from error
+    return _resource(request, record, projection, status=201)
+
+
+async def get_group(request: Request) -> Response:
+    projection = _projection(request)
+    tenant, group_id = tenant_id(request), _group_id(request)
+    record = await database(request).read(
+        lambda connection: repo.get_group(
+            connection, tenant, group_id, with_members=wants_members(projection)
+        )
+    )
+    if not_modified(request, record.version):
+        return Response(status_code=304, headers={"ETag": weak_etag(record.version)})
+    return _resource(request, record, projection)
+
+
+async def replace_group(request: Request) -> Response:
+    data = parse_group(await read_json_object(request))
+    projection = _projection(request)
+    tenant, group_id = tenant_id(request), _group_id(request)
+
+    def work(connection: Connection) -> GroupRecord:
+        current = repo.get_group(connection, tenant, group_id, with_members=False, for_update=True)
+        check_if_match(request, current.version)
+        repo.replace_group(
+            connection,
+            tenant,
+            group_id,
+            display_name=data.display_name,
+            external_id=data.external_id,
+            attributes=current.attributes,
+            member_ids=data.member_ids,
+        )
+        return repo.get_group(connection, tenant, group_id, with_members=wants_members(projection))
+
+    try:
+        record = await write_retrying(database(request), work)
+    except (Conflict, InvalidReference) as error:
+        raise _as_scim_error(error) from error
+    return _resource(request, record, projection)
+
+
+async def patch_group(request: Request) -> Response:
+    operations = parse_patch_request(await read_json_object(request))
+    projection = _projection(request)
+    tenant, group_id = tenant_id(request), _group_id(request)
+    member_limit = config(request).max_results
+
+    def work(connection: Connection) -> GroupRecord:
+        current = repo.get_group(connection, tenant, group_id, with_members=False, for_update=True)
+        check_if_match(request, current.version)
+        apply_operations(connection, tenant, group_id, operations)
+        return repo.get_group(
+            connection,
+            tenant,
+            group_id,
+            with_members=wants_members(projection),
+            member_limit=None if asks_for_members(projection) else member_limit,
+        )
+
+    record = await write_retrying(database(request), work)
+    return _resource(request, record, projection)
+
+
+async def delete_group(request: Request) -> Response:
+    tenant, group_id = tenant_id(request), _group_id(request)
+
+    def work(connection: Connection) -> None:
+        current = repo.get_group(connection, tenant, group_id, with_members=False, for_update=True)
+        check_if_match(request, current.version)
+        repo.delete_group(connection, tenant, group_id)
+
+    await write_retrying(database(request), work)
+    return Response(status_code=204)
+
+
+async def search_groups(request: Request, parameters: Mapping[str, Any]) -> dict[str, Any]:
+    """A ListResponse of the tenant's groups for query-string or SearchRequest parameters."""
+    settings = config(request)
+    query = make_list_query(
+        GROUP_RESOURCE_TYPE,
+        parameters,
+        default_count=settings.default_count,
+        max_results=settings.max_results,
+    )
+    where = compile_group_filter(query.filter) if query.filter is not None else None
+    order_by = group_sort_column(query.sort_by) if query.sort_by is not None else None
+    tenant = tenant_id(request)
+    page = await database(request).read(
+        lambda connection: repo.list_groups(
+            connection,
+            tenant,
+            where=where,
+            order_by=order_by,
+            descending=query.descending,
+            offset=query.offset,
+            limit=query.count,
+            with_members=wants_members(query.projection),
+        )
+    )
+    base = base_url(request)
+    resources = [query.projection.apply(render_group(record, base)) for record in page.groups]
+    return list_response(resources, page.total, query.start_index)
+
+
+async def list_groups_endpoint(request: Request) -> Response:
+    return ScimResponse(await search_groups(request, request.query_params))
+
+
+async def search_groups_endpoint(request: Request) -> Response:
+    body = await read_json_object(request)
+    check_search_request(body)
+    return ScimResponse(await search_groups(request, body))
+
+
+routes = [
+    Route("/Groups", list_groups_endpoint, methods=["GET"]),
+    Route("/Groups", create_group, methods=["POST"]),
+    Route("/Groups/.search", search_groups_endpoint, methods=["POST"]),
+    Route("/Groups/{group_id}", get_group, methods=["GET"]),
+    Route("/Groups/{group_id}", replace_group, methods=["PUT"]),
+    Route("/Groups/{group_id}", patch_group, methods=["PATCH"]),
+    Route("/Groups/{group_id}", delete_group, methods=["DELETE"]),
+]

@@ -1,0 +1,75 @@
+"""Test helpers that put rows straight into the store: many users fast, statement counting.
+
+Users are inserted with Core, bypassing the SCIM layer, so that a 100,000-member group can be
+built in seconds; the group under test is still changed through the code being tested.
+"""
+
+import uuid
+from collections.abc import Iterator
+from contextlib import contextmanager
+from dataclasses import dataclass, field
+from typing import Any
+
+from sqlalchemy import Connection, Engine, event, insert
+
+from db.tables import users
+from db.types import utcnow
+
+
+def insert_users(
+    connection: Connection,
+    tenant_id: int,
+    count: int,
+    prefix: str = "user",
+    *,
+    display_names: bool = False,
+) -> list[str]:
+    """Insert ``count`` users named ``<prefix>N@example.com``; returns their ids in order.
+
+    With ``display_names`` each gets the displayName ``<prefix> N``.
+    """
+    now = utcnow()
+    rows: list[dict[str, Any]] = [
+        {
+            "id": str(uuid.uuid4()),
+            "tenant_id": tenant_id,
+            "user_name": f"{prefix}{number}@example.com",
+            "display_name": f"{prefix} {number}" if display_names else None,
+            "active": True,
+            "attributes": {},
+            "created": now,
+            "last_modified": now,
+            "version": 1,
+        }
+        for number in range(count)
+    ]
+    for start in range(0, count, 5000):
+        connection.execute(insert(users), rows[start : start + 5000])
+    return [str(row["id"]) for row in rows]
+
+
+@dataclass
+class StatementLog:
+    statements: list[str] = field(default_factory=list)
+
+    @property
+    def count(self) -> int:
+        return len(self.statements)
+
+
+@contextmanager
+def count_statements(*engines: Engine) -> Iterator[StatementLog]:
+    """Record every SQL statement the engines send to the database while the block runs."""
+    log = StatementLog()
+
+    def record(*args: Any) -> None:
+        log.statements.append(str(args[2]))
+
+    unique = list({id(engine): engine for engine in engines}.values())
+    for engine in unique:
+        event.listen(engine, "before_cursor_execute", record)
+    try:
+        yield log
+    finally:
+        for engine in unique:
+            event.remove(engine, "before_cursor_execute", record)
