@@ -3,6 +3,7 @@
 import os
 from collections.abc import Callable, Iterator
 from contextlib import contextmanager
+from pathlib import Path
 from typing import Annotated, NoReturn, TypeVar
 
 import typer
@@ -14,6 +15,7 @@ from sqlalchemy import Connection
 from sqlalchemy.exc import ArgumentError, OperationalError
 
 from app.bootstrap import banner, bootstrap_if_empty
+from app.graphql_api.schema import schema_sdl
 from app.settings import Settings, describe_validation_error
 from db.database import Database
 from db.errors import StoreError
@@ -123,6 +125,28 @@ def serve(
         log_level=settings.log_level,
         proxy_headers=True,
     )
+
+
+@cli.command("export-schema")
+def export_schema(
+    output: Annotated[Path, typer.Option("--output", "-o", help="Where the SDL goes.")] = Path(
+        "graphql/schema.graphql"
+    ),
+    check: Annotated[
+        bool, typer.Option("--check", help="Only check that the file is up to date.")
+    ] = False,
+) -> None:
+    """Write the GraphQL schema (SDL) to graphql/schema.graphql, or check it is current."""
+    sdl = schema_sdl()
+    if check:
+        current = output.read_text(encoding="utf-8") if output.exists() else None
+        if current != sdl:
+            fail(f"{output} is out of date: run `blink-directory export-schema`")
+        out.print(f"{output} is up to date")
+        return
+    output.parent.mkdir(parents=True, exist_ok=True)
+    output.write_text(sdl, encoding="utf-8")
+    out.print(f"wrote {output}")
 
 
 @tenant_cli.command("create")

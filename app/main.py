@@ -7,6 +7,7 @@ from starlette.applications import Starlette
 from starlette.routing import Mount, Route
 
 from app.auth import RequireToken, TokenVerifier
+from app.graphql_api.graphiql import STATIC_PATH, graphiql_assets
 from app.graphql_api.http import DirectoryGraphQL, graphql_auth_error, is_ide_page
 from app.graphql_api.schema import build_schema
 from app.health import healthz, readyz
@@ -33,7 +34,7 @@ def create_app(settings: Settings | None = None) -> Starlette:
         reject=lambda status, detail: scim_error_response(status, detail),
     )
     graphql = RequireToken(
-        DirectoryGraphQL(build_schema(), database),
+        DirectoryGraphQL(build_schema(debug=settings.debug), database),
         verifier=verifier,
         required=TokenScope.GRAPHQL,
         reject=graphql_auth_error,
@@ -52,6 +53,7 @@ def create_app(settings: Settings | None = None) -> Starlette:
             Mount("/scim/v2", scim),
             Mount("/scim", scim),
             Route("/graphql", graphql, methods=["GET", "POST"]),
+            Mount(STATIC_PATH, graphiql_assets(), name="graphiql-assets"),
         ],
         lifespan=lifespan,
     )

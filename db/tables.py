@@ -132,6 +132,15 @@ Index("ix_user_tenant_external_id", users.c.tenant_id, users.c.external_id)
 Index("ix_user_tenant_email", users.c.tenant_id, func.lower(users.c.email))
 Index("ix_user_tenant_manager", users.c.tenant_id, users.c.manager_id)
 Index("ix_user_manager", users.c.manager_id)
+# The directory's default order (displayName byte-wise, then id): pages read the index, no
+# sort. On PostgreSQL migration 0002 builds the middle expression with COLLATE "C" (see
+# db.collation); reflection cannot see an index collation, so the model leaves it out.
+Index(
+    "ix_user_tenant_display_name",
+    users.c.tenant_id,
+    func.coalesce(users.c.display_name, ""),
+    users.c.id,
+)
 Index(
     "ux_group_tenant_display_name",
     groups.c.tenant_id,

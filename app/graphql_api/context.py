@@ -1,10 +1,14 @@
-"""Per-request GraphQL context: the caller's tenant and the store."""
+"""Per-request GraphQL context: the caller's tenant, the store and the request's loaders."""
 
-from dataclasses import dataclass
+import asyncio
+from dataclasses import dataclass, field
 
 from strawberry.types import Info as StrawberryInfo
 
+from app.graphql_api.loaders import Loaders
+from app.graphql_api.org_cache import OrgMetricsCache
 from db.database import Database
+from db.org_metrics import OrgMetrics
 from db.tokens import TokenGrant
 
 
@@ -14,6 +18,9 @@ class Context:
     # None only while rendering the static GraphiQL page, which runs no query; every request
     # that executes one passed app.auth.RequireToken and carries a grant.
     maybe_grant: TokenGrant | None
+    org_cache: OrgMetricsCache | None = None
+    _loaders: Loaders | None = field(default=None, init=False)
+    _org_metrics: "asyncio.Task[OrgMetrics] | None" = field(default=None, init=False)
 
     @property
     def grant(self) -> TokenGrant:
@@ -24,6 +31,21 @@ class Context:
     @property
     def tenant_id(self) -> int:
         return self.grant.tenant_id
+
+    @property
+    def loaders(self) -> Loaders:
+        if self._loaders is None:
+            self._loaders = Loaders(self.database, self.tenant_id)
+        return self._loaders
+
+    async def org_metrics(self) -> OrgMetrics:
+        """The tenant's whole-tree figures, checked against org_version once per request."""
+        if self._org_metrics is None:
+            if self.org_cache is None:
+                self.org_cache = OrgMetricsCache(self.database)
+            # One shared task: the many resolvers of a page wait for the same single look-up.
+            self._org_metrics = asyncio.ensure_future(self.org_cache.current(self.tenant_id))
+        return await self._org_metrics
 
 
 Info = StrawberryInfo[Context, None]

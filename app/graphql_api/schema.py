@@ -1,16 +1,56 @@
-"""The GraphQL schema: one Query type assembled from the per-domain modules."""
+"""The GraphQL schema: one Query type assembled from the per-domain modules, with limits."""
+
+from collections.abc import Callable
 
 import strawberry
+from strawberry.extensions import (
+    MaskErrors,
+    MaxAliasesLimiter,
+    MaxTokensLimiter,
+    ParserCache,
+    QueryDepthLimiter,
+    SchemaExtension,
+    ValidationCache,
+)
+from strawberry.tools import merge_types
 
+from app.graphql_api.cost import CostLimiter
+from app.graphql_api.errors import should_mask
+from app.graphql_api.groups.queries import GroupQueries
+from app.graphql_api.groups.types import Group
+from app.graphql_api.limits import MAX_ALIASES, MAX_QUERY_DEPTH, MAX_TOKENS
+from app.graphql_api.org.queries import OrgQueries
 from app.graphql_api.tenant import Tenant, resolve_tenant
+from app.graphql_api.users.queries import UserQueries
+from app.graphql_api.users.types import User
 
 
 @strawberry.type
-class Query:
+class TenantQueries:
     tenant: Tenant = strawberry.field(
         resolver=resolve_tenant, description="The tenant of the token that sent this query."
     )
 
 
-def build_schema() -> strawberry.Schema:
-    return strawberry.Schema(query=Query)
+Query = merge_types("Query", (TenantQueries, UserQueries, OrgQueries, GroupQueries))
+
+
+def build_schema(*, debug: bool = False) -> strawberry.Schema:
+    # Factories: strawberry builds fresh extensions per request; the parser and validation
+    # caches live at module level and are shared by all requests.
+    extensions: list[Callable[[], SchemaExtension]] = [
+        lambda: MaxTokensLimiter(max_token_count=MAX_TOKENS),
+        lambda: ParserCache(maxsize=256),
+        lambda: QueryDepthLimiter(max_depth=MAX_QUERY_DEPTH),
+        lambda: MaxAliasesLimiter(max_alias_count=MAX_ALIASES),
+        lambda: ValidationCache(maxsize=256),
+        CostLimiter,
+    ]
+    if not debug:
+        extensions.append(lambda: MaskErrors(should_mask_error=should_mask))
+    return strawberry.Schema(query=Query, types=[User, Group], extensions=extensions)
+
+
+def schema_sdl() -> str:
+    """The schema in SDL, as committed in graphql/schema.graphql."""
+    return build_schema().as_str() + "\n"

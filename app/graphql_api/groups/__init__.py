@@ -1,0 +1,1 @@
+"""Groups: the Group type and the group queries."""

@@ -1,0 +1,1 @@
+"""Org-wide questions: common manager, reporting path, org health."""

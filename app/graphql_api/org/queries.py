@@ -1,0 +1,86 @@
+"""Questions about two people or the whole chart: common manager, reporting path, health."""
+
+import asyncio
+from typing import Annotated
+
+import strawberry
+
+from app.graphql_api.context import Info
+from app.graphql_api.limits import MAX_CHAIN_DEPTH
+from app.graphql_api.org.types import OrgHealth
+from app.graphql_api.users.types import User
+from db.directory_reads import UserRecord
+
+
+async def _upward_path(info: Info, user_id: str) -> list[UserRecord] | None:
+    """The user followed by the whole management chain; None when no such user."""
+    loaders = info.context.loaders
+    record = await loaders.user.load(user_id)
+    if record is None:
+        return None
+    return [record, *await loaders.chain.load((user_id, MAX_CHAIN_DEPTH))]
+
+
+async def _paths(
+    info: Info, a: str, b: str
+) -> tuple[list[UserRecord], list[UserRecord], int] | None:
+    """Both upward paths and where ``a``'s path first meets ``b``'s (index in a's)."""
+    path_a, path_b = await asyncio.gather(_upward_path(info, a), _upward_path(info, b))
+    if path_a is None or path_b is None:
+        return None
+    on_b = {record.id for record in path_b}
+    for index, record in enumerate(path_a):
+        if record.id in on_b:
+            return path_a, path_b, index
+    return None
+
+
+@strawberry.type
+class OrgQueries:
+    @strawberry.field(
+        description="The lowest user on both management chains, each chain starting at the "
+        "user itself (so if a manages b, it is a). An inactive one is passed over for the next "
+        "active manager above, unless includeInactive. Null if the chains never meet."
+    )
+    async def common_manager(
+        self, info: Info, a: strawberry.ID, b: strawberry.ID, include_inactive: bool = False
+    ) -> User | None:
+        found = await _paths(info, str(a), str(b))
+        if found is None:
+            return None
+        path_a, path_b, index = found
+        on_b = {record.id for record in path_b}
+        for record in path_a[index:]:
+            if record.id in on_b and (include_inactive or record.active):
+                return User.of(record)
+        return None
+
+    @strawberry.field(
+        description="From `from` up to the common manager and down to `to`, both ends "
+        "included; inactive users in between are left out unless includeInactive. Null if "
+        "the chains never meet."
+    )
+    async def reporting_path(
+        self,
+        info: Info,
+        from_: Annotated[strawberry.ID, strawberry.argument(name="from")],
+        to: strawberry.ID,
+        include_inactive: bool = False,
+    ) -> list[User] | None:
+        found = await _paths(info, str(from_), str(to))
+        if found is None:
+            return None
+        path_a, path_b, index = found
+        meeting = path_a[index]
+        down = [record.id for record in path_b]
+        path = path_a[: index + 1] + list(reversed(path_b[: down.index(meeting.id)]))
+        last = len(path) - 1
+        return [
+            User.of(record)
+            for position, record in enumerate(path)
+            if include_inactive or record.active or position in (0, last)
+        ]
+
+    @strawberry.field(description="The shape and the faults of the org chart.")
+    async def org_health(self, info: Info) -> OrgHealth:
+        return OrgHealth(metrics=await info.context.org_metrics())

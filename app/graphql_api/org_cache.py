@@ -1,0 +1,56 @@
+"""Whole-tree org figures per tenant, derived once per ``org_version`` and shared by requests.
+
+Correct across processes: every request reads the tenant's current ``org_version`` (one
+indexed statement) and re-derives only when it moved; a lock per tenant makes concurrent
+requests wait for one derivation instead of each scanning the tenant.
+"""
+
+import asyncio
+from collections import OrderedDict
+from functools import partial
+
+from anyio import to_thread
+
+from db.database import Database
+from db.org_changes import org_version
+from db.org_metrics import OrgMetrics, derive_org_metrics, read_org_version_and_edges
+
+
+class OrgMetricsCache:
+    def __init__(self, database: Database, max_tenants: int = 64) -> None:
+        self._database = database
+        self._max_tenants = max_tenants
+        self._metrics: OrderedDict[int, OrgMetrics] = OrderedDict()
+        self._locks: dict[int, asyncio.Lock] = {}
+
+    async def current(self, tenant_id: int) -> OrgMetrics:
+        version = await self._database.read(partial(org_version, tenant_id=tenant_id))
+        cached = self._fresh(tenant_id, version)
+        if cached is not None:
+            return cached
+        lock = self._locks.setdefault(tenant_id, asyncio.Lock())
+        async with lock:
+            cached = self._fresh(tenant_id, version)
+            if cached is not None:
+                return cached
+            read_version, edges = await self._database.read(
+                partial(read_org_version_and_edges, tenant_id=tenant_id)
+            )
+            metrics = await to_thread.run_sync(derive_org_metrics, read_version, edges)
+            self._remember(tenant_id, metrics)
+            return metrics
+
+    def _fresh(self, tenant_id: int, version: int) -> OrgMetrics | None:
+        cached = self._metrics.get(tenant_id)
+        if cached is None or cached.version < version:
+            return None
+        self._metrics.move_to_end(tenant_id)
+        return cached
+
+    def _remember(self, tenant_id: int, metrics: OrgMetrics) -> None:
+        cached = self._metrics.get(tenant_id)
+        if cached is None or cached.version <= metrics.version:
+            self._metrics[tenant_id] = metrics
+            self._metrics.move_to_end(tenant_id)
+        while len(self._metrics) > self._max_tenants:
+            self._metrics.popitem(last=False)

@@ -1,0 +1,1 @@
+"""Users: the User type, its org-chart fields and the user queries."""

@@ -1,0 +1,122 @@
+"""User queries: one user, the directory, the roots of the org chart, and ``node``."""
+
+from enum import Enum
+from functools import partial
+
+import strawberry
+
+from app.graphql_api.context import Info
+from app.graphql_api.errors import ApiError
+from app.graphql_api.groups.types import Group
+from app.graphql_api.node import After, First, Node
+from app.graphql_api.users.connections import UserConnection, user_connection
+from app.graphql_api.users.types import User
+from db.directory_lists import UserFilterSpec, UserSort, UserSortField, directory, roots
+from db.directory_reads import user_by_user_name
+
+
+@strawberry.input(description="Narrows the users listed; all given conditions must hold.")
+class UserFilter:
+    search: str | None = strawberry.field(
+        default=None,
+        description="Case-insensitive substring (so also prefix) of displayName, userName "
+        "or email.",
+    )
+    department: str | None = strawberry.field(default=None, description="Exact, any case.")
+    title: str | None = strawberry.field(default=None, description="Exact, any case.")
+    location: str | None = strawberry.field(default=None, description="Exact, any case.")
+    company: str | None = strawberry.field(default=None, description="Exact, any case.")
+    active: bool | None = strawberry.field(
+        default=None, description="Only active (true) or inactive (false) users; both if unset."
+    )
+
+    def spec(self) -> UserFilterSpec:
+        return UserFilterSpec(
+            search=self.search,
+            department=self.department,
+            title=self.title,
+            location=self.location,
+            company=self.company,
+            active=self.active,
+        )
+
+
+@strawberry.enum
+class UserOrderField(Enum):
+    DISPLAY_NAME = "display_name"
+    USER_NAME = "user_name"
+    CREATED_AT = "created"
+
+
+@strawberry.enum
+class OrderDirection(Enum):
+    ASC = "asc"
+    DESC = "desc"
+
+
+@strawberry.input(description="Sort order; ties are broken by id. Text compares byte-wise.")
+class UserOrder:
+    field: UserOrderField = UserOrderField.DISPLAY_NAME
+    direction: OrderDirection = OrderDirection.ASC
+
+    def sort(self) -> UserSort:
+        return UserSort(UserSortField(self.field.value), self.direction is OrderDirection.DESC)
+
+
+@strawberry.type
+class UserQueries:
+    @strawberry.field(
+        description="A user by id or by userName (case-insensitive): exactly one of them. "
+        "Null when no such user exists in the caller's tenant."
+    )
+    async def user(
+        self, info: Info, id: strawberry.ID | None = None, user_name: str | None = None
+    ) -> User | None:
+        if (id is None) == (user_name is None):
+            raise ApiError("give exactly one of id and userName")
+        loaders = info.context.loaders
+        if id is not None:
+            record = await loaders.user.load(str(id))
+        else:
+            assert user_name is not None
+            record = await loaders.read(
+                partial(user_by_user_name, tenant_id=info.context.tenant_id, user_name=user_name)
+            )
+            if record is not None:
+                loaders.prime([record])
+        return None if record is None else User.of(record)
+
+    @strawberry.field(description="Users of the tenant (active and inactive unless filtered).")
+    async def users(
+        self,
+        info: Info,
+        first: First = None,
+        after: After = None,
+        filter: UserFilter | None = None,
+        order_by: UserOrder | None = None,
+    ) -> UserConnection:
+        spec = filter.spec() if filter is not None else UserFilterSpec()
+        sort = order_by.sort() if order_by is not None else UserSort()
+        return await user_connection(
+            info, directory(info.context.tenant_id, spec), sort, first, after
+        )
+
+    @strawberry.field(description="Users without a manager: the tops of the org chart.")
+    async def roots(
+        self,
+        info: Info,
+        first: First = None,
+        after: After = None,
+        include_inactive: bool = False,
+    ) -> UserConnection:
+        users = roots(info.context.tenant_id, include_inactive=include_inactive)
+        return await user_connection(info, users, UserSort(), first, after)
+
+    @strawberry.field(description="A user or group by its id; null when none in this tenant.")
+    async def node(self, info: Info, id: strawberry.ID) -> Node | None:
+        loaders = info.context.loaders
+        user = await loaders.user.load(str(id))
+        if user is not None:
+            return User.of(user)
+        group = await loaders.group.load(str(id))
+        return None if group is None else Group.of(group)

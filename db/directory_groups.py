@@ -1,0 +1,146 @@
+"""Read-only group look-ups and pages for the GraphQL API, scoped by tenant."""
+
+from collections.abc import Collection, Mapping
+from dataclasses import dataclass
+from datetime import datetime
+from typing import Any
+
+from sqlalchemy import ColumnElement, Connection, func, select, tuple_
+
+from db.directory_pages import BinaryText, keyset_page
+from db.tables import group_members, groups
+
+GROUP_COLUMNS = (
+    groups.c.id,
+    groups.c.display_name,
+    groups.c.external_id,
+    groups.c.created,
+    groups.c.last_modified,
+)
+
+
+@dataclass(frozen=True, slots=True)
+class GroupRecord:
+    id: str
+    display_name: str
+    external_id: str | None
+    created: datetime
+    last_modified: datetime
+
+
+def group_record(row: Mapping[Any, Any]) -> GroupRecord:
+    return GroupRecord(**{column.name: row[column.name] for column in GROUP_COLUMNS})
+
+
+def group_key(record: GroupRecord) -> tuple[str, str]:
+    return (record.display_name, record.id)
+
+
+def _sort_name() -> ColumnElement[str]:
+    return BinaryText(groups.c.display_name)
+
+
+def groups_by_ids(
+    connection: Connection, tenant_id: int, ids: Collection[str]
+) -> dict[str, GroupRecord]:
+    if not ids:
+        return {}
+    rows = connection.execute(
+        select(*GROUP_COLUMNS).where(groups.c.tenant_id == tenant_id, groups.c.id.in_(set(ids)))
+    ).mappings()
+    return {row["id"]: group_record(row) for row in rows}
+
+
+def group_by_display_name(
+    connection: Connection, tenant_id: int, display_name: str
+) -> GroupRecord | None:
+    row = (
+        connection.execute(
+            select(*GROUP_COLUMNS).where(
+                groups.c.tenant_id == tenant_id,
+                func.lower(groups.c.display_name) == display_name.lower(),
+            )
+        )
+        .mappings()
+        .first()
+    )
+    return None if row is None else group_record(row)
+
+
+def _filter(tenant_id: int, search: str | None) -> list[ColumnElement[bool]]:
+    found: list[ColumnElement[bool]] = [groups.c.tenant_id == tenant_id]
+    if search:
+        found.append(func.lower(groups.c.display_name).contains(search.lower(), autoescape=True))
+    return found
+
+
+def groups_page(
+    connection: Connection,
+    tenant_id: int,
+    search: str | None,
+    *,
+    first: int,
+    after: tuple[str, str] | None,
+) -> tuple[list[GroupRecord], bool]:
+    page = keyset_page(
+        connection,
+        select(*GROUP_COLUMNS).where(*_filter(tenant_id, search)),
+        [_sort_name(), groups.c.id],
+        first=first,
+        after=after,
+    )
+    return [group_record(row) for row in page.rows], page.has_next
+
+
+def count_groups(connection: Connection, tenant_id: int, search: str | None) -> int:
+    query = select(func.count()).select_from(groups).where(*_filter(tenant_id, search))
+    return int(connection.execute(query).scalar_one())
+
+
+def groups_of_users(
+    connection: Connection,
+    tenant_id: int,
+    user_ids: Collection[str],
+    *,
+    first: int,
+    after: tuple[str, str] | None,
+) -> dict[str, tuple[list[GroupRecord], bool]]:
+    """A page of each user's groups, for many users in one statement (ROW_NUMBER per user)."""
+    pages: dict[str, tuple[list[GroupRecord], bool]] = {
+        user_id: ([], False) for user_id in user_ids
+    }
+    if not user_ids:
+        return pages
+    position = func.row_number().over(
+        partition_by=group_members.c.user_id, order_by=(_sort_name(), groups.c.id)
+    )
+    inner = (
+        select(*GROUP_COLUMNS, group_members.c.user_id, position.label("position"))
+        .join(group_members, group_members.c.group_id == groups.c.id)
+        .where(groups.c.tenant_id == tenant_id, group_members.c.user_id.in_(set(user_ids)))
+    )
+    if after is not None:
+        inner = inner.where(tuple_(_sort_name(), groups.c.id) > tuple_(*after))
+    numbered = inner.subquery("numbered")
+    rows = connection.execute(
+        select(numbered)
+        .where(numbered.c.position <= first + 1)
+        .order_by(numbered.c.user_id, numbered.c.position)
+    ).mappings()
+    for row in rows:
+        records, _ = pages[row["user_id"]]
+        if row["position"] > first:
+            pages[row["user_id"]] = (records, True)
+        else:
+            records.append(group_record(row))
+    return pages
+
+
+def count_groups_of_user(connection: Connection, tenant_id: int, user_id: str) -> int:
+    query = (
+        select(func.count())
+        .select_from(group_members)
+        .join(groups, groups.c.id == group_members.c.group_id)
+        .where(groups.c.tenant_id == tenant_id, group_members.c.user_id == user_id)
+    )
+    return int(connection.execute(query).scalar_one())

@@ -1,0 +1,221 @@
+"""Paginated user lists: the directory, roots, direct reports, peers, group members.
+
+A list is a ``UserSet`` (conditions on the ``user`` table, optionally through group
+membership) read a page at a time in a ``UserSort`` order, or counted.
+"""
+
+from collections import defaultdict
+from collections.abc import Collection, Sequence
+from dataclasses import dataclass, field
+from datetime import datetime
+from enum import Enum
+from typing import Any
+
+from sqlalchemy import (
+    ColumnElement,
+    Connection,
+    Select,
+    func,
+    literal_column,
+    or_,
+    select,
+    tuple_,
+)
+
+from db.directory_pages import BinaryText, keyset_page
+from db.directory_reads import (
+    USER_COLUMNS,
+    UserRecord,
+    in_tenant,
+    manager_record,
+    user_record,
+    with_managers,
+)
+from db.tables import group_members, users
+
+
+class UserSortField(Enum):
+    DISPLAY_NAME = "display_name"
+    USER_NAME = "user_name"
+    CREATED = "created"
+
+
+@dataclass(frozen=True, slots=True)
+class UserSort:
+    field: UserSortField = UserSortField.DISPLAY_NAME
+    descending: bool = False
+
+    def key_expression(self) -> ColumnElement[Any]:
+        if self.field is UserSortField.DISPLAY_NAME:
+            # A literal '' (not a bound parameter), so the expression is the index's.
+            return BinaryText(func.coalesce(users.c.display_name, literal_column("''")))
+        if self.field is UserSortField.USER_NAME:
+            return BinaryText(users.c.user_name)
+        return users.c.created
+
+    def key_of(self, record: UserRecord) -> tuple[Any, str]:
+        """The keyset position of a record: (sort value, id)."""
+        if self.field is UserSortField.DISPLAY_NAME:
+            return (record.display_name or "", record.id)
+        if self.field is UserSortField.USER_NAME:
+            return (record.user_name, record.id)
+        return (record.created, record.id)
+
+    def key_to_json(self, key: tuple[Any, str]) -> list[Any]:
+        value, user_id = key
+        return [value.isoformat() if isinstance(value, datetime) else value, user_id]
+
+    def key_from_json(self, raw: object) -> tuple[Any, str]:
+        """Inverse of ``key_to_json``; ValueError when ``raw`` is not such a key."""
+        if not (isinstance(raw, list) and len(raw) == 2 and isinstance(raw[1], str)):
+            raise ValueError("not a user position")
+        value = raw[0]
+        if not isinstance(value, str):
+            raise ValueError("not a user position")
+        if self.field is UserSortField.CREATED:
+            parsed = datetime.fromisoformat(value)
+            if parsed.tzinfo is None:
+                raise ValueError("not a user position")
+            return (parsed, raw[1])
+        return (value, raw[1])
+
+
+@dataclass(frozen=True, slots=True)
+class UserFilterSpec:
+    search: str | None = None
+    department: str | None = None
+    title: str | None = None
+    location: str | None = None
+    company: str | None = None
+    active: bool | None = None
+
+    def conditions(self) -> list[ColumnElement[bool]]:
+        found: list[ColumnElement[bool]] = []
+        if self.search:
+            needle = self.search.lower()
+            found.append(
+                or_(
+                    *(
+                        func.lower(column).contains(needle, autoescape=True)
+                        for column in (users.c.display_name, users.c.user_name, users.c.email)
+                    )
+                )
+            )
+        for column, value in (
+            (users.c.department, self.department),
+            (users.c.title, self.title),
+            (users.c.location, self.location),
+            (users.c.company, self.company),
+        ):
+            if value is not None:
+                found.append(func.lower(column) == value.lower())
+        if self.active is not None:
+            found.append(users.c.active.is_(self.active))
+        return found
+
+
+@dataclass(frozen=True, slots=True)
+class UserPage:
+    users: list[UserRecord]
+    managers: list[UserRecord]  # of those users, fetched with them
+    has_next: bool
+
+
+@dataclass(frozen=True, slots=True)
+class UserSet:
+    """Users of one tenant meeting ``conditions`` (and in ``group_id`` when given)."""
+
+    tenant_id: int
+    conditions: Sequence[ColumnElement[bool]] = field(default_factory=tuple)
+    group_id: str | None = None
+
+    def restrict(self, query: Select[Any]) -> Select[Any]:
+        query = query.where(in_tenant(self.tenant_id), *self.conditions)
+        if self.group_id is not None:
+            query = query.join(group_members, group_members.c.user_id == users.c.id).where(
+                group_members.c.group_id == self.group_id
+            )
+        return query
+
+    def page(
+        self,
+        connection: Connection,
+        sort: UserSort,
+        *,
+        first: int,
+        after: tuple[Any, str] | None,
+    ) -> "UserPage":
+        page = keyset_page(
+            connection,
+            with_managers(self.restrict(select(*USER_COLUMNS)), self.tenant_id),
+            [sort.key_expression(), users.c.id],
+            first=first,
+            after=after,
+            descending=sort.descending,
+        )
+        return UserPage(
+            [user_record(row) for row in page.rows],
+            [m for m in (manager_record(row) for row in page.rows) if m is not None],
+            page.has_next,
+        )
+
+    def count(self, connection: Connection) -> int:
+        query = self.restrict(select(func.count()).select_from(users))
+        return int(connection.execute(query).scalar_one())
+
+
+def active_only(include_inactive: bool) -> list[ColumnElement[bool]]:
+    return [] if include_inactive else [users.c.active.is_(True)]
+
+
+def directory(tenant_id: int, spec: UserFilterSpec) -> UserSet:
+    return UserSet(tenant_id, spec.conditions())
+
+
+def roots(tenant_id: int, *, include_inactive: bool) -> UserSet:
+    return UserSet(tenant_id, [users.c.manager_id.is_(None), *active_only(include_inactive)])
+
+
+def group_members_set(tenant_id: int, group_id: str) -> UserSet:
+    return UserSet(tenant_id, (), group_id=group_id)
+
+
+def direct_reports_pages(
+    connection: Connection,
+    tenant_id: int,
+    manager_ids: Collection[str],
+    *,
+    include_inactive: bool,
+    first: int,
+    after: tuple[Any, str] | None,
+) -> dict[str, UserPage]:
+    """A page of direct reports for each of many managers, in one statement.
+
+    ROW_NUMBER() per manager in the directory order keeps the first ``first + 1`` of each;
+    the managers themselves are the reports' managers, so none are fetched again.
+    """
+    pages = {manager_id: UserPage([], [], False) for manager_id in manager_ids}
+    if not manager_ids:
+        return pages
+    sort = UserSort()
+    key = sort.key_expression()
+    position = func.row_number().over(partition_by=users.c.manager_id, order_by=(key, users.c.id))
+    conditions = [
+        in_tenant(tenant_id),
+        users.c.manager_id.in_(set(manager_ids)),
+        *active_only(include_inactive),
+    ]
+    if after is not None:
+        conditions.append(tuple_(key, users.c.id) > tuple_(*after))
+    numbered = select(*USER_COLUMNS, position.label("position")).where(*conditions).subquery()
+    rows = connection.execute(
+        select(numbered)
+        .where(numbered.c.position <= first + 1)
+        .order_by(numbered.c.manager_id, numbered.c.position)
+    ).mappings()
+    found: dict[str, list[UserRecord]] = defaultdict(list)
+    for row in rows:
+        found[row["manager_id"]].append(user_record(row))
+    for manager_id, records in found.items():
+        pages[manager_id] = UserPage(records[:first], [], len(records) > first)
+    return pages

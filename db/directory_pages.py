@@ -1,0 +1,42 @@
+"""Keyset pagination shared by every list the GraphQL API serves.
+
+A page is the rows after a key (the sort values of the last row seen plus its id), never an
+offset: a cursor stays valid and stable while rows are added or removed elsewhere. Text sort
+keys compare byte-wise on both databases (``COLLATE "C"`` on PostgreSQL, SQLite's default
+BINARY), so the order does not depend on the server's locale.
+"""
+
+from collections.abc import Sequence
+from dataclasses import dataclass
+from typing import Any
+
+from sqlalchemy import ColumnElement, Connection, RowMapping, Select, tuple_
+
+from db.collation import BinaryText
+
+__all__ = ["BinaryText", "KeysetPage", "keyset_page"]
+
+
+@dataclass(frozen=True, slots=True)
+class KeysetPage:
+    rows: list[RowMapping]
+    has_next: bool
+
+
+def keyset_page(
+    connection: Connection,
+    query: Select[Any],
+    keys: Sequence[ColumnElement[Any]],
+    *,
+    first: int,
+    after: Sequence[Any] | None,
+    descending: bool = False,
+) -> KeysetPage:
+    """The ``first`` rows of ``query`` ordered by ``keys`` (the last key unique) after ``after``."""
+    if after is not None:
+        position = tuple_(*keys)
+        bound = tuple_(*after)
+        query = query.where(position < bound if descending else position > bound)
+    order = [key.desc() if descending else key.asc() for key in keys]
+    rows = list(connection.execute(query.order_by(*order).limit(first + 1)).mappings())
+    return KeysetPage(rows[:first], len(rows) > first)

@@ -1,0 +1,131 @@
+"""Read-only user look-ups for the GraphQL API: records by id or userName, in one statement.
+
+Every function is scoped by tenant: an id of another tenant simply finds nothing.
+"""
+
+from collections.abc import Collection, Iterable, Mapping
+from dataclasses import dataclass
+from datetime import datetime
+from typing import Any
+
+from sqlalchemy import ColumnElement, Connection, Select, and_, func, select
+
+from db.tables import users
+
+USER_COLUMNS = (
+    users.c.id,
+    users.c.user_name,
+    users.c.external_id,
+    users.c.active,
+    users.c.display_name,
+    users.c.title,
+    users.c.given_name,
+    users.c.family_name,
+    users.c.email,
+    users.c.work_phone,
+    users.c.mobile_phone,
+    users.c.department,
+    users.c.employee_number,
+    users.c.manager_id,
+    users.c.company,
+    users.c.description,
+    users.c.location,
+    users.c.created,
+    users.c.last_modified,
+)
+
+
+@dataclass(frozen=True, slots=True)
+class UserRecord:
+    """The typed columns of one user, as the GraphQL API shows them."""
+
+    id: str
+    user_name: str
+    external_id: str | None
+    active: bool
+    display_name: str | None
+    title: str | None
+    given_name: str | None
+    family_name: str | None
+    email: str | None
+    work_phone: str | None
+    mobile_phone: str | None
+    department: str | None
+    employee_number: str | None
+    manager_id: str | None
+    company: str | None
+    description: str | None
+    location: str | None
+    created: datetime
+    last_modified: datetime
+
+
+def user_record(row: Mapping[Any, Any]) -> UserRecord:
+    return UserRecord(**{column.name: row[column.name] for column in USER_COLUMNS})
+
+
+def in_tenant(tenant_id: int) -> ColumnElement[bool]:
+    return users.c.tenant_id == tenant_id
+
+
+def users_by_ids(
+    connection: Connection, tenant_id: int, ids: Collection[str]
+) -> dict[str, UserRecord]:
+    if not ids:
+        return {}
+    rows = connection.execute(
+        select(*USER_COLUMNS).where(in_tenant(tenant_id), users.c.id.in_(set(ids)))
+    ).mappings()
+    return {row["id"]: user_record(row) for row in rows}
+
+
+def user_by_user_name(connection: Connection, tenant_id: int, user_name: str) -> UserRecord | None:
+    """userName is case-insensitive (SCIM caseExact=false); uses ux_user_tenant_username."""
+    row = (
+        connection.execute(
+            select(*USER_COLUMNS).where(
+                in_tenant(tenant_id), func.lower(users.c.user_name) == user_name.lower()
+            )
+        )
+        .mappings()
+        .first()
+    )
+    return None if row is None else user_record(row)
+
+
+def direct_report_counts(
+    connection: Connection, tenant_id: int, manager_ids: Iterable[str], *, include_inactive: bool
+) -> dict[str, int]:
+    """Number of direct reports of each manager, in one grouped statement."""
+    ids = set(manager_ids)
+    if not ids:
+        return {}
+    query = (
+        select(users.c.manager_id, func.count())
+        .where(in_tenant(tenant_id), users.c.manager_id.in_(ids))
+        .group_by(users.c.manager_id)
+    )
+    if not include_inactive:
+        query = query.where(users.c.active.is_(True))
+    return {str(manager_id): int(count) for manager_id, count in connection.execute(query)}
+
+
+# A page also brings each user's manager (same tenant), so showing managers costs nothing more.
+MANAGER = users.alias("manager")
+MANAGER_PREFIX = "manager__"
+MANAGER_COLUMNS = tuple(
+    MANAGER.c[column.name].label(MANAGER_PREFIX + column.name) for column in USER_COLUMNS
+)
+
+
+def with_managers(query: Select[Any], tenant_id: int) -> Select[Any]:
+    """``query`` (over ``user``) plus the manager's columns, LEFT JOINed within the tenant."""
+    return query.add_columns(*MANAGER_COLUMNS).outerjoin(
+        MANAGER, and_(MANAGER.c.id == users.c.manager_id, MANAGER.c.tenant_id == tenant_id)
+    )
+
+
+def manager_record(row: Mapping[Any, Any]) -> UserRecord | None:
+    if row[MANAGER_PREFIX + "id"] is None:
+        return None
+    return UserRecord(**{c.name: row[MANAGER_PREFIX + c.name] for c in USER_COLUMNS})

@@ -1,0 +1,89 @@
+"""The directory's default order is served from ix_user_tenant_display_name, byte-wise."""
+
+import re
+from collections.abc import Callable
+from typing import Any
+
+from sqlalchemy import Connection, event, text
+
+from db.database import Database
+from db.directory_lists import UserFilterSpec, UserSort, directory
+from db.org_chains import management_chains
+from db.tenants import create_tenant
+
+
+def test_the_index_sorts_byte_wise_on_postgresql(database: Database) -> None:
+    if database.is_sqlite:
+        definition = database.read_sync(
+            lambda c: c.execute(
+                text("SELECT sql FROM sqlite_master WHERE name = 'ix_user_tenant_display_name'")
+            ).scalar_one()
+        )
+        assert "coalesce(display_name, '')" in definition
+    else:
+        definition = database.read_sync(
+            lambda c: c.execute(
+                text(
+                    "SELECT indexdef FROM pg_indexes "
+                    "WHERE indexname = 'ix_user_tenant_display_name'"
+                )
+            ).scalar_one()
+        )
+        assert 'COLLATE "C"' in definition
+
+
+def test_a_page_reads_the_index_instead_of_sorting(database: Database) -> None:
+    tenant = database.write_sync(lambda c: create_tenant(c, "acme"))
+    users = directory(tenant.id, UserFilterSpec())
+    statement, parameters = captured_statement(
+        database, "ORDER BY", lambda c: users.page(c, UserSort(), first=10, after=None)
+    )
+    described = " ".join(explain(database, statement, parameters))
+    assert "ix_user_tenant_display_name" in described
+    assert "TEMP B-TREE" not in described.upper()  # SQLite: no sort step
+    assert "Sort" not in described.split("Index")[0]  # PostgreSQL: no Sort above the scan
+
+
+def captured_statement(
+    database: Database, marker: str, work: Callable[[Connection], object]
+) -> tuple[str, Any]:
+    """The statement (with its parameters) that ``work`` ran containing ``marker``."""
+    captured: list[tuple[str, Any]] = []
+
+    def capture(*args: Any) -> None:
+        if marker in args[2]:
+            captured.append((args[2], args[3]))
+
+    event.listen(database.read_engine, "before_cursor_execute", capture)
+    try:
+        database.read_sync(work)
+    finally:
+        event.remove(database.read_engine, "before_cursor_execute", capture)
+    return captured[0]
+
+
+def explain(database: Database, statement: str, parameters: Any) -> list[str]:
+    def plan(connection: Connection) -> list[str]:
+        if not database.is_sqlite:
+            connection.execute(text("SET LOCAL enable_seqscan = off"))
+        prefix = "EXPLAIN QUERY PLAN " if database.is_sqlite else "EXPLAIN "
+        rows = connection.exec_driver_sql(prefix + statement, parameters).all()
+        return [str(row[-1]) for row in rows]
+
+    return database.read_sync(plan)
+
+
+def test_chains_start_from_the_primary_key(database: Database) -> None:
+    """The chain CTE probes the start users by id instead of scanning the tenant's index."""
+    tenant = database.write_sync(lambda c: create_tenant(c, "acme"))
+    # A page's worth of users: with many ids SQLite was tempted by a tenant index.
+    ids = [f"user-{n}" for n in range(100)]
+    statement, parameters = captured_statement(
+        database, "RECURSIVE", lambda c: management_chains(c, tenant.id, ids, 50)
+    )
+    described = " ".join(explain(database, statement, parameters))
+    if database.is_sqlite:
+        assert "SEARCH user USING INDEX sqlite_autoindex_user_1 (id=?)" in described
+        assert "ix_user_tenant_" not in described  # no index range over the whole tenant
+    else:
+        assert re.search(r"(Index|Recheck) Cond: \(\(id\)::text = ANY", described), described

@@ -1,0 +1,103 @@
+"""A seeded org per test module and backend, and helpers to query it over HTTP."""
+
+import shutil
+from collections.abc import Iterator
+from dataclasses import dataclass
+from pathlib import Path
+from typing import Any
+
+import pytest
+from sqlalchemy import Connection
+from starlette.testclient import TestClient
+
+import tests.conftest as root
+from app.main import create_app
+from app.settings import Settings
+from db.database import Database
+from db.tenants import create_tenant
+from db.tokens import TokenScope, issue_token
+from tests.conftest import BACKENDS, TenantTokens, truncate_all
+from tests.graphql_api.org_model import Org, generate_org
+from tests.graphql_api.seeding import Seeder, seeder_for
+
+
+@dataclass
+class GraphQLClient:
+    client: TestClient
+    tokens: TenantTokens
+
+    def post(self, query: str, variables: dict[str, Any] | None = None) -> dict[str, Any]:
+        response = self.client.post(
+            "/graphql",
+            json={"query": query, "variables": variables or {}},
+            headers=self.tokens.graphql_headers(),
+        )
+        assert response.status_code == 200, response.text
+        body: dict[str, Any] = response.json()
+        return body
+
+    def data(self, query: str, variables: dict[str, Any] | None = None) -> dict[str, Any]:
+        body = self.post(query, variables)
+        assert "errors" not in body, body["errors"]
+        result: dict[str, Any] = body["data"]
+        return result
+
+    def errors(self, query: str, variables: dict[str, Any] | None = None) -> list[str]:
+        body = self.post(query, variables)
+        assert body.get("errors"), body
+        return [error["message"] for error in body["errors"]]
+
+
+@dataclass
+class SeededOrg:
+    org: Org
+    database: Database
+    acme: GraphQLClient
+    globex: GraphQLClient
+    globex_org: Org
+    seeder: Seeder  # of tenant acme
+
+
+def make_tokens(database: Database, slug: str) -> TenantTokens:
+    def work(connection: Connection) -> TenantTokens:
+        create_tenant(connection, slug, slug.title())
+        scim = issue_token(connection, slug, TokenScope.SCIM)
+        graphql = issue_token(connection, slug, TokenScope.GRAPHQL)
+        return TenantTokens(slug, scim.secret, graphql.secret)
+
+    return database.write_sync(work)
+
+
+@pytest.fixture(scope="module", params=BACKENDS)
+def seeded(
+    request: pytest.FixtureRequest,
+    sqlite_template: Path,
+    tmp_path_factory: pytest.TempPathFactory,
+) -> Iterator[SeededOrg]:
+    """Tenant acme with a generated org of ``ORG_SIZE`` (module attribute) users, and tenant
+    globex with a small org of its own; seeded once per module and backend."""
+    if request.param == "sqlite":
+        path = tmp_path_factory.mktemp("org") / "directory.db"
+        shutil.copyfile(sqlite_template, path)
+        url = f"sqlite:///{path}"
+    else:
+        url = request.getfixturevalue("postgres_migrated")
+        truncate_all(url)
+        root._postgres_tests += 1
+    size = getattr(request.module, "ORG_SIZE", 3000)
+    org, globex_org = generate_org(size), generate_org(30, seed=99)
+    app = create_app(Settings(database_url=url))
+    database: Database = app.state.database
+    acme, globex = make_tokens(database, "acme"), make_tokens(database, "globex")
+    with TestClient(app) as client:
+        seeder = seeder_for(database, client, acme)
+        seeder.add_people(org)
+        seeder_for(database, client, globex).add_people(globex_org)
+        yield SeededOrg(
+            org,
+            database,
+            GraphQLClient(client, acme),
+            GraphQLClient(client, globex),
+            globex_org,
+            seeder,
+        )

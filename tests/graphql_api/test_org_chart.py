@@ -1,0 +1,352 @@
+"""The org chart over GraphQL, checked field by field against an independent model.
+
+A generated org of 3,000 users (random depth and span, inactive users, one manager loop) is
+seeded once per backend; every user's manager, chain and counts are compared, and reports,
+direct reports, peers, common managers and reporting paths for a sample.
+"""
+
+import random
+from typing import Any
+
+import pytest
+
+from tests.graphql_api.conftest import GraphQLClient, SeededOrg
+from tests.graphql_api.org_model import Org, Person
+
+ORG_SIZE = 3000
+
+EVERY_USER = """
+query Everyone($after: String) {
+  users(first: 100, after: $after) {
+    totalCount
+    pageInfo { hasNextPage hasPreviousPage startCursor endCursor }
+    edges {
+      cursor
+      node {
+        id userName displayName active
+        manager { id }
+        managementChain { id }
+        allManagers: managementChain(includeInactive: true) { id }
+        directReportCount
+        allDirectReports: directReportCount(includeInactive: true)
+        reportCount
+        allReports: reportCount(includeInactive: true)
+      }
+    }
+  }
+}
+"""
+
+
+def ids(nodes: list[dict[str, Any]]) -> list[str]:
+    return [node["id"] for node in nodes]
+
+
+def edge_ids(connection: dict[str, Any]) -> list[str]:
+    return [edge["node"]["id"] for edge in connection["edges"]]
+
+
+def all_pages(
+    client: GraphQLClient, query: str, path: list[str], variables: dict[str, Any]
+) -> list[dict[str, Any]]:
+    """Every edge of a connection, following endCursor until hasNextPage is false."""
+    edges: list[dict[str, Any]] = []
+    after = None
+    while True:
+        data: Any = client.data(query, {**variables, "after": after})
+        for key in path:
+            data = data[key]
+        edges.extend(data["edges"])
+        assert data["pageInfo"]["hasPreviousPage"] is (after is not None)
+        if not data["pageInfo"]["hasNextPage"]:
+            return edges
+        assert data["pageInfo"]["endCursor"] == data["edges"][-1]["cursor"]
+        after = data["pageInfo"]["endCursor"]
+
+
+def sample(org: Org, count: int, seed: int = 1) -> list[str]:
+    """Random users plus the interesting ones: roots, loop members, inactive users."""
+    rng = random.Random(seed)
+    everyone = sorted(org.people)
+    special = [p.id for p in org.people.values() if p.manager_id is None]
+    special += org.loop
+    special += [p.id for p in org.people.values() if not p.active][:5]
+    managers = [u for u in everyone if org.children().get(u)]
+    return list(dict.fromkeys(special + rng.sample(managers, count) + rng.sample(everyone, count)))
+
+
+def test_every_user_manager_chain_and_counts(seeded: SeededOrg) -> None:
+    org = seeded.org
+    edges = all_pages(seeded.acme, EVERY_USER, ["users"], {})
+    assert [edge["node"]["id"] for edge in edges] == org.sorted_users()
+    assert len({edge["cursor"] for edge in edges}) == ORG_SIZE
+    for edge in edges:
+        node = edge["node"]
+        person = org.people[node["id"]]
+        assert node["userName"] == person.user_name
+        assert node["displayName"] == person.display_name
+        assert node["active"] is person.active
+        assert (node["manager"] or {}).get("id") == person.manager_id
+        assert ids(node["managementChain"]) == org.chain(person.id)
+        assert ids(node["allManagers"]) == org.chain(person.id, include_inactive=True)
+        assert node["directReportCount"] == len(org.direct_reports(person.id))
+        assert node["allDirectReports"] == len(org.direct_reports(person.id, True))
+        assert node["reportCount"] == org.report_count(person.id)
+        assert node["allReports"] == org.report_count(person.id, True), person.id
+
+
+REPORTS = """
+query Reports($id: ID!, $first: Int, $after: String, $min: Int!, $max: Int!, $all: Boolean!) {
+  user(id: $id) {
+    reports(first: $first, after: $after, minDepth: $min, maxDepth: $max,
+            includeInactive: $all) {
+      totalCount
+      pageInfo { hasNextPage hasPreviousPage endCursor }
+      edges { cursor depth node { id } }
+    }
+  }
+}
+"""
+
+
+@pytest.mark.parametrize(
+    ("min_depth", "max_depth", "include_inactive", "page_size"),
+    [(1, 3, False, 7), (2, 2, False, 5), (1, 50, True, 100)],
+)
+def test_transitive_reports_with_depths_across_pages(
+    seeded: SeededOrg, min_depth: int, max_depth: int, include_inactive: bool, page_size: int
+) -> None:
+    org = seeded.org
+    for user_id in sample(org, 8):
+        expected = org.reports(user_id, min_depth, max_depth, include_inactive)
+        variables = {
+            "id": user_id,
+            "first": page_size,
+            "min": min_depth,
+            "max": max_depth,
+            "all": include_inactive,
+        }
+        edges = all_pages(seeded.acme, REPORTS, ["user", "reports"], variables)
+        assert [(edge["depth"], edge["node"]["id"]) for edge in edges] == expected
+        first_page = seeded.acme.data(REPORTS, {**variables, "after": None})
+        assert first_page["user"]["reports"]["totalCount"] == len(expected)
+
+
+TEAM = """
+query Team($id: ID!, $first: Int, $after: String, $all: Boolean!) {
+  user(id: $id) {
+    directReports(first: $first, after: $after, includeInactive: $all) {
+      totalCount pageInfo { hasNextPage hasPreviousPage endCursor } edges { cursor node { id } }
+    }
+  }
+}
+"""
+
+PEERS = """
+query Peers($id: ID!, $first: Int, $after: String) {
+  user(id: $id) {
+    peers(first: $first, after: $after) {
+      totalCount pageInfo { hasNextPage hasPreviousPage endCursor } edges { cursor node { id } }
+    }
+  }
+}
+"""
+
+
+def test_direct_reports_and_peers_across_pages(seeded: SeededOrg) -> None:
+    org = seeded.org
+    for user_id in sample(org, 10):
+        for include_inactive in (False, True):
+            variables = {"id": user_id, "first": 3, "all": include_inactive}
+            edges = all_pages(seeded.acme, TEAM, ["user", "directReports"], variables)
+            assert [e["node"]["id"] for e in edges] == org.direct_reports(user_id, include_inactive)
+        edges = all_pages(seeded.acme, PEERS, ["user", "peers"], {"id": user_id, "first": 4})
+        assert [e["node"]["id"] for e in edges] == org.peers(user_id)
+
+
+PAIR = """
+query Pair($a: ID!, $b: ID!, $all: Boolean!) {
+  commonManager(a: $a, b: $b, includeInactive: $all) { id }
+  reportingPath(from: $a, to: $b, includeInactive: $all) { id }
+}
+"""
+
+
+def test_common_manager_and_reporting_path(seeded: SeededOrg) -> None:
+    org = seeded.org
+    rng = random.Random(7)
+    users = sample(org, 10)
+    pairs = [(rng.choice(users), rng.choice(users)) for _ in range(40)]
+    pairs += [(org.loop[0], org.loop[1]), (users[0], users[0])]
+    # A user and someone in their own subtree: the manager is the common manager.
+    manager = next(u for u in users if org.direct_reports(u))
+    pairs.append((manager, org.direct_reports(manager)[0]))
+    for a, b in pairs:
+        for include_inactive in (False, True):
+            data = seeded.acme.data(PAIR, {"a": a, "b": b, "all": include_inactive})
+            expected = org.common_manager(a, b, include_inactive)
+            assert (data["commonManager"] or {}).get("id") == expected
+            path = org.reporting_path(a, b, include_inactive)
+            got = None if data["reportingPath"] is None else ids(data["reportingPath"])
+            assert got == path, (a, b)
+    data = seeded.acme.data(PAIR, {"a": manager, "b": org.direct_reports(manager)[0], "all": True})
+    assert data["commonManager"]["id"] == manager
+
+
+def test_org_health(seeded: SeededOrg) -> None:
+    org = seeded.org
+    data = seeded.acme.data(
+        """{ orgHealth { userCount activeUserCount rootCount maxDepth managerLoops
+             widestSpan { manager { id } directReportCount }
+             usersWithInactiveManagerCount usersWithInactiveManager(first: 100) { id } } }"""
+    )["orgHealth"]
+    people = org.people.values()
+    assert data["userCount"] == ORG_SIZE
+    assert data["activeUserCount"] == sum(p.active for p in people)
+    assert data["rootCount"] == sum(p.manager_id is None and p.active for p in people)
+    depths = [org.depth(u) for u in org.people]
+    assert data["maxDepth"] == max(d for d in depths if d is not None)
+    smallest = org.loop.index(min(org.loop))
+    # The loop runs user -> manager; the model's loop list runs the same way.
+    assert data["managerLoops"] == [org.loop[smallest:] + org.loop[:smallest]]
+    spans = {u: len(org.direct_reports(u)) for u in org.people}
+    widest = min(spans.items(), key=lambda item: (-item[1], item[0]))
+    assert data["widestSpan"] == {"manager": {"id": widest[0]}, "directReportCount": widest[1]}
+    inactive_managed = sorted(
+        p.id for p in people if p.manager_id and not org.people[p.manager_id].active
+    )
+    assert data["usersWithInactiveManagerCount"] == len(inactive_managed)
+    assert ids(data["usersWithInactiveManager"]) == inactive_managed[:100]
+
+
+def test_a_manager_loop_ends_chains_and_subtrees(seeded: SeededOrg) -> None:
+    org = seeded.org
+    for user_id in org.loop:
+        data = seeded.acme.data(
+            """query($id: ID!) { user(id: $id) {
+                 managementChain(includeInactive: true) { id }
+                 reports(first: 100, maxDepth: 50, includeInactive: true) { totalCount }
+                 reportCount(includeInactive: true) } }""",
+            {"id": user_id},
+        )["user"]
+        chain = ids(data["managementChain"])
+        assert len(chain) == len(set(chain)) == len(org.loop) - 1
+        assert user_id not in chain
+        assert (
+            data["reports"]["totalCount"] == data["reportCount"] == org.report_count(user_id, True)
+        )
+
+
+def test_roots_and_lookups(seeded: SeededOrg) -> None:
+    org = seeded.org
+    roots = sorted(
+        (p.id for p in org.people.values() if p.manager_id is None and p.active), key=org.sort_key
+    )
+    data = seeded.acme.data("{ roots(first: 100) { totalCount edges { node { id } } } }")
+    assert edge_ids(data["roots"]) == roots
+    assert data["roots"]["totalCount"] == len(roots)
+    person = next(iter(org.people.values()))
+    data = seeded.acme.data(
+        """query($name: String!, $id: ID!) {
+             byName: user(userName: $name) { id }
+             node(id: $id) { id ... on User { userName } }
+             missing: user(id: "00000000-0000-4000-8000-000000000000") { id } }""",
+        {"name": person.user_name.upper(), "id": person.id},
+    )
+    assert data == {
+        "byName": {"id": person.id},
+        "node": {"id": person.id, "userName": person.user_name},
+        "missing": None,
+    }
+    assert seeded.acme.errors('{ user(id: "x", userName: "y") { id } }') == [
+        "give exactly one of id and userName"
+    ]
+
+
+SEARCH = """
+query Search($filter: UserFilter, $order: UserOrder, $after: String) {
+  users(first: 100, after: $after, filter: $filter, orderBy: $order) {
+    totalCount pageInfo { hasNextPage hasPreviousPage endCursor } edges { cursor node { id } }
+  }
+}
+"""
+
+
+def test_filters_and_orders(seeded: SeededOrg) -> None:
+    org = seeded.org
+    people = list(org.people.values())
+    cases = [
+        (
+            {"search": "ADA"},
+            lambda p: any(
+                "ada" in (v or "").lower() for v in (p.display_name, p.user_name, p.email)
+            ),
+        ),
+        ({"department": "sales", "active": True}, lambda p: p.department == "Sales" and p.active),
+        ({"location": "Oslo", "title": "VP"}, lambda p: p.location == "Oslo" and p.title == "VP"),
+        ({"active": False}, lambda p: not p.active),
+    ]
+    for filter_, keep in cases:
+        expected = sorted((p.id for p in people if keep(p)), key=org.sort_key)
+        edges = all_pages(seeded.acme, SEARCH, ["users"], {"filter": filter_})
+        assert [e["node"]["id"] for e in edges] == expected, filter_
+    by_user_name = sorted(people, key=lambda p: (p.user_name, p.id), reverse=True)
+    order = {"field": "USER_NAME", "direction": "DESC"}
+    edges = all_pages(seeded.acme, SEARCH, ["users"], {"order": order})
+    assert [e["node"]["id"] for e in edges] == [p.id for p in by_user_name]
+    order = {"field": "CREATED_AT", "direction": "ASC"}
+    edges = all_pages(seeded.acme, SEARCH, ["users"], {"order": order})
+    assert [e["node"]["id"] for e in edges] == list(org.people)
+    # A cursor of one order is refused by another.
+    cursor = edges[0]["cursor"]
+    assert seeded.acme.errors(SEARCH, {"after": cursor}) == ["invalid cursor for this list"]
+    assert seeded.acme.errors(SEARCH, {"after": "not-a-cursor"}) == ["invalid cursor for this list"]
+
+
+def test_cursors_are_stable_while_rows_come_and_go(seeded: SeededOrg) -> None:
+    """A keyset cursor keeps its place: the next page is the same after a new user sorts
+    before it."""
+    org = seeded.org
+    first = seeded.acme.data(SEARCH, {"filter": {"search": "grace"}})["users"]
+    after = first["pageInfo"]["endCursor"]
+    expected = seeded.acme.data(SEARCH, {"filter": {"search": "grace"}, "after": after})
+    newcomer = Person(
+        "00000000-0000-4000-8000-00000000abcd",
+        "aaa.grace@example.com",
+        "AAA Grace",
+        "VP",
+        "Sales",
+        "Oslo",
+        "aaa.grace@example.com",
+    )
+    seeded.seeder.add_people(Org({newcomer.id: newcomer}))
+    try:
+        again = seeded.acme.data(SEARCH, {"filter": {"search": "grace"}, "after": after})
+        assert again["users"]["edges"] == expected["users"]["edges"]
+        assert again["users"]["pageInfo"] == expected["users"]["pageInfo"]
+        fresh = seeded.acme.data(SEARCH, {"filter": {"search": "grace"}})["users"]
+        assert fresh["totalCount"] == first["totalCount"] + 1
+        assert newcomer.id in edge_ids(fresh)
+    finally:
+        seeded.seeder.remove_people([newcomer.id])
+    assert org.people  # the model is untouched
+
+
+def test_another_tenants_ids_resolve_to_null(seeded: SeededOrg) -> None:
+    theirs = next(iter(seeded.globex_org.people))
+    ours = next(iter(seeded.org.people))
+    query = """query($a: ID!, $b: ID!) {
+        user(id: $a) { id } node(id: $a) { id }
+        commonManager(a: $a, b: $b) { id } reportingPath(from: $a, to: $b) { id } }"""
+    assert seeded.acme.data(query, {"a": theirs, "b": ours}) == {
+        "user": None,
+        "node": None,
+        "commonManager": None,
+        "reportingPath": None,
+    }
+    data = seeded.globex.data(
+        "{ users(first: 100) { totalCount edges { node { id } } } orgHealth { userCount } }"
+    )
+    assert data["users"]["totalCount"] == len(seeded.globex_org.people)
+    assert set(edge_ids(data["users"])) == set(seeded.globex_org.people)
+    assert data["orgHealth"]["userCount"] == len(seeded.globex_org.people)
