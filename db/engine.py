@@ -34,7 +34,8 @@ def _prepare_sqlite_file(url: URL) -> None:
 
 
 def create_sqlite_engine(url: URL, *, immediate: bool) -> Engine:
-    """A SQLite engine; ``immediate`` makes every transaction a write transaction."""
+    """A SQLite engine; ``immediate`` makes every transaction a write transaction, and
+    without it the engine is for reads only (autocommit, no transaction bookkeeping)."""
     _prepare_sqlite_file(url)
     engine = create_engine(
         url,
@@ -54,12 +55,15 @@ def create_sqlite_engine(url: URL, *, immediate: bool) -> Engine:
         cursor.execute("PRAGMA synchronous=NORMAL")
         cursor.close()
 
-    begin = "BEGIN IMMEDIATE" if immediate else "BEGIN"
+    if immediate:
 
-    @event.listens_for(engine, "begin")
-    def _on_begin(connection: Any) -> None:
-        connection.exec_driver_sql(begin)
+        @event.listens_for(engine, "begin")
+        def _on_begin(connection: Any) -> None:
+            connection.exec_driver_sql("BEGIN IMMEDIATE")
 
+    # Without ``immediate`` no BEGIN is ever sent: every statement is its own (autocommit)
+    # read transaction and sees the latest commit. That is what inline readers want; they
+    # never write.
     return engine
 
 

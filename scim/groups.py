@@ -30,7 +30,7 @@ from scim.groups_patch import apply_operations
 from scim.groups_render import asks_for_members, render_group, wants_members
 from scim.groups_retry import write_retrying
 from scim.groups_schema import GROUP_RESOURCE_TYPE
-from scim.http import read_json_object
+from scim.http import path_id, read_json_object
 from scim.listing import check_search_request, list_response, make_list_query
 from scim.patch_request import parse_patch_request
 from scim.projection import Projection, make_projection
@@ -46,10 +46,7 @@ def _projection(request: Request) -> Projection:
 
 
 def _group_id(request: Request) -> str:
-    group_id = str(request.path_params["group_id"])
-    if "\x00" in group_id:  # no id has one, and PostgreSQL cannot even compare it
-        raise ScimError(404, f"no group {group_id!r}")
-    return group_id
+    return path_id(request, "group_id", "Group")
 
 
 def _resource(

@@ -52,3 +52,12 @@ def _has_nul(value: Any) -> bool:
     if isinstance(value, list):
         return any(_has_nul(item) for item in value)
     return False
+
+
+def path_id(request: Request, name: str, resource: str) -> str:
+    """A resource id from the URL path. No id contains NUL, and PostgreSQL cannot even compare
+    a string that does, so such an id is answered 404 here rather than failing in the query."""
+    value = str(request.path_params[name])
+    if "\x00" in value:
+        raise ScimError(404, f"{resource} {value!r} not found")
+    return value

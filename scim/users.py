@@ -18,7 +18,7 @@ from scim.context import base_url, database, tenant_id
 from scim.errors import ScimError
 from scim.etag import check_if_match, not_modified, weak_etag
 from scim.groups_render import with_user_groups
-from scim.http import read_json_object
+from scim.http import path_id, read_json_object
 from scim.patch_apply import apply_patch
 from scim.patch_request import parse_patch_request
 from scim.projection import make_projection
@@ -68,7 +68,7 @@ async def create_user(request: Request) -> Response:
 
 
 async def read_user(request: Request) -> Response:
-    user_id: str = request.path_params["user_id"]
+    user_id = path_id(request, "user_id", "User")
     tenant = tenant_id(request)
 
     def work(connection: Connection) -> tuple[RowMapping | None, list[GroupRef]]:
@@ -105,14 +105,14 @@ def _rewrite(
 
 
 async def replace_user(request: Request) -> Response:
-    user_id: str = request.path_params["user_id"]
+    user_id = path_id(request, "user_id", "User")
     document = normalise_resource(USER_RESOURCE_TYPE, await read_json_object(request))
     row = await database(request).write(_rewrite(request, user_id, lambda _row: document))
     return _resource_response(request, row)
 
 
 async def patch_user(request: Request) -> Response:
-    user_id: str = request.path_params["user_id"]
+    user_id = path_id(request, "user_id", "User")
     operations = parse_patch_request(await read_json_object(request))
 
     def change(row: RowMapping) -> dict[str, Any]:
@@ -123,7 +123,7 @@ async def patch_user(request: Request) -> Response:
 
 
 async def remove_user(request: Request) -> Response:
-    user_id: str = request.path_params["user_id"]
+    user_id = path_id(request, "user_id", "User")
     tenant = tenant_id(request)
 
     def work(connection: Connection) -> None:

@@ -18,7 +18,7 @@ from db.tenants import create_tenant
 from db.tokens import TokenScope, issue_token
 from tests.conftest import BACKENDS, TenantTokens, truncate_all
 from tests.graphql_api.org_model import Org, generate_org
-from tests.graphql_api.seeding import seed_org
+from tests.graphql_api.seeding import Seeder, seeder_for
 
 
 @dataclass
@@ -55,6 +55,7 @@ class SeededOrg:
     acme: GraphQLClient
     globex: GraphQLClient
     globex_org: Org
+    seeder: Seeder  # of tenant acme
 
 
 def make_tokens(database: Database, slug: str) -> TenantTokens:
@@ -88,9 +89,15 @@ def seeded(
     app = create_app(Settings(database_url=url))
     database: Database = app.state.database
     acme, globex = make_tokens(database, "acme"), make_tokens(database, "globex")
-    seed_org(database, "acme", org)
-    seed_org(database, "globex", globex_org)
     with TestClient(app) as client:
+        seeder = seeder_for(database, client, acme)
+        seeder.add_people(org)
+        seeder_for(database, client, globex).add_people(globex_org)
         yield SeededOrg(
-            org, database, GraphQLClient(client, acme), GraphQLClient(client, globex), globex_org
+            org,
+            database,
+            GraphQLClient(client, acme),
+            GraphQLClient(client, globex),
+            globex_org,
+            seeder,
         )

@@ -1,17 +1,23 @@
 """Seeding an org for GraphQL tests.
 
-Today the users go straight into the store with Core inserts (the SCIM Users front-end is
-being built on another branch). Tests only use ``seed_org`` / ``seed_groups``; when SCIM
-lands, ``seed_org`` can POST each person and PATCH the managers instead.
+Tests get a ``Seeder`` from ``seeder_for(database, client, tenant)`` and never touch the store
+themselves. Today that is a ``StoreSeeder``: users go straight into the store with Core inserts,
+because the SCIM Users front-end is being built on another branch. When it lands, a
+``ScimSeeder(client, tenant)`` that POSTs each person to /scim/v2/Users and PATCHes the
+managers implements the same three methods, and ``seeder_for`` returns it instead.
 """
 
+from dataclasses import dataclass
 from datetime import UTC, datetime, timedelta
+from typing import Protocol
 
 from sqlalchemy import Connection, bindparam, delete, insert, select, update
+from starlette.testclient import TestClient
 
 from db.database import Database
 from db.org_changes import note_org_change
 from db.tables import group_members, groups, tenants, users
+from tests.conftest import TenantTokens
 from tests.graphql_api.org_model import Org
 
 BASE_TIME = datetime(2026, 1, 1, tzinfo=UTC)
@@ -98,3 +104,35 @@ def delete_users(database: Database, tenant_slug: str, user_ids: list[str]) -> N
         note_org_change(connection, tenant_id)
 
     database.write_sync(work)
+
+
+class Seeder(Protocol):
+    def add_people(self, org: Org) -> None:
+        """Create every person of ``org``, then set their managers (loops included)."""
+
+    def remove_people(self, user_ids: list[str]) -> None: ...
+
+    def add_group(self, group_id: str, display_name: str, members: list[str]) -> None: ...
+
+
+@dataclass(frozen=True)
+class StoreSeeder:
+    """Seeds through the store (see the module docstring for why not SCIM yet)."""
+
+    database: Database
+    tenant_slug: str
+
+    def add_people(self, org: Org) -> None:
+        seed_org(self.database, self.tenant_slug, org)
+
+    def remove_people(self, user_ids: list[str]) -> None:
+        delete_users(self.database, self.tenant_slug, user_ids)
+
+    def add_group(self, group_id: str, display_name: str, members: list[str]) -> None:
+        seed_group(self.database, self.tenant_slug, group_id, display_name, members)
+
+
+def seeder_for(database: Database, client: TestClient, tenant: TenantTokens) -> Seeder:
+    """How tests seed tenant ``tenant``: the one place to switch to SCIM."""
+    del client  # the SCIM seeder will use it
+    return StoreSeeder(database, tenant.slug)

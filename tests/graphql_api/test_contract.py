@@ -12,7 +12,6 @@ from app.graphql_api.schema import build_schema, schema_sdl
 from graphql import OperationDefinitionNode, parse, validate
 from tests.graphql_api.conftest import GraphQLClient, SeededOrg
 from tests.graphql_api.org_model import Org
-from tests.graphql_api.seeding import seed_group
 
 ORG_SIZE = 400
 ROOT = Path(__file__).resolve().parents[2]
@@ -72,8 +71,8 @@ def test_profile_card(seeded: SeededOrg) -> None:
     org = seeded.org
     user_id = a_manager_with_peers_and_skip_levels(org)
     person = org.people[user_id]
-    seed_group(seeded.database, "acme", "0000aaaa-0000-4000-8000-000000000001", "Zeta", [user_id])
-    seed_group(seeded.database, "acme", "0000aaaa-0000-4000-8000-000000000002", "Alpha", [user_id])
+    seeded.seeder.add_group("0000aaaa-0000-4000-8000-000000000001", "Zeta", [user_id])
+    seeded.seeder.add_group("0000aaaa-0000-4000-8000-000000000002", "Alpha", [user_id])
     data = seeded.acme.data(operation("profile_card"), {"id": user_id})["user"]
     assert data["displayName"] == person.display_name
     assert data["title"] == person.title

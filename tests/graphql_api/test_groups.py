@@ -9,7 +9,7 @@ from db.database import Database
 from tests.conftest import TenantTokens
 from tests.graphql_api.conftest import GraphQLClient
 from tests.graphql_api.org_model import Org, generate_org
-from tests.graphql_api.seeding import seed_group, seed_org
+from tests.graphql_api.seeding import seeder_for
 
 GROUP_IDS = [f"00000000-0000-4000-9000-{n:012d}" for n in range(12)]
 
@@ -17,11 +17,12 @@ GROUP_IDS = [f"00000000-0000-4000-9000-{n:012d}" for n in range(12)]
 @pytest.fixture
 def org(client: TestClient, tenant: TenantTokens, database: Database) -> Org:
     org = generate_org(60)
-    seed_org(database, tenant.slug, org)
+    seeder = seeder_for(database, client, tenant)
+    seeder.add_people(org)
     people = sorted(org.people)
     for n, group_id in enumerate(GROUP_IDS):
         members = people[n : n + 5 * (n % 3)]
-        seed_group(database, tenant.slug, group_id, f"Team {chr(ord('L') - n)}", members)
+        seeder.add_group(group_id, f"Team {chr(ord('L') - n)}", members)
     return org
 
 

@@ -10,7 +10,7 @@ from db.database import Database
 from tests.conftest import TenantTokens
 from tests.graphql_api.conftest import GraphQLClient
 from tests.graphql_api.org_model import generate_org
-from tests.graphql_api.seeding import seed_org
+from tests.graphql_api.seeding import seeder_for
 
 
 @pytest.fixture
@@ -99,7 +99,7 @@ def test_argument_errors_are_shown(
     gql: GraphQLClient, database: Database, tenant: TenantTokens, field: str, message: str
 ) -> None:
     org = generate_org(5)
-    seed_org(database, tenant.slug, org)
+    seeder_for(database, gql.client, tenant).add_people(org)
     body = gql.post(
         f"query($id: ID!) {{ user(id: $id) {{ {field} }} }}", {"id": next(iter(org.people))}
     )

@@ -6,7 +6,7 @@ from db.database import Database
 from tests.conftest import TenantTokens
 from tests.graphql_api.conftest import GraphQLClient
 from tests.graphql_api.org_model import Org, Person, generate_org
-from tests.graphql_api.seeding import delete_users, seed_org
+from tests.graphql_api.seeding import seeder_for
 
 QUERY = """query($id: ID!) {
   user(id: $id) { reportCount directReportCount reports(maxDepth: 50) { totalCount } }
@@ -18,7 +18,8 @@ def test_counts_follow_users_added_and_removed(
     client: TestClient, tenant: TenantTokens, database: Database
 ) -> None:
     org = generate_org(40)
-    seed_org(database, tenant.slug, org)
+    seeder = seeder_for(database, client, tenant)
+    seeder.add_people(org)
     gql = GraphQLClient(client, tenant)
     top = next(p.id for p in org.people.values() if p.manager_id is None and p.active)
     before = gql.data(QUERY, {"id": top})
@@ -35,12 +36,12 @@ def test_counts_follow_users_added_and_removed(
         "new@example.com",
         manager_id=top,
     )
-    seed_org(database, tenant.slug, Org({newcomer.id: newcomer}))
+    seeder.add_people(Org({newcomer.id: newcomer}))
     after = gql.data(QUERY, {"id": top})
     assert after["user"]["reportCount"] == before["user"]["reportCount"] + 1
     assert after["user"]["directReportCount"] == before["user"]["directReportCount"] + 1
     assert after["user"]["reports"]["totalCount"] == after["user"]["reportCount"]
     assert after["orgHealth"]["userCount"] == 41
 
-    delete_users(database, tenant.slug, [newcomer.id])
+    seeder.remove_people([newcomer.id])
     assert gql.data(QUERY, {"id": top}) == before

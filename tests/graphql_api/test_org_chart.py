@@ -12,7 +12,6 @@ import pytest
 
 from tests.graphql_api.conftest import GraphQLClient, SeededOrg
 from tests.graphql_api.org_model import Org, Person
-from tests.graphql_api.seeding import delete_users, seed_org
 
 ORG_SIZE = 3000
 
@@ -320,7 +319,7 @@ def test_cursors_are_stable_while_rows_come_and_go(seeded: SeededOrg) -> None:
         "Oslo",
         "aaa.grace@example.com",
     )
-    seed_org(seeded.database, "acme", Org({newcomer.id: newcomer}))
+    seeded.seeder.add_people(Org({newcomer.id: newcomer}))
     try:
         again = seeded.acme.data(SEARCH, {"filter": {"search": "grace"}, "after": after})
         assert again["users"]["edges"] == expected["users"]["edges"]
@@ -329,7 +328,7 @@ def test_cursors_are_stable_while_rows_come_and_go(seeded: SeededOrg) -> None:
         assert fresh["totalCount"] == first["totalCount"] + 1
         assert newcomer.id in edge_ids(fresh)
     finally:
-        delete_users(seeded.database, "acme", [newcomer.id])
+        seeded.seeder.remove_people([newcomer.id])
     assert org.people  # the model is untouched
 
 

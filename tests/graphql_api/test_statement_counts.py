@@ -13,7 +13,7 @@ from starlette.testclient import TestClient
 from db.database import Database
 from tests.conftest import TenantTokens
 from tests.graphql_api.org_model import generate_org
-from tests.graphql_api.seeding import seed_org
+from tests.graphql_api.seeding import seeder_for
 
 PAGE = """query($first: Int!) {
   users(first: $first) {
@@ -89,7 +89,7 @@ def seeded_client(
 ) -> Callable[[int], TenantTokens]:
     def seed(size: int) -> TenantTokens:
         tokens = make_tenant(f"org{size}")
-        seed_org(database, tokens.slug, generate_org(size, seed=size))
+        seeder_for(database, client, tokens).add_people(generate_org(size, seed=size))
         return tokens
 
     return seed

@@ -320,3 +320,10 @@ def test_tenants_never_see_each_other(
     same_name = scim.post("/scim/Users", json={"userName": "mine@contoso.com"}, headers=other)
     assert same_name.status_code == 201
     assert scim.get(f"/scim/Users/{user['id']}").json() == user
+
+
+def test_an_id_with_a_nul_character_is_404_not_500(scim: TestClient) -> None:
+    for method in ("GET", "PUT", "PATCH", "DELETE"):
+        response = scim.request(method, "/scim/v2/Users/a%00b", json={})
+        assert response.status_code == 404, method
+        assert response.json()["schemas"] == ["urn:ietf:params:scim:api:messages:2.0:Error"]

@@ -11,7 +11,7 @@ from app.graphql_api.cursors import decode_cursor, encode_cursor
 from app.graphql_api.errors import ApiError
 from app.graphql_api.limits import checked_first
 from app.graphql_api.node import After, First, Node, PageInfo, page_info
-from app.graphql_api.users.types import UserConnection, user_connection
+from app.graphql_api.users.connections import UserConnection, user_connection
 from db.directory_groups import (
     GroupRecord,
     count_groups,

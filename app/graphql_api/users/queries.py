@@ -9,7 +9,8 @@ from app.graphql_api.context import Info
 from app.graphql_api.errors import ApiError
 from app.graphql_api.groups.types import Group
 from app.graphql_api.node import After, First, Node
-from app.graphql_api.users.types import User, UserConnection, user_connection
+from app.graphql_api.users.connections import UserConnection, user_connection
+from app.graphql_api.users.types import User
 from db.directory_lists import UserFilterSpec, UserSort, UserSortField, directory, roots
 from db.directory_reads import user_by_user_name
 
