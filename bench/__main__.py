@@ -95,13 +95,7 @@ def branches() -> str:
             ).returncode
             == 0
         )
-        empty = (
-            subprocess.run(
-                ["git", "merge-base", "--is-ancestor", branch, "main"], cwd=ROOT
-            ).returncode
-            == 0
-        )
-        state = " (nothing beyond main yet)" if empty else ("" if merged else " (not merged)")
+        state = "" if merged else " (not merged)"
         parts.append(f"{branch}@{head}{state}")
     own = subprocess.run(
         ["git", "rev-parse", "--short", "HEAD"], capture_output=True, text=True, cwd=ROOT
