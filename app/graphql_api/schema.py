@@ -4,6 +4,7 @@ from collections.abc import Callable
 
 import strawberry
 from strawberry.extensions import (
+    AddValidationRules,
     MaskErrors,
     MaxAliasesLimiter,
     MaxTokensLimiter,
@@ -35,14 +36,22 @@ class TenantQueries:
 Query = merge_types("Query", (TenantQueries, UserQueries, OrgQueries, GroupQueries))
 
 
+# The depth and alias limiters each create a new validation-rule class when constructed; the
+# validation cache is keyed by the rule classes, so building them per request made every
+# request miss it (~2.3 ms of validation per query, measured with py-spy). Build them once.
+_LIMIT_RULES = [
+    *QueryDepthLimiter(max_depth=MAX_QUERY_DEPTH).validation_rules,
+    *MaxAliasesLimiter(max_alias_count=MAX_ALIASES).validation_rules,
+]
+
+
 def build_schema(*, debug: bool = False) -> strawberry.Schema:
     # Factories: strawberry builds fresh extensions per request; the parser and validation
     # caches live at module level and are shared by all requests.
     extensions: list[Callable[[], SchemaExtension]] = [
         lambda: MaxTokensLimiter(max_token_count=MAX_TOKENS),
         lambda: ParserCache(maxsize=256),
-        lambda: QueryDepthLimiter(max_depth=MAX_QUERY_DEPTH),
-        lambda: MaxAliasesLimiter(max_alias_count=MAX_ALIASES),
+        lambda: AddValidationRules(_LIMIT_RULES),
         lambda: ValidationCache(maxsize=256),
         CostLimiter,
     ]
