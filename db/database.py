@@ -6,14 +6,18 @@ read served ~5,600 req/s with the read inline on the loop, ~2,200 behind a threa
 * SQLite reads run inline on one long-lived connection (microseconds, never blocking on locks
   in WAL mode);
 * every write, and every PostgreSQL call (a network round trip), runs in a worker thread so a
-  lock wait or a slow query never stalls the loop.
+  lock wait or a slow query never stalls the loop;
+* SQLite writes of one process go through one thread at a time: SQLite admits one writer
+  anyway, and threads racing for its lock back off in sleeps of up to 100 ms (py-spy showed
+  ~15% of an 8-connection provisioning sync waiting there). Other processes still queue on
+  the busy timeout.
 """
 
 from collections.abc import Callable
 from functools import partial
 from typing import TypeVar
 
-from anyio import to_thread
+from anyio import CapacityLimiter, to_thread
 from sqlalchemy import Connection, Engine, text
 
 from db.engine import create_engine_for, is_sqlite, normalise_url
@@ -31,6 +35,7 @@ class Database:
             create_engine_for(self.url, immediate=False) if self.is_sqlite else self.engine
         )
         self._inline_reader: Connection | None = None
+        self._writers = CapacityLimiter(1) if self.is_sqlite else None
 
     # -- synchronous API (CLI, tests, bulk loaders) -------------------------------------------
     def read_sync(self, fn: Callable[[Connection], T]) -> T:
@@ -50,7 +55,7 @@ class Database:
 
     async def write(self, fn: Callable[[Connection], T]) -> T:
         """Run ``fn`` in one transaction in a worker thread; commits unless it raises."""
-        return await to_thread.run_sync(partial(self.write_sync, fn))
+        return await to_thread.run_sync(partial(self.write_sync, fn), limiter=self._writers)
 
     def _read_inline(self, fn: Callable[[Connection], T]) -> T:
         if self._inline_reader is None or self._inline_reader.closed:
