@@ -67,7 +67,7 @@ def statements(app: Starlette) -> Iterator[list[str]]:
     """Every SQL statement the app's engines run, in order."""
     seen: list[str] = []
     database: Database = app.state.database
-    engines = {database.engine, database.read_engine}
+    engines = database.engines
 
     def record(*args: object) -> None:
         seen.append(str(args[2]))

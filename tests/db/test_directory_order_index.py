@@ -70,7 +70,7 @@ def explain(database: Database, statement: str, parameters: Any) -> list[str]:
         rows = connection.exec_driver_sql(prefix + statement, parameters).all()
         return [str(row[-1]) for row in rows]
 
-    return database.read_sync(plan)
+    return database.write_sync(plan)  # SET LOCAL needs a transaction; reads run in autocommit
 
 
 def test_chains_start_from_the_primary_key(database: Database) -> None:

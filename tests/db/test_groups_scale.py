@@ -91,7 +91,7 @@ def test_statement_counts_do_not_grow_with_group_size(database: Database, tenant
         database.write_sync(lambda c, b=batch: repo.add_members(c, tenant_id, large.id, b))  # type: ignore[misc]
     assert database.read_sync(lambda c: count_members(c, large.id)) == LARGE
 
-    engines = (database.engine, database.read_engine)
+    engines = database.engines
 
     def costs(group_id: str) -> list[int]:
         counts = []

@@ -54,7 +54,7 @@ def counting(database: Database) -> Iterator[list[str]]:
         if statement.strip().upper() != "BEGIN":
             statements.append(statement)
 
-    engines = {database.engine, database.read_engine}
+    engines = database.engines
     for engine in engines:
         event.listen(engine, "before_cursor_execute", record)
     try:

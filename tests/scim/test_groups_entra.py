@@ -105,7 +105,7 @@ def test_read_without_members_never_loads_them(
 ) -> None:
     created = _create(scim, members=members(*user_ids))
     database: Database = scim.app.state.database  # type: ignore[attr-defined]
-    with count_statements(database.engine, database.read_engine) as log:
+    with count_statements(*database.engines) as log:
         body = _get(scim, created["id"], "?excludedAttributes=members")
     assert "members" not in body
     assert body["displayName"] == "Sales"

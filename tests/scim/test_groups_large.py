@@ -44,7 +44,7 @@ def test_large_group_changes_cost_what_they_cost_on_an_empty_group(
         assert "members" not in response.json()
 
     app_database: Database = scim.app.state.database  # type: ignore[attr-defined]
-    engines = (app_database.engine, app_database.read_engine)
+    engines = app_database.engines
 
     def measured(request: Any) -> tuple[int, Any]:
         with count_statements(*engines) as log:
