@@ -18,7 +18,7 @@ from db.tenants import create_tenant
 from db.tokens import TokenScope, issue_token
 from tests.conftest import BACKENDS, TenantTokens, truncate_all
 from tests.graphql_api.org_model import Org, generate_org
-from tests.graphql_api.seeding import Seeder, seeder_for
+from tests.graphql_api.seeding import ScimSeeder, seeder_for
 
 
 @dataclass
@@ -55,7 +55,7 @@ class SeededOrg:
     acme: GraphQLClient
     globex: GraphQLClient
     globex_org: Org
-    seeder: Seeder  # of tenant acme
+    seeder: ScimSeeder  # of tenant acme
 
 
 def make_tokens(database: Database, slug: str) -> TenantTokens:
@@ -75,7 +75,7 @@ def seeded(
     tmp_path_factory: pytest.TempPathFactory,
 ) -> Iterator[SeededOrg]:
     """Tenant acme with a generated org of ``ORG_SIZE`` (module attribute) users, and tenant
-    globex with a small org of its own; seeded once per module and backend."""
+    globex with a small org of its own; built through SCIM once per module and backend."""
     if request.param == "sqlite":
         path = tmp_path_factory.mktemp("org") / "directory.db"
         shutil.copyfile(sqlite_template, path)
@@ -85,14 +85,13 @@ def seeded(
         truncate_all(url)
         root._postgres_tests += 1
     size = getattr(request.module, "ORG_SIZE", 3000)
-    org, globex_org = generate_org(size), generate_org(30, seed=99)
     app = create_app(Settings(database_url=url))
     database: Database = app.state.database
     acme, globex = make_tokens(database, "acme"), make_tokens(database, "globex")
     with TestClient(app) as client:
-        seeder = seeder_for(database, client, acme)
-        seeder.add_people(org)
-        seeder_for(database, client, globex).add_people(globex_org)
+        seeder = seeder_for(client, acme)
+        org = seeder.add_people(generate_org(size))
+        globex_org = seeder_for(client, globex).add_people(generate_org(30, seed=99))
         yield SeededOrg(
             org,
             database,

@@ -7,7 +7,8 @@ that matches it is right by construction.
 import random
 import uuid
 from collections import defaultdict
-from dataclasses import dataclass, field
+from collections.abc import Mapping
+from dataclasses import dataclass, field, replace
 from functools import cached_property
 
 FIRST_NAMES = ["Ada", "Alan", "Grace", "Edsger", "Barbara", "Donald", "Frances", "Ken", "Radia"]
@@ -34,6 +35,23 @@ class Person:
 class Org:
     people: dict[str, Person]
     loop: list[str] = field(default_factory=list)
+
+    def with_ids(self, assigned: Mapping[str, str]) -> "Org":
+        """The same org, in the same order, with each id renamed as ``assigned`` says (ids it
+        does not name, e.g. a manager seeded earlier, stay as they are)."""
+
+        def rename(user_id: str) -> str:
+            return assigned.get(user_id, user_id)
+
+        people = [
+            replace(
+                person,
+                id=rename(person.id),
+                manager_id=None if person.manager_id is None else rename(person.manager_id),
+            )
+            for person in self.people.values()
+        ]
+        return Org({person.id: person for person in people}, [rename(u) for u in self.loop])
 
     # -- structure ------------------------------------------------------------------------
     @cached_property

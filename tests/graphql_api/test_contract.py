@@ -71,8 +71,8 @@ def test_profile_card(seeded: SeededOrg) -> None:
     org = seeded.org
     user_id = a_manager_with_peers_and_skip_levels(org)
     person = org.people[user_id]
-    seeded.seeder.add_group("0000aaaa-0000-4000-8000-000000000001", "Zeta", [user_id])
-    seeded.seeder.add_group("0000aaaa-0000-4000-8000-000000000002", "Alpha", [user_id])
+    seeded.seeder.add_group("Zeta", [user_id])
+    seeded.seeder.add_group("Alpha", [user_id])
     data = seeded.acme.data(operation("profile_card"), {"id": user_id})["user"]
     assert data["displayName"] == person.display_name
     assert data["title"] == person.title
@@ -162,5 +162,6 @@ def test_skip_level_view(seeded: SeededOrg) -> None:
     assert total == len(expected)
     for edge in edges:
         manager = org.people[edge["node"]["id"]].manager_id
+        assert manager is not None
         assert edge["node"]["manager"]["id"] == manager
         assert org.people[manager].manager_id == user_id

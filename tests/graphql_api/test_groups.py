@@ -1,43 +1,50 @@
 """Groups: look-ups, pages of groups and of members, and a user's groups."""
 
 from collections.abc import Callable
+from dataclasses import dataclass
 
 import pytest
 from starlette.testclient import TestClient
 
-from db.database import Database
 from tests.conftest import TenantTokens
 from tests.graphql_api.conftest import GraphQLClient
 from tests.graphql_api.org_model import Org, generate_org
 from tests.graphql_api.seeding import seeder_for
 
-GROUP_IDS = [f"00000000-0000-4000-9000-{n:012d}" for n in range(12)]
+
+@dataclass(frozen=True)
+class Teams:
+    org: Org
+    group_ids: list[str]  # of "Team L", "Team K", … "Team A", as SCIM assigned them
 
 
 @pytest.fixture
-def org(client: TestClient, tenant: TenantTokens, database: Database) -> Org:
-    org = generate_org(60)
-    seeder = seeder_for(database, client, tenant)
-    seeder.add_people(org)
+def teams(client: TestClient, tenant: TenantTokens) -> Teams:
+    seeder = seeder_for(client, tenant)
+    org = seeder.add_people(generate_org(60))
     people = sorted(org.people)
-    for n, group_id in enumerate(GROUP_IDS):
-        members = people[n : n + 5 * (n % 3)]
-        seeder.add_group(group_id, f"Team {chr(ord('L') - n)}", members)
-    return org
+    group_ids = [
+        seeder.add_group(f"Team {chr(ord('L') - n)}", people[n : n + 5 * (n % 3)])
+        for n in range(12)
+    ]
+    return Teams(org, group_ids)
 
 
-def test_group_lookups_and_member_pages(client: TestClient, tenant: TenantTokens, org: Org) -> None:
+def test_group_lookups_and_member_pages(
+    client: TestClient, tenant: TenantTokens, teams: Teams
+) -> None:
     gql = GraphQLClient(client, tenant)
+    org, group_ids = teams.org, teams.group_ids
     data = gql.data(
         """query($id: ID!) { byName: group(displayName: "team k") { id displayName }
                              byId: group(id: $id) { displayName }
                              node(id: $id) { id ... on Group { displayName } } }""",
-        {"id": GROUP_IDS[2]},
+        {"id": group_ids[2]},
     )
     assert data == {
-        "byName": {"id": GROUP_IDS[1], "displayName": "Team K"},
+        "byName": {"id": group_ids[1], "displayName": "Team K"},
         "byId": {"displayName": "Team J"},
-        "node": {"id": GROUP_IDS[2], "displayName": "Team J"},
+        "node": {"id": group_ids[2], "displayName": "Team J"},
     }
     members_query = """query($id: ID!, $after: String) { group(id: $id) {
         members(first: 3, after: $after) {
@@ -45,7 +52,7 @@ def test_group_lookups_and_member_pages(client: TestClient, tenant: TenantTokens
     seen: list[str] = []
     after = None
     while True:
-        members = gql.data(members_query, {"id": GROUP_IDS[2], "after": after})["group"]["members"]
+        members = gql.data(members_query, {"id": group_ids[2], "after": after})["group"]["members"]
         assert members["totalCount"] == 10
         seen += [edge["node"]["id"] for edge in members["edges"]]
         if not members["pageInfo"]["hasNextPage"]:
@@ -54,7 +61,7 @@ def test_group_lookups_and_member_pages(client: TestClient, tenant: TenantTokens
     assert seen == sorted(sorted(org.people)[2:12], key=org.sort_key)
 
 
-def test_group_pages_and_search(client: TestClient, tenant: TenantTokens, org: Org) -> None:
+def test_group_pages_and_search(client: TestClient, tenant: TenantTokens, teams: Teams) -> None:
     gql = GraphQLClient(client, tenant)
     query = """query($after: String, $search: String) {
         groups(first: 5, after: $after, filter: { search: $search }) {
@@ -73,9 +80,9 @@ def test_group_pages_and_search(client: TestClient, tenant: TenantTokens, org: O
     assert found["edges"] == [{"node": {"displayName": "Team K"}}]
 
 
-def test_a_users_groups(client: TestClient, tenant: TenantTokens, org: Org) -> None:
+def test_a_users_groups(client: TestClient, tenant: TenantTokens, teams: Teams) -> None:
     gql = GraphQLClient(client, tenant)
-    user_id = sorted(org.people)[7]  # in groups 2, 4, 5, 7 (see the fixture's slices)
+    user_id = sorted(teams.org.people)[7]  # in groups 2, 4, 5, 7 (see the fixture's slices)
     query = """query($after: String) { users(first: 100) { edges { node { id
         groups(first: 2, after: $after) {
           totalCount pageInfo { hasNextPage endCursor } edges { node { displayName } } } } } } }"""
@@ -94,12 +101,12 @@ def test_a_users_groups(client: TestClient, tenant: TenantTokens, org: Org) -> N
 
 
 def test_another_tenants_group_is_null(
-    client: TestClient, make_tenant: Callable[[str], TenantTokens], org: Org
+    client: TestClient, make_tenant: Callable[[str], TenantTokens], teams: Teams
 ) -> None:
     globex = make_tenant("globex")
     data = GraphQLClient(client, globex).data(
         """query($id: ID!) { group(id: $id) { id } node(id: $id) { id }
                              groups { totalCount } }""",
-        {"id": GROUP_IDS[0]},
+        {"id": teams.group_ids[0]},
     )
     assert data == {"group": None, "node": None, "groups": {"totalCount": 0}}

@@ -6,7 +6,6 @@ from starlette.testclient import TestClient
 from app.graphql_api.limits import COST_BUDGET, MAX_ALIASES, MAX_QUERY_DEPTH, MAX_TOKENS
 from app.main import create_app
 from app.settings import Settings
-from db.database import Database
 from tests.conftest import TenantTokens
 from tests.graphql_api.conftest import GraphQLClient
 from tests.graphql_api.org_model import generate_org
@@ -96,10 +95,9 @@ def test_too_many_tokens(gql: GraphQLClient) -> None:
     ],
 )
 def test_argument_errors_are_shown(
-    gql: GraphQLClient, database: Database, tenant: TenantTokens, field: str, message: str
+    gql: GraphQLClient, tenant: TenantTokens, field: str, message: str
 ) -> None:
-    org = generate_org(5)
-    seeder_for(database, gql.client, tenant).add_people(org)
+    org = seeder_for(gql.client, tenant).add_people(generate_org(5))
     body = gql.post(
         f"query($id: ID!) {{ user(id: $id) {{ {field} }} }}", {"id": next(iter(org.people))}
     )

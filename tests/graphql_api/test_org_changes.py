@@ -2,7 +2,6 @@
 
 from starlette.testclient import TestClient
 
-from db.database import Database
 from tests.conftest import TenantTokens
 from tests.graphql_api.conftest import GraphQLClient
 from tests.graphql_api.org_model import Org, Person, generate_org
@@ -14,12 +13,9 @@ QUERY = """query($id: ID!) {
 }"""
 
 
-def test_counts_follow_users_added_and_removed(
-    client: TestClient, tenant: TenantTokens, database: Database
-) -> None:
-    org = generate_org(40)
-    seeder = seeder_for(database, client, tenant)
-    seeder.add_people(org)
+def test_counts_follow_users_added_and_removed(client: TestClient, tenant: TenantTokens) -> None:
+    seeder = seeder_for(client, tenant)
+    org = seeder.add_people(generate_org(40))
     gql = GraphQLClient(client, tenant)
     top = next(p.id for p in org.people.values() if p.manager_id is None and p.active)
     before = gql.data(QUERY, {"id": top})
@@ -36,12 +32,12 @@ def test_counts_follow_users_added_and_removed(
         "new@example.com",
         manager_id=top,
     )
-    seeder.add_people(Org({newcomer.id: newcomer}))
+    (newcomer_id,) = seeder.add_people(Org({newcomer.id: newcomer})).people
     after = gql.data(QUERY, {"id": top})
     assert after["user"]["reportCount"] == before["user"]["reportCount"] + 1
     assert after["user"]["directReportCount"] == before["user"]["directReportCount"] + 1
     assert after["user"]["reports"]["totalCount"] == after["user"]["reportCount"]
     assert after["orgHealth"]["userCount"] == 41
 
-    seeder.remove_people([newcomer.id])
+    seeder.remove_people([newcomer_id])
     assert gql.data(QUERY, {"id": top}) == before

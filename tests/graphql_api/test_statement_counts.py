@@ -12,7 +12,7 @@ from starlette.testclient import TestClient
 
 from db.database import Database
 from tests.conftest import TenantTokens
-from tests.graphql_api.org_model import generate_org
+from tests.graphql_api.org_model import Org, generate_org
 from tests.graphql_api.seeding import seeder_for
 
 PAGE = """query($first: Int!) {
@@ -85,20 +85,19 @@ def statements_for(
 
 @pytest.fixture
 def seeded_client(
-    client: TestClient, make_tenant: Callable[[str], TenantTokens], database: Database
-) -> Callable[[int], TenantTokens]:
-    def seed(size: int) -> TenantTokens:
+    client: TestClient, make_tenant: Callable[[str], TenantTokens]
+) -> Callable[[int], tuple[TenantTokens, Org]]:
+    def seed(size: int) -> tuple[TenantTokens, Org]:
         tokens = make_tenant(f"org{size}")
-        seeder_for(database, client, tokens).add_people(generate_org(size, seed=size))
-        return tokens
+        return tokens, seeder_for(client, tokens).add_people(generate_org(size, seed=size))
 
     return seed
 
 
 def test_a_page_of_users_costs_the_same_statements_for_10_and_100(
-    client: TestClient, seeded_client: Callable[[int], TenantTokens]
+    client: TestClient, seeded_client: Callable[[int], tuple[TenantTokens, Org]]
 ) -> None:
-    small, large = seeded_client(10), seeded_client(100)
+    (small, _), (large, _) = seeded_client(10), seeded_client(100)
     for_small = statements_for(client, small, PAGE, {"first": 100})
     for_large = statements_for(client, large, PAGE, {"first": 100})
     # page (with each user's manager), total count, direct-report counts, org version,
@@ -108,9 +107,9 @@ def test_a_page_of_users_costs_the_same_statements_for_10_and_100(
 
 
 def test_pages_of_10_and_100_users_cost_the_same_statements(
-    client: TestClient, seeded_client: Callable[[int], TenantTokens]
+    client: TestClient, seeded_client: Callable[[int], tuple[TenantTokens, Org]]
 ) -> None:
-    tokens = seeded_client(400)
+    tokens, _ = seeded_client(400)
     page_of_10 = statements_for(client, tokens, PAGE, {"first": 10})
     page_of_100 = statements_for(client, tokens, PAGE, {"first": 100})
     assert len(page_of_10) == len(page_of_100) == 5
@@ -118,10 +117,9 @@ def test_pages_of_10_and_100_users_cost_the_same_statements(
 
 
 def test_a_page_of_transitive_reports_takes_at_most_three_statements(
-    client: TestClient, seeded_client: Callable[[int], TenantTokens]
+    client: TestClient, seeded_client: Callable[[int], tuple[TenantTokens, Org]]
 ) -> None:
-    tokens = seeded_client(300)
-    org = generate_org(300, seed=300)
+    tokens, org = seeded_client(300)
     top = next(p.id for p in org.people.values() if p.manager_id is None)
     statements = statements_for(client, tokens, REPORTS, {"id": top})
     # the user, then the subtree page with its total and each report's manager
@@ -137,9 +135,9 @@ TEAMS = """query($first: Int!) {
 
 
 def test_teams_of_a_page_of_users_come_in_one_statement(
-    client: TestClient, seeded_client: Callable[[int], TenantTokens]
+    client: TestClient, seeded_client: Callable[[int], tuple[TenantTokens, Org]]
 ) -> None:
-    tokens = seeded_client(400)
+    tokens, _ = seeded_client(400)
     page_of_10 = statements_for(client, tokens, TEAMS, {"first": 10})
     page_of_100 = statements_for(client, tokens, TEAMS, {"first": 100})
     # the page, the direct reports of all its users, their counts
@@ -155,9 +153,9 @@ PEERS = """query($first: Int!) {
 
 
 def test_peers_of_a_page_of_users_come_in_one_statement(
-    client: TestClient, seeded_client: Callable[[int], TenantTokens]
+    client: TestClient, seeded_client: Callable[[int], tuple[TenantTokens, Org]]
 ) -> None:
-    tokens = seeded_client(400)
+    tokens, _ = seeded_client(400)
     page_of_10 = statements_for(client, tokens, PEERS, {"first": 10})
     page_of_100 = statements_for(client, tokens, PEERS, {"first": 100})
     # the page, the teams of all their managers, the teams' sizes
@@ -174,9 +172,9 @@ SUBTREES = """query($first: Int!) {
 
 
 def test_subtrees_of_a_page_of_users_come_in_one_statement(
-    client: TestClient, seeded_client: Callable[[int], TenantTokens]
+    client: TestClient, seeded_client: Callable[[int], tuple[TenantTokens, Org]]
 ) -> None:
-    tokens = seeded_client(400)
+    tokens, _ = seeded_client(400)
     page_of_10 = statements_for(client, tokens, SUBTREES, {"first": 10})
     page_of_100 = statements_for(client, tokens, SUBTREES, {"first": 100})
     # the page, then one recursive walk from all its users with totals and managers
