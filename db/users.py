@@ -70,7 +70,10 @@ def get_user(
 ) -> RowMapping | None:
     statement = USER_WITH_MANAGER.where(users.c.tenant_id == tenant_id, users.c.id == user_id)
     if for_update:  # PostgreSQL: serialise read-modify-write; SQLite: BEGIN IMMEDIATE does
-        statement = statement.with_for_update(of=users)
+        # FOR NO KEY UPDATE, not FOR UPDATE: the foreign-key check of a concurrent manager
+        # PATCH takes FOR KEY SHARE on this row, and FOR UPDATE would conflict with it, so
+        # PATCHes along a manager loop could deadlock (seen as 500s under Entra-style load).
+        statement = statement.with_for_update(of=users, key_share=True)
     return connection.execute(statement).mappings().first()
 
 

@@ -93,20 +93,6 @@ class ScimSession:
         await self.send("PATCH", path, {"schemas": [PATCH_OP], "Operations": [operation]})
 
 
-def on_manager_loops(managers: dict[str, str]) -> set[str]:
-    """The users of ``managers`` (user → manager) whose chain of managers comes back to them."""
-    return {user_id for user_id in managers if user_id in chain_ids(managers, user_id)}
-
-
-def chain_ids(managers: dict[str, str], user_id: str) -> set[str]:
-    seen: set[str] = set()
-    current = managers.get(user_id)
-    while current is not None and current not in seen:
-        seen.add(current)
-        current = managers.get(current)
-    return seen
-
-
 @dataclass(frozen=True)
 class ScimSeeder:
     """Writes people and groups of one tenant through its SCIM token.
@@ -145,7 +131,6 @@ class ScimSeeder:
                 (user_id, manager_operation(manager_id, form))
                 for form, (user_id, manager_id) in enumerate(managers.items())
             ]
-            looped = on_manager_loops(managers)
             limiter = anyio.CapacityLimiter(PARALLEL)
 
             async def link(user_id: str, operation: dict[str, Any]) -> None:
@@ -154,14 +139,7 @@ class ScimSeeder:
 
             async with anyio.create_task_group() as group:
                 for user_id, operation in links:
-                    if user_id not in looped:
-                        group.start_soon(link, user_id, operation)
-            # Concurrent PATCHes closing a manager loop deadlock on PostgreSQL (each holds its
-            # row FOR UPDATE and waits for the FOR KEY SHARE of the foreign key on the next):
-            # a server bug, reported; until it is fixed, the loop is linked one user at a time.
-            for user_id, operation in links:
-                if user_id in looped:
-                    await scim.patch(f"/Users/{user_id}", operation)
+                    group.start_soon(link, user_id, operation)
         return seeded
 
     def remove_people(self, user_ids: list[str]) -> None:

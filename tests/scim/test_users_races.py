@@ -103,3 +103,33 @@ def test_concurrent_patches_of_one_user_lose_nothing(
         f"r{i}" for i in range(PARALLEL)
     )
     assert body["meta"]["version"] == f'W/"{PARALLEL + 1}"'
+
+
+def test_concurrent_manager_patches_closing_loops_never_deadlock(
+    app: Starlette, client: TestClient, tenant: TenantTokens
+) -> None:
+    """Entra links managers in parallel, loops included. Each PATCH locks its user's row and
+    the foreign-key check locks the manager's row: with FOR UPDATE those locks conflicted and
+    PostgreSQL broke the resulting deadlock with an error (a 500)."""
+    ids = []
+    for index in range(30):
+        response = client.post(
+            "/scim/v2/Users",
+            json={"userName": f"loop{index}@contoso.com"},
+            headers=tenant.scim_headers(),
+        )
+        ids.append(response.json()["id"])
+    manager_path = "urn:ietf:params:scim:schemas:extension:enterprise:2.0:User:manager"
+    requests = []
+    for start in range(0, 30, 3):  # ten loops of three: a → b → c → a
+        triple = ids[start : start + 3]
+        for position, user_id in enumerate(triple):
+            manager = triple[(position + 1) % 3]
+            body = {
+                "schemas": [PATCH_OP],
+                "Operations": [{"op": "Add", "path": manager_path, "value": manager}],
+            }
+            requests.append(("PATCH", f"/scim/v2/Users/{user_id}", body))
+    for _ in range(3):
+        responses = anyio.run(_gather, app, tenant, requests)
+        assert sorted(response.status_code for response in responses) == [200] * len(requests)
