@@ -73,7 +73,7 @@ class BoundFilter:
     ``where`` is ONE clause object per attribute, with the value as ``:filter_value``: the
     statement built on it is the same object for every request, so the store can compile it
     once (``db.prepared``). Parsing and compiling a new filter text cost 60-200 µs of a
-    ~300 µs request; the shape check costs ~2 µs.
+    ~300 µs request; recognising the shape and decoding the value cost ~5 µs.
     """
 
     where: ColumnElement[bool]
