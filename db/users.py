@@ -7,7 +7,7 @@ transaction, so a failing step leaves nothing behind. Every write that changes t
 """
 
 import uuid
-from collections.abc import Mapping
+from collections.abc import Mapping, Sequence
 from functools import lru_cache
 from typing import Any
 
@@ -28,6 +28,7 @@ from sqlalchemy.exc import IntegrityError
 
 from db.errors import Conflict, InvalidReference
 from db.org_changes import note_org_change
+from db.prepared import PreparedSelect
 from db.tables import group_members, groups, users
 from db.types import utcnow
 
@@ -84,16 +85,25 @@ def list_users(
     order_by: tuple[ColumnElement[Any], ...],
     offset: int,
     limit: int,
-) -> tuple[int, list[RowMapping]]:
+    where_parameters: Mapping[str, Any] | None = None,
+) -> tuple[int, Sequence[Mapping[Any, Any]]]:
     """(total matches, one page of rows). One statement when the page is not empty.
 
     Pass the same ``order_by`` tuple object for the same order: the statement skeleton is
     cached by it, so a request only adds its WHERE clause (the hot path of a provisioning
-    cycle spends little time building SQL).
+    cycle spends little time building SQL). With ``where_parameters`` (the values of named
+    parameters of ``where``), ``where`` is taken to be a template reused for many values: its
+    page statement is compiled once and run through ``db.prepared``.
     """
     parameters = {"tenant_id": tenant_id, "offset": offset, "limit": limit}
-    rows: list[RowMapping] = []
-    if limit > 0:
+    rows: Sequence[Mapping[Any, Any]] = []
+    if where_parameters:
+        parameters.update(where_parameters)
+    if limit > 0 and where is not None and where_parameters:
+        rows = _prepared_page(where, order_by).rows(connection, parameters)
+        if rows:
+            return int(rows[0]["total_results"]), rows
+    elif limit > 0:
         statement = page_statement(where, order_by)
         rows = list(connection.execute(statement, parameters).mappings())
         if rows:
@@ -115,6 +125,13 @@ def _page_skeleton(order_by: tuple[ColumnElement[Any], ...]) -> Select[Any]:
         .offset(bindparam("offset", type_=Integer))
         .limit(bindparam("limit", type_=Integer))
     )
+
+
+@lru_cache(maxsize=256)
+def _prepared_page(
+    where: ColumnElement[bool], order_by: tuple[ColumnElement[Any], ...]
+) -> PreparedSelect:
+    return PreparedSelect(page_statement(where, order_by))
 
 
 def page_statement(

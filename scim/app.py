@@ -54,12 +54,9 @@ async def _unexpected_error(request: Request, error: Exception) -> Response:
 
 
 def create_scim_app(database: Database, config: ScimConfig) -> Starlette:
+    # No two paths overlap, so order only decides how many routes a request is matched
+    # against: Entra's hot path (GET /Users?filter=...) comes first (~2 µs per route).
     routes = [
-        Route("/ServiceProviderConfig", get_service_provider_config, methods=["GET"]),
-        Route("/Schemas", list_schemas, methods=["GET"]),
-        Route("/Schemas/{schema_id:path}", get_schema, methods=["GET"]),
-        Route("/ResourceTypes", list_resource_types, methods=["GET"]),
-        Route("/ResourceTypes/{type_id}", get_resource_type, methods=["GET"]),
         Route("/Users", list_users_endpoint, methods=["GET"]),
         Route("/Users", create_user, methods=["POST"]),
         Route("/Users/.search", search_users_endpoint, methods=["POST"]),
@@ -69,6 +66,11 @@ def create_scim_app(database: Database, config: ScimConfig) -> Starlette:
         Route("/Users/{user_id}", remove_user, methods=["DELETE"]),
         *group_routes,
         Route("/.search", search_everything, methods=["POST"]),
+        Route("/ServiceProviderConfig", get_service_provider_config, methods=["GET"]),
+        Route("/Schemas", list_schemas, methods=["GET"]),
+        Route("/Schemas/{schema_id:path}", get_schema, methods=["GET"]),
+        Route("/ResourceTypes", list_resource_types, methods=["GET"]),
+        Route("/ResourceTypes/{type_id}", get_resource_type, methods=["GET"]),
     ]
     app = Starlette(
         routes=routes,

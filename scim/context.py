@@ -1,7 +1,9 @@
 """Per-request context of the SCIM app: the tenant, the store and the deployment settings."""
 
-from typing import cast
+from functools import lru_cache
+from typing import Any, cast
 
+from starlette.datastructures import URL
 from starlette.requests import Request
 
 from db.database import Database
@@ -33,4 +35,23 @@ def base_url(request: Request) -> str:
     if configured is not None:
         mount = root_path.removeprefix(request.scope.get("app_root_path", ""))
         return configured + mount
-    return f"{request.url.scheme}://{request.url.netloc}{root_path}"
+    server = request.scope.get("server")
+    return (
+        _origin(
+            request.scope.get("scheme", "http"),
+            request.headers.get("host"),
+            None if server is None else tuple(server),
+        )
+        + root_path
+    )
+
+
+@lru_cache(maxsize=256)
+def _origin(scheme: str, host: str | None, server: tuple[Any, ...] | None) -> str:
+    """``scheme://host[:port]`` as Starlette's ``request.url`` gives it, built once per
+    (scheme, Host header, server): building ``request.url`` took ~25 µs of each request."""
+    scope: dict[str, Any] = {"scheme": scheme, "server": server, "path": "/", "headers": []}
+    if host is not None:
+        scope["headers"] = [(b"host", host.encode("latin-1"))]
+    url = URL(scope=scope)
+    return f"{url.scheme}://{url.netloc}"

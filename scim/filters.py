@@ -25,10 +25,15 @@ and attributes kept only in the JSON document (``userType``, ``nickName``, ``add
 refused with invalidFilter.
 """
 
+import json
+import re
+from collections.abc import Mapping
+from dataclasses import dataclass
 from functools import lru_cache
 from typing import Any
 
-from sqlalchemy import ColumnElement, func
+from sqlalchemy import BindParameter, ColumnElement, bindparam, func
+from sqlalchemy.sql.visitors import iterate, replacement_traverse
 
 from scim.errors import ScimError, ScimType
 from scim.filter_comparisons import FilterError
@@ -58,6 +63,99 @@ def compile_user_filter(text: str) -> ColumnElement[bool]:
 def compile_group_filter(text: str) -> ColumnElement[bool]:
     """A WHERE clause over ``db.tables.groups`` (without the tenant condition)."""
     return _compile(text, GROUP_SCHEMA)
+
+
+@dataclass(frozen=True, slots=True)
+class BoundFilter:
+    """A WHERE clause plus the values of its named parameters.
+
+    For the shape ``<attribute> eq "<string>"`` (Entra's look-up, a new value every time)
+    ``where`` is ONE clause object per attribute, with the value as ``:filter_value``: the
+    statement built on it is the same object for every request, so the store can compile it
+    once (``db.prepared``). Parsing and compiling a new filter text cost 60-200 µs of a
+    ~300 µs request; recognising the shape and decoding the value cost ~5 µs.
+    """
+
+    where: ColumnElement[bool]
+    parameters: Mapping[str, Any]
+
+    @property
+    def is_template(self) -> bool:
+        return bool(self.parameters)
+
+
+FILTER_VALUE = "filter_value"
+
+#: ``<attribute path> eq "<JSON string>"`` with the spacing Entra uses; anything else (and
+#: anything this path cannot vouch for) goes through the full parser and compiler.
+_EQ_STRING = re.compile(r'([A-Za-z][A-Za-z0-9_$:.\-]* eq )("(?:[^"\\]|\\.)*")')
+
+#: Mixed case, so a compiler that transformed the value (``lower()`` in Python) is noticed.
+_SENTINELS = ("Blink-Sentinel-\ue000-A", "Blink-Sentinel-\ue000-B")
+
+
+def _parameterise(where: ColumnElement[bool], sentinel: str) -> ColumnElement[bool] | None:
+    """``where`` with the sentinel's bound value swapped for ``:filter_value``, or None when
+    the sentinel is not bound exactly once and unchanged."""
+    binds = [
+        element
+        for element in iterate(where)
+        if isinstance(element, BindParameter) and element.value == sentinel
+    ]
+    if len(binds) != 1:
+        return None
+    original = binds[0]
+    named = bindparam(FILTER_VALUE, type_=original.type)
+
+    def swap(element: Any, **_: Any) -> Any:
+        return named if element is original else None
+
+    result: ColumnElement[bool] = replacement_traverse(where, {}, swap)
+    return result
+
+
+@lru_cache(maxsize=256)
+def _user_template(prefix: str) -> ColumnElement[bool] | None:
+    """The clause for ``prefix + "<value>"`` with the value as ``:filter_value``, or None
+    when this shape must go through the full compiler every time."""
+    templates = []
+    for sentinel in _SENTINELS:
+        try:
+            where = _compile(prefix + json.dumps(sentinel), USER_SCHEMA)
+        except ScimError:
+            return None
+        template = _parameterise(where, sentinel)
+        if template is None:
+            return None
+        templates.append(template)
+    first, second = (str(template.compile()) for template in templates)
+    return templates[0] if first == second else None
+
+
+def _fast_value(literal: str) -> str | None:
+    try:
+        value = json.loads(literal)
+    except ValueError:
+        return None
+    if not isinstance(value, str) or not value or "\x00" in value:
+        return None
+    try:
+        value.encode("utf-8")
+    except UnicodeEncodeError:
+        return None
+    return value
+
+
+def bind_user_filter(text: str) -> BoundFilter:
+    """``compile_user_filter(text)``, with Entra's ``<attribute> eq "<string>"`` answered by a
+    cached template and the value as a parameter (same rows, same errors)."""
+    match = _EQ_STRING.fullmatch(text)
+    if match is not None:
+        value = _fast_value(match.group(2))
+        template = _user_template(match.group(1)) if value is not None else None
+        if template is not None:
+            return BoundFilter(template, {FILTER_VALUE: value})
+    return BoundFilter(compile_user_filter(text), {})
 
 
 def _invalid_sort(detail: str) -> ScimError:
@@ -105,6 +203,8 @@ def group_sort_column(sort_by: str) -> ColumnElement[Any]:
 
 
 __all__ = [
+    "BoundFilter",
+    "bind_user_filter",
     "compile_group_filter",
     "compile_user_filter",
     "group_sort_column",

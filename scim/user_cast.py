@@ -22,10 +22,9 @@ Storage split (``db.tables.User``):
 ``_activeUnassigned`` in ``attributes``, so a GET still leaves it out.
 """
 
+from collections.abc import Mapping
 from datetime import datetime
 from typing import Any
-
-from sqlalchemy import RowMapping
 
 from scim import urns
 from scim.etag import weak_etag
@@ -113,7 +112,7 @@ def document_to_columns(document: dict[str, Any]) -> dict[str, Any]:
     return columns
 
 
-def row_to_document(row: RowMapping) -> dict[str, Any]:
+def row_to_document(row: Mapping[Any, Any]) -> dict[str, Any]:
     """The canonical document of a row (manager as ``{"value": id}``): what PATCH edits."""
     document: dict[str, Any] = {}
     if row["external_id"] is not None:
@@ -169,7 +168,7 @@ def timestamp(moment: datetime) -> str:
     return moment.isoformat().replace("+00:00", "Z")
 
 
-def render_user(row: RowMapping, base_url: str) -> dict[str, Any]:
+def render_user(row: Mapping[Any, Any], base_url: str) -> dict[str, Any]:
     """The full SCIM User resource of a row read with ``db.users.USER_WITH_MANAGER``."""
     user_id = row["id"]
     document = row_to_document(row)

@@ -16,7 +16,7 @@ from starlette.responses import Response
 from db.tables import users
 from db.users import list_users
 from scim.context import base_url, config, database, tenant_id
-from scim.filters import compile_user_filter, user_sort_column
+from scim.filters import bind_user_filter, user_sort_column
 from scim.http import read_json_object
 from scim.listing import check_search_request, list_response, make_list_query
 from scim.responses import ScimResponse
@@ -44,12 +44,18 @@ async def search_users(request: Request, parameters: Mapping[str, Any]) -> dict[
         default_count=settings.default_count,
         max_results=settings.max_results,
     )
-    where = compile_user_filter(query.filter) if query.filter is not None else None
+    bound = bind_user_filter(query.filter) if query.filter is not None else None
     order_by = _order_by(query.sort_by, query.descending)
     tenant = tenant_id(request)
     total, rows = await database(request).read(
         lambda connection: list_users(
-            connection, tenant, where, order_by, query.offset, query.count
+            connection,
+            tenant,
+            bound.where if bound is not None else None,
+            order_by,
+            query.offset,
+            query.count,
+            bound.parameters if bound is not None else None,
         )
     )
     base = base_url(request)
