@@ -4,9 +4,11 @@ from collections.abc import AsyncIterator
 from contextlib import asynccontextmanager
 
 from starlette.applications import Starlette
+from starlette.middleware import Middleware
 from starlette.routing import Mount, Route
 
 from app.auth import RequireToken, TokenVerifier
+from app.dispatch import PrefixDispatch
 from app.graphql_api.graphiql import STATIC_PATH, graphiql_assets
 from app.graphql_api.http import DirectoryGraphQL, graphql_auth_error, is_ide_page
 from app.graphql_api.schema import build_schema
@@ -24,11 +26,11 @@ def create_app(settings: Settings | None = None) -> Starlette:
     database = Database(settings.database_url)
     verifier = TokenVerifier(database, settings.token_cache_seconds)
 
+    scim_app = create_scim_app(
+        database, ScimConfig(base_url=settings.base_url, max_body_bytes=settings.max_body_bytes)
+    )
     scim = RequireToken(
-        create_scim_app(
-            database,
-            ScimConfig(base_url=settings.base_url, max_body_bytes=settings.max_body_bytes),
-        ),
+        scim_app,
         verifier=verifier,
         required=TokenScope.SCIM,
         reject=lambda status, detail: scim_error_response(status, detail),
@@ -50,14 +52,15 @@ def create_app(settings: Settings | None = None) -> Starlette:
         routes=[
             Route("/healthz", healthz),
             Route("/readyz", readyz),
-            Mount("/scim/v2", scim),
-            Mount("/scim", scim),
             Route("/graphql", graphql, methods=["GET", "POST"]),
             Mount(STATIC_PATH, graphiql_assets(), name="graphiql-assets"),
         ],
+        # /scim and /scim/v2 are dispatched ahead of the router (see app.dispatch).
+        middleware=[Middleware(PrefixDispatch, mounts=[("/scim", scim), ("/scim/v2", scim)])],
         lifespan=lifespan,
     )
     app.state.settings = settings
     app.state.database = database
     app.state.token_verifier = verifier
+    app.state.scim_app = scim_app
     return app

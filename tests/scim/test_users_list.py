@@ -5,7 +5,6 @@ from typing import Any
 import pytest
 from sqlalchemy import event
 from starlette.applications import Starlette
-from starlette.routing import Mount
 from starlette.testclient import TestClient
 
 from scim.config import ScimConfig
@@ -67,11 +66,7 @@ def test_paging(
 
 
 def test_count_is_capped_at_max_results(app: Starlette, scim: TestClient, five: list[Any]) -> None:
-    mount = next(
-        route for route in app.routes if isinstance(route, Mount) and route.path == "/scim"
-    )
-    scim_app = mount.app.app  # type: ignore[attr-defined]
-    scim_app.state.config = ScimConfig(max_results=3)
+    app.state.scim_app.state.config = ScimConfig(max_results=3)
     body = scim.get("/scim/Users", params={"count": 1000}).json()
     assert body["itemsPerPage"] == 3
     assert body["totalResults"] == 5
@@ -198,10 +193,7 @@ def test_search_with_wrong_schemas_is_400(scim: TestClient) -> None:
 def test_match_by_username_is_one_statement(
     scim: TestClient, app: Starlette, five: list[Any]
 ) -> None:
-    mount = next(
-        route for route in app.routes if isinstance(route, Mount) and route.path == "/scim"
-    )
-    database = mount.app.app.state.database  # type: ignore[attr-defined]
+    database = app.state.database
     statements: list[str] = []
 
     def record(*args: Any) -> None:
