@@ -132,6 +132,8 @@ Index("ix_user_tenant_external_id", users.c.tenant_id, users.c.external_id)
 Index("ix_user_tenant_email", users.c.tenant_id, func.lower(users.c.email))
 Index("ix_user_tenant_manager", users.c.tenant_id, users.c.manager_id)
 Index("ix_user_manager", users.c.manager_id)
+# SCIM lists users by (created, id) when no sortBy is given: pages walk this index.
+Index("ix_user_tenant_created", users.c.tenant_id, users.c.created, users.c.id)
 # The directory's default order (displayName byte-wise, then id): pages read the index, no
 # sort. On PostgreSQL migration 0002 builds the middle expression with COLLATE "C" (see
 # db.collation); reflection cannot see an index collation, so the model leaves it out.
