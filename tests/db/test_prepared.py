@@ -82,7 +82,7 @@ def test_cursor_events_fire_once_per_lookup(database: Database, acme: int) -> No
     def record(*args: Any) -> None:
         statements.append(args[2])
 
-    engines = {database.engine, database.read_engine}
+    engines = database.engines
     for engine in engines:
         event.listen(engine, "before_cursor_execute", record)
     try:
