@@ -21,7 +21,8 @@ parameters, and can be reused by concurrent requests.
 
 What is filterable is listed in ``scim.filter_resources``; notably only the work email and the
 work/mobile phone numbers (the columns) take part in ``emails``/``phoneNumbers`` conditions,
-and attributes kept only in the JSON document (``userType``, ``nickName``, ``addresses``...) are
+singular attributes kept only in the JSON document (``userType``, ``nickName``, ``locale``...) are
+filterable without an index, and multi-valued ones kept there (``addresses``, ``roles``...) are
 refused with invalidFilter.
 """
 
