@@ -14,7 +14,7 @@ first (the old shape) made the statement ~8.5 ms; the statements are built once 
 statement building per request.
 """
 
-from collections.abc import Collection
+from collections.abc import Collection, Iterable, Mapping
 from dataclasses import dataclass
 from functools import cache
 from typing import Any
@@ -41,6 +41,7 @@ from db.directory_reads import (
     manager_record,
     user_record,
 )
+from db.prepared import PreparedSelect
 from db.tables import users
 
 ReportKey = tuple[int, str, str]  # (depth, displayName or "", id)
@@ -87,16 +88,22 @@ def reports_pages(
         return pages
     values: dict[str, Any] = {
         "tenant_id": tenant_id,
-        "root_ids": list(set(root_ids)),
         "min_depth": min_depth,
         "max_depth": max_depth,
         "limit": first + 1,
     }
     if after is not None:
         values.update(after_depth=after[0], after_name=after[1], after_id=after[2])
-    statement = _page_statement(include_inactive, after is not None)
+    rows: Iterable[Mapping[Any, Any]]
+    if len(pages) == 1:
+        (values["root_id"],) = pages
+        rows = _one_root_statement(include_inactive, after is not None).rows(connection, values)
+    else:
+        values["root_ids"] = list(pages)
+        statement = _page_statement(include_inactive, after is not None)
+        rows = connection.execute(statement, values).mappings()
     found: dict[str, list[Any]] = {}
-    for row in connection.execute(statement, values).mappings():
+    for row in rows:
         found.setdefault(row["root_id"], []).append(row)
     for root_id, root_rows in found.items():
         pages[root_id] = ReportsPage(
@@ -121,7 +128,7 @@ def count_reports(
 ) -> int:
     values = {
         "tenant_id": tenant_id,
-        "root_ids": [root_id],
+        "root_id": root_id,
         "min_depth": min_depth,
         "max_depth": max_depth,
     }
@@ -129,8 +136,25 @@ def count_reports(
 
 
 @cache
+def _one_root_statement(include_inactive: bool, after: bool) -> PreparedSelect:
+    """The page of one root: ORDER BY ... LIMIT instead of numbering rows per root (one
+    sort fewer, ~2 ms of the ~800-report walk), compiled once and run past SQLAlchemy's
+    per-call work."""
+    members = _members(include_inactive, one_root=True)
+    counted = select(members, func.count().over().label("total")).subquery("counted")
+    order = (counted.c.depth, BinaryText(counted.c.sort_name), counted.c.user_id)
+    limited = select(counted).order_by(*order).limit(bindparam("limit", type_=Integer))
+    if after:
+        limited = limited.where(tuple_(*order) > _after())
+    page = limited.subquery("page")
+    return PreparedSelect(
+        _with_users(page).order_by(page.c.depth, BinaryText(page.c.sort_name), page.c.user_id)
+    )
+
+
+@cache
 def _page_statement(include_inactive: bool, after: bool) -> Select[Any]:
-    members = _members(include_inactive)
+    members = _members(include_inactive, one_root=False)
     counted = select(
         members, func.count().over(partition_by=members.c.root_id).label("total")
     ).subquery("counted")
@@ -140,14 +164,22 @@ def _page_statement(include_inactive: bool, after: bool) -> Select[Any]:
         func.row_number().over(partition_by=counted.c.root_id, order_by=order).label("position"),
     )
     if after:
-        bound = tuple_(
-            bindparam("after_depth", type_=Integer),
-            bindparam("after_name", type_=String),
-            bindparam("after_id", type_=String),
-        )
-        numbered = numbered.where(tuple_(*order) > bound)
+        numbered = numbered.where(tuple_(*order) > _after())
     ranked = numbered.subquery("ranked")
     page = select(ranked).where(ranked.c.position <= bindparam("limit")).subquery("page")
+    return _with_users(page).order_by(page.c.root_id, page.c.position)
+
+
+def _after() -> Any:
+    return tuple_(
+        bindparam("after_depth", type_=Integer),
+        bindparam("after_name", type_=String),
+        bindparam("after_id", type_=String),
+    )
+
+
+def _with_users(page: Any) -> Select[Any]:
+    """The page's users and their managers, by primary key."""
     return (
         select(
             *USER_COLUMNS,
@@ -163,19 +195,18 @@ def _page_statement(include_inactive: bool, after: bool) -> Select[Any]:
         .outerjoin(
             MANAGER, and_(MANAGER.c.id == users.c.manager_id, MANAGER.c.tenant_id == _TENANT)
         )
-        .order_by(page.c.root_id, page.c.position)
     )
 
 
 @cache
 def _count_statement(include_inactive: bool) -> Select[Any]:
-    members = _members(include_inactive)
+    members = _members(include_inactive, one_root=True)
     return select(func.count()).select_from(members)
 
 
-def _members(include_inactive: bool) -> Any:
+def _members(include_inactive: bool, *, one_root: bool) -> Any:
     """The thin rows of the walk between ``min_depth`` and ``max_depth``."""
-    walk = _walk()
+    walk = _walk(one_root)
     query = select(walk.c.root_id, walk.c.user_id, walk.c.depth, walk.c.sort_name).where(
         walk.c.depth >= bindparam("min_depth")
     )
@@ -184,7 +215,13 @@ def _members(include_inactive: bool) -> Any:
     return query.subquery("members")
 
 
-def _walk() -> Any:
+def _walk(one_root: bool) -> Any:
+    # one root: an equality, so the statement has no IN list to expand and can be prepared
+    roots = (
+        users.c.manager_id == bindparam("root_id", type_=String)
+        if one_root
+        else users.c.manager_id.in_(bindparam("root_ids", expanding=True))
+    )
     start = (
         select(
             users.c.manager_id.label("root_id"),
@@ -195,7 +232,7 @@ def _walk() -> Any:
         )
         .where(
             users.c.tenant_id == _TENANT,
-            users.c.manager_id.in_(bindparam("root_ids", expanding=True)),
+            roots,
             users.c.id != users.c.manager_id,
         )
         .cte("walk", recursive=True)
