@@ -4,7 +4,10 @@ The recursive walk goes down ``manager_id`` links within the tenant, bounded by 
 and remembers which user (``root_id``) each walk started from. Every user has one manager, so
 the only way a downward walk can meet a user twice is by coming back to where it started (a
 manager loop through that user); the walk never re-enters its start, so each report appears
-once per start, at its true depth. ``UNION`` and the depth bound are the belt and braces.
+once per start, at its true depth. (A loop that does not pass through the start cannot be
+entered from above: each of its members' one manager is inside the loop.) So the walk is a
+``UNION ALL`` — ``UNION`` only paid ~0.7 ms to sort rows that cannot repeat — and the depth
+bound is the belt and braces.
 
 The walk carries only what ordering, filtering and counting need (depth, displayName, active),
 so numbering and counting run over thin rows; only the page (``first + 1`` rows per root) is
@@ -252,4 +255,4 @@ def _walk(one_root: bool) -> Any:
             start.c.depth < bindparam("max_depth"),
         )
     )
-    return start.union(step)
+    return start.union_all(step)
