@@ -35,6 +35,7 @@ class Loaders:
     def __init__(self, database: Database, tenant_id: int) -> None:
         self.database = database
         self.tenant_id = tenant_id
+        self._primed: dict[str, UserRecord] = {}
         self.user = DataLoader[str, UserRecord | None](load_fn=self._users)
         self.group = DataLoader[str, GroupRecord | None](load_fn=self._groups)
         self.chain = DataLoader[ChainKey, list[UserRecord]](load_fn=self._chains)
@@ -49,6 +50,11 @@ class Loaders:
     def prime(self, records: Iterable[UserRecord]) -> None:
         for record in records:
             self.user.prime(record.id, record)
+            self._primed[record.id] = record
+
+    def primed_user(self, user_id: str) -> UserRecord | None:
+        """A record some page already brought (no await needed), else None."""
+        return self._primed.get(user_id)
 
     async def _users(self, ids: Sequence[str]) -> list[UserRecord | None]:
         found = await self.read(partial(users_by_ids, tenant_id=self.tenant_id, ids=ids))
