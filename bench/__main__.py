@@ -68,9 +68,11 @@ def postgres_url(base: str, size: int) -> str:
 
 
 def postgres_reachable(base: str) -> str:
+    from bench.store import ensure_postgres_database
     from db.database import Database
 
     try:
+        ensure_postgres_database(base)
         database = Database(base)
         try:
             database.read_sync(lambda connection: connection.execute(text("SELECT 1")))

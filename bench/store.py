@@ -3,11 +3,14 @@
 A cached database is keyed by the dataset (size, seed, generator version), by the row
 builder and by the schema (tables and migrations), so it is rebuilt whenever any of them
 changes. SQLite databases are files under ``.bench/data``; PostgreSQL databases are named
-``blink_bench_<size>`` on the server of ``--postgres``.
+``<name>_<size>`` after the database of ``--postgres`` (default ``blink_bench``), created
+on first use.
 """
 
 import hashlib
 import inspect
+from collections.abc import Iterator
+from contextlib import contextmanager
 from dataclasses import dataclass
 from pathlib import Path
 
@@ -85,18 +88,35 @@ def sqlite_url(root: Path, name: str) -> str:
 
 
 def _reset_postgres(url: str) -> None:
-    """Drop and re-create the database of ``url`` (connecting to the bench's own database)."""
-    parsed = make_url(url)
-    admin = Database(parsed.set(database="blink_bench").render_as_string(hide_password=False))
-    admin.engine.dispose()
-    engine = admin.engine.execution_options(isolation_level="AUTOCOMMIT")
-    name = parsed.database
+    """Drop and re-create the database of ``url`` (a bench database: its name has ``bench``)."""
+    name = make_url(url).database
     assert name is not None
-    assert name.startswith("blink_bench_")
-    with engine.connect() as connection:
+    assert "bench" in name, f"refusing to drop {name!r}: not a bench database"
+    with _maintenance(url) as connection:
         connection.execute(text(f'DROP DATABASE IF EXISTS "{name}" WITH (FORCE)'))
         connection.execute(text(f'CREATE DATABASE "{name}"'))
-    admin.dispose()
+
+
+def ensure_postgres_database(url: str) -> None:
+    """Create the database of ``url`` when the server does not have it yet."""
+    name = make_url(url).database
+    with _maintenance(url) as connection:
+        exists = connection.execute(
+            text("SELECT 1 FROM pg_database WHERE datname = :name"), {"name": name}
+        ).first()
+        if exists is None:
+            connection.execute(text(f'CREATE DATABASE "{name}"'))
+
+
+@contextmanager
+def _maintenance(url: str) -> Iterator[Connection]:
+    """An autocommit connection to the server's ``postgres`` maintenance database."""
+    admin = Database(make_url(url).set(database="postgres").render_as_string(hide_password=False))
+    try:
+        with admin.engine.execution_options(isolation_level="AUTOCOMMIT").connect() as connection:
+            yield connection
+    finally:
+        admin.dispose()
 
 
 def prepare(url: str, size: int, seed: int, *, log: object = print) -> BenchDatabase:
