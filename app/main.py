@@ -18,6 +18,7 @@ from db.database import Database
 from db.tokens import TokenScope
 from scim.app import create_scim_app
 from scim.config import ScimConfig
+from scim.entra_lookup import EntraLookup
 from scim.errors import scim_error_response
 
 
@@ -26,11 +27,10 @@ def create_app(settings: Settings | None = None) -> Starlette:
     database = Database(settings.database_url)
     verifier = TokenVerifier(database, settings.token_cache_seconds)
 
-    scim_app = create_scim_app(
-        database, ScimConfig(base_url=settings.base_url, max_body_bytes=settings.max_body_bytes)
-    )
+    scim_config = ScimConfig(base_url=settings.base_url, max_body_bytes=settings.max_body_bytes)
+    scim_app = create_scim_app(database, scim_config)
     scim = RequireToken(
-        scim_app,
+        EntraLookup(scim_app, database, scim_config),
         verifier=verifier,
         required=TokenScope.SCIM,
         reject=lambda status, detail: scim_error_response(status, detail),

@@ -5,6 +5,7 @@ from typing import Any, cast
 
 from starlette.datastructures import URL
 from starlette.requests import Request
+from starlette.types import Scope
 
 from db.database import Database
 from db.tokens import TokenGrant
@@ -30,18 +31,22 @@ def config(request: Request) -> ScimConfig:
 
 def base_url(request: Request) -> str:
     """The SCIM base URL this request came in on (``…/scim`` or ``…/scim/v2``)."""
-    root_path: str = request.scope.get("root_path", "")  # server root path + the mount
-    configured = config(request).base_url
+    return scope_base_url(request.scope, config(request).base_url)
+
+
+def scope_base_url(scope: Scope, configured: str | None) -> str:
+    """``base_url`` from the ASGI scope; ``configured`` is the deployment's public URL."""
+    root_path: str = scope.get("root_path", "")  # server root path + the mount
     if configured is not None:
-        mount = root_path.removeprefix(request.scope.get("app_root_path", ""))
-        return configured + mount
-    server = request.scope.get("server")
+        return configured + root_path.removeprefix(scope.get("app_root_path", ""))
+    host = None
+    for name, value in scope["headers"]:
+        if name == b"host":
+            host = value.decode("latin-1")
+            break
+    server = scope.get("server")
     return (
-        _origin(
-            request.scope.get("scheme", "http"),
-            request.headers.get("host"),
-            None if server is None else tuple(server),
-        )
+        _origin(scope.get("scheme", "http"), host, None if server is None else tuple(server))
         + root_path
     )
 

@@ -147,16 +147,22 @@ def _fast_value(literal: str) -> str | None:
     return value
 
 
-def bind_user_filter(text: str) -> BoundFilter:
-    """``compile_user_filter(text)``, with Entra's ``<attribute> eq "<string>"`` answered by a
-    cached template and the value as a parameter (same rows, same errors)."""
+def template_user_filter(text: str) -> BoundFilter | None:
+    """Entra's ``<attribute> eq "<string>"`` as a cached template with the value as a
+    parameter, or None for any other filter (never raises)."""
     match = _EQ_STRING.fullmatch(text)
     if match is not None:
         value = _fast_value(match.group(2))
         template = _user_template(match.group(1)) if value is not None else None
         if template is not None:
             return BoundFilter(template, {FILTER_VALUE: value})
-    return BoundFilter(compile_user_filter(text), {})
+    return None
+
+
+def bind_user_filter(text: str) -> BoundFilter:
+    """``compile_user_filter(text)``, with Entra's ``<attribute> eq "<string>"`` answered by a
+    cached template (same rows, same errors)."""
+    return template_user_filter(text) or BoundFilter(compile_user_filter(text), {})
 
 
 def _invalid_sort(detail: str) -> ScimError:

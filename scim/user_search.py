@@ -23,14 +23,14 @@ from scim.responses import ScimResponse
 from scim.user_cast import render_user
 from scim.user_schema import USER_RESOURCE_TYPE
 
-_DEFAULT_ORDER: tuple[ColumnElement[Any], ...] = (users.c.created, users.c.id)
+DEFAULT_ORDER: tuple[ColumnElement[Any], ...] = (users.c.created, users.c.id)
 
 
 @lru_cache(maxsize=256)
 def _order_by(sort_by: str | None, descending: bool) -> tuple[ColumnElement[Any], ...]:
     """The ORDER BY of a query; one tuple object per order, so the store can cache by it."""
     if sort_by is None:
-        return _DEFAULT_ORDER
+        return DEFAULT_ORDER
     column = user_sort_column(sort_by)
     ordered = column.desc() if descending else column.asc()
     return (ordered.nulls_last(), users.c.id)
