@@ -19,8 +19,9 @@ SQLITE_BUSY_TIMEOUT_MS = 30_000
 
 def load_json(text: str | bytes) -> Any:
     """Read a stored JSON document: orjson (a user's ``attributes`` in ~1/4 of the time of
-    ``json.loads``, on every user row read), and the standard library for what orjson refuses
-    (NaN, integers beyond 64 bits), so that any stored document still reads."""
+    ``json.loads``, on every user row read; it reads numbers as requests are read, see
+    ``scim.http``), and the standard library for what orjson refuses (NaN, infinities), so
+    that any stored document still reads."""
     try:
         return orjson.loads(text)
     except orjson.JSONDecodeError:
