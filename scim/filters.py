@@ -33,6 +33,7 @@ from dataclasses import dataclass
 from functools import lru_cache
 from typing import Any
 
+import orjson
 from sqlalchemy import BindParameter, ColumnElement, bindparam, func
 from sqlalchemy.sql.visitors import iterate, replacement_traverse
 
@@ -134,15 +135,13 @@ def _user_template(prefix: str) -> ColumnElement[bool] | None:
 
 
 def _fast_value(literal: str) -> str | None:
+    """The string of a JSON string literal; None for what the full compiler must judge. orjson
+    refuses lone surrogates, so a value it returns always encodes to UTF-8."""
     try:
-        value = json.loads(literal)
-    except ValueError:
+        value = orjson.loads(literal)
+    except orjson.JSONDecodeError:
         return None
     if not isinstance(value, str) or not value or "\x00" in value:
-        return None
-    try:
-        value.encode("utf-8")
-    except UnicodeEncodeError:
         return None
     return value
 

@@ -111,6 +111,7 @@ def test_the_fast_answer_is_the_scim_apps_answer(
         'filter=userName eq "a" or userName eq "b"',
         'filter=userName co "a"',
         "filter=userName eq",  # invalid: the SCIM app answers 400 invalidFilter
+        'filter=userName eq "\\ud800"',  # a lone surrogate: not a value the template takes
         "",
     ],
 )
