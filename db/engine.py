@@ -15,7 +15,6 @@ from sqlalchemy import Engine, create_engine, event
 from sqlalchemy.engine import URL, make_url
 
 SQLITE_BUSY_TIMEOUT_MS = 30_000
-READER_CACHE_KIB = 64 * 1024
 
 
 def load_json(text: str | bytes) -> Any:
@@ -75,15 +74,6 @@ def create_sqlite_engine(url: URL, *, immediate: bool) -> Engine:
         @event.listens_for(engine, "begin")
         def _on_begin(connection: Any) -> None:
             connection.exec_driver_sql("BEGIN IMMEDIATE")
-
-    else:
-
-        @event.listens_for(engine, "connect")
-        def _reader_cache(dbapi_connection: Any, _record: Any) -> None:
-            # A 64 MiB page cache (SQLite's default is 2 MiB) for the long-lived reader: random
-            # look-ups in a 100,000-user tenant then find their index and row pages in memory
-            # (~10% of a look-up's SQL time measured). Pages are allocated only as read.
-            dbapi_connection.execute(f"PRAGMA cache_size=-{READER_CACHE_KIB}")
 
     # Without ``immediate`` no BEGIN is ever sent: every statement is its own (autocommit)
     # read transaction and sees the latest commit. That is what inline readers want; they
