@@ -33,14 +33,17 @@ def _prepare_sqlite_file(url: URL) -> None:
         Path(database).expanduser().parent.mkdir(parents=True, exist_ok=True)
 
 
-def create_sqlite_engine(url: URL, *, immediate: bool) -> Engine:
+def create_sqlite_engine(
+    url: URL, *, immediate: bool, busy_timeout_ms: int = SQLITE_BUSY_TIMEOUT_MS, pool_size: int = 8
+) -> Engine:
     """A SQLite engine; ``immediate`` makes every transaction a write transaction, and
-    without it the engine is for reads only (autocommit, no transaction bookkeeping)."""
+    without it the engine is for reads only (autocommit, no transaction bookkeeping).
+    ``busy_timeout_ms=0`` makes a locked database fail at once instead of waiting."""
     _prepare_sqlite_file(url)
     engine = create_engine(
         url,
-        connect_args={"check_same_thread": False, "timeout": SQLITE_BUSY_TIMEOUT_MS / 1000},
-        pool_size=8,
+        connect_args={"check_same_thread": False, "timeout": busy_timeout_ms / 1000},
+        pool_size=pool_size,
         max_overflow=16,
     )
 
@@ -51,7 +54,7 @@ def create_sqlite_engine(url: URL, *, immediate: bool) -> Engine:
         cursor = dbapi_connection.cursor()
         cursor.execute("PRAGMA journal_mode=WAL")
         cursor.execute("PRAGMA foreign_keys=ON")
-        cursor.execute(f"PRAGMA busy_timeout={SQLITE_BUSY_TIMEOUT_MS}")
+        cursor.execute(f"PRAGMA busy_timeout={busy_timeout_ms}")
         cursor.execute("PRAGMA synchronous=NORMAL")
         cursor.close()
 
