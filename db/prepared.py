@@ -10,12 +10,19 @@ store's share of a look-up to ~25 µs.
 
 Use it only for statements whose compiled SQL does not depend on the values (no ``IN``
 expansion, no literal rendering); ``PreparedSelect`` refuses the others when compiling.
+
+``PreparedWrite`` does the same for an INSERT, UPDATE or DELETE: building and executing
+``insert(users).values(**columns)`` per request cost ~600 µs of an Entra create (most of it
+coercing ~26 values into bind parameters and the cache key), a prepared one ~30 µs. Errors
+the driver raises come back as SQLAlchemy's exceptions (``IntegrityError``, ...), as with
+``connection.execute``.
 """
 
 from collections.abc import Callable, Mapping
 from typing import Any
 
-from sqlalchemy import Connection, Dialect, Select
+from sqlalchemy import Connection, Delete, Dialect, Insert, Select, Update
+from sqlalchemy.exc import DBAPIError
 from sqlalchemy.sql.compiler import SQLCompiler
 
 _Processor = Callable[[Any], Any] | None
@@ -26,7 +33,9 @@ class _Compiled:
 
     __slots__ = ("binders", "defaults", "keys", "positions", "processors", "sql")
 
-    def __init__(self, statement: Select[Any], dialect: Dialect) -> None:
+    def __init__(
+        self, statement: "Select[Any] | Insert | Update | Delete", dialect: Dialect
+    ) -> None:
         compiled = statement.compile(dialect=dialect)
         assert isinstance(compiled, SQLCompiler)
         if compiled.literal_execute_params or compiled.post_compile_params:
@@ -56,12 +65,12 @@ class _Compiled:
         return tuple(merged[name] for name in self.positions)
 
 
-class PreparedSelect:
-    """A SELECT compiled once per dialect; ``rows(connection, values)`` runs it."""
+class _Prepared:
+    """A statement compiled once per dialect, run on the DBAPI cursor of a connection."""
 
     __slots__ = ("_by_dialect", "statement")
 
-    def __init__(self, statement: Select[Any]) -> None:
+    def __init__(self, statement: "Select[Any] | Insert | Update | Delete") -> None:
         self.statement = statement
         self._by_dialect: dict[str, _Compiled] = {}
 
@@ -72,9 +81,12 @@ class PreparedSelect:
             compiled = self._by_dialect[key] = _Compiled(self.statement, dialect)
         return compiled
 
-    def rows(self, connection: Connection, values: Mapping[str, Any]) -> list[dict[str, Any]]:
-        """The rows for ``values`` (every bind parameter of the statement by name)."""
-        compiled = self._compiled(connection.dialect)
+    def _run(
+        self, connection: Connection, values: Mapping[str, Any], fetch: bool
+    ) -> tuple[_Compiled, list[Any], int]:
+        """(the compiled form, the fetched rows if ``fetch``, the row count)."""
+        dialect = connection.dialect
+        compiled = self._compiled(dialect)
         parameters = compiled.parameters(values)
         cursor = connection.connection.driver_connection.cursor()  # type: ignore[union-attr]
         # the engine's cursor events still fire (statement counting, logging hooks)
@@ -85,12 +97,30 @@ class PreparedSelect:
         try:
             if before:
                 before(connection, cursor, compiled.sql, parameters, None, False)
-            cursor.execute(compiled.sql, parameters)
+            try:
+                cursor.execute(compiled.sql, parameters)
+            except dialect.loaded_dbapi.Error as error:
+                raise DBAPIError.instance(
+                    compiled.sql, parameters, error, dialect.loaded_dbapi.Error, dialect=dialect
+                ) from error
             if after:
                 after(connection, cursor, compiled.sql, parameters, None, False)
-            fetched = cursor.fetchall()
+            return compiled, cursor.fetchall() if fetch else [], cursor.rowcount
         finally:
             cursor.close()
+
+
+class PreparedSelect(_Prepared):
+    """A SELECT compiled once per dialect; ``rows(connection, values)`` runs it."""
+
+    __slots__ = ()
+
+    def __init__(self, statement: Select[Any]) -> None:
+        super().__init__(statement)
+
+    def rows(self, connection: Connection, values: Mapping[str, Any]) -> list[dict[str, Any]]:
+        """The rows for ``values`` (every bind parameter of the statement by name)."""
+        compiled, fetched, _ = self._run(connection, values, fetch=True)
         keys, processors = compiled.keys, compiled.processors
         return [
             {
@@ -99,3 +129,20 @@ class PreparedSelect:
             }
             for row in fetched
         ]
+
+    def first(self, connection: Connection, values: Mapping[str, Any]) -> dict[str, Any] | None:
+        rows = self.rows(connection, values)
+        return rows[0] if rows else None
+
+
+class PreparedWrite(_Prepared):
+    """An INSERT, UPDATE or DELETE compiled once per dialect; ``execute`` runs it."""
+
+    __slots__ = ()
+
+    def __init__(self, statement: Insert | Update | Delete) -> None:
+        super().__init__(statement)
+
+    def execute(self, connection: Connection, values: Mapping[str, Any]) -> int:
+        """Run the statement with ``values``; the number of rows it matched."""
+        return self._run(connection, values, fetch=False)[2]

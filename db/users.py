@@ -1,6 +1,6 @@
 """The user repository: Core statements over ``db.tables.users``, scoped by tenant.
 
-Functions take and return column values (``RowMapping``); what a SCIM document looks like is
+Functions take and return column values (mappings); what a SCIM document looks like is
 the SCIM layer's business (``scim.user_cast``). Writers run inside ``Database.write``'s
 transaction, so a failing step leaves nothing behind. Every write that changes the org chart
 (create, delete, manager or active changed) notes it with ``db.org_changes.note_org_change``.
@@ -15,7 +15,6 @@ from sqlalchemy import (
     ColumnElement,
     Connection,
     Integer,
-    RowMapping,
     Select,
     bindparam,
     delete,
@@ -28,7 +27,7 @@ from sqlalchemy.exc import IntegrityError
 
 from db.errors import Conflict, InvalidReference
 from db.org_changes import note_org_change
-from db.prepared import PreparedSelect
+from db.prepared import PreparedSelect, PreparedWrite
 from db.tables import group_members, groups, users
 from db.types import utcnow
 
@@ -57,6 +56,8 @@ WRITABLE_COLUMNS: tuple[str, ...] = (
     "attributes",
 )
 
+_SET_COLUMNS = (*WRITABLE_COLUMNS, "last_modified", "version")
+
 _manager = users.alias("manager")
 
 #: A user row plus what rendering its manager needs, in one statement.
@@ -66,16 +67,38 @@ USER_WITH_MANAGER: Select[Any] = select(
 ).select_from(users.outerjoin(_manager, users.c.manager_id == _manager.c.id))
 
 
+# The statements of the write paths (an Entra create or manager PATCH runs four to six of
+# them) are compiled once: building them per request was ~40% of a sync's CPU (db.prepared).
+_ONE_USER = USER_WITH_MANAGER.where(
+    users.c.tenant_id == bindparam("tenant_id"), users.c.id == bindparam("user_id")
+)
+_GET_USER = PreparedSelect(_ONE_USER)
+# PostgreSQL: serialise read-modify-write; SQLite: BEGIN IMMEDIATE does (and renders no FOR).
+# FOR NO KEY UPDATE, not FOR UPDATE: the foreign-key check of a concurrent manager PATCH
+# takes FOR KEY SHARE on this row, and FOR UPDATE would conflict with it, so PATCHes along a
+# manager loop could deadlock (seen as 500s under Entra-style load).
+_GET_USER_FOR_UPDATE = PreparedSelect(_ONE_USER.with_for_update(of=users, key_share=True))
+_USER_EXISTS = PreparedSelect(
+    select(users.c.id).where(
+        users.c.tenant_id == bindparam("tenant_id"), users.c.id == bindparam("user_id")
+    )
+)
+#: Every column: ``insert_user`` fills what its caller leaves out with the column's default.
+_INSERT_USER = PreparedWrite(insert(users))
+_UPDATE_USER = PreparedWrite(
+    update(users)
+    .where(users.c.tenant_id == bindparam("tenant_id"), users.c.id == bindparam("user_id"))
+    .values({name: bindparam(f"new_{name}", type_=users.c[name].type) for name in _SET_COLUMNS})
+)
+_INSERT_DEFAULTS: dict[str, Any] = dict.fromkeys(WRITABLE_COLUMNS) | {"active": True}
+
+
 def get_user(
     connection: Connection, tenant_id: int, user_id: str, *, for_update: bool = False
-) -> RowMapping | None:
-    statement = USER_WITH_MANAGER.where(users.c.tenant_id == tenant_id, users.c.id == user_id)
-    if for_update:  # PostgreSQL: serialise read-modify-write; SQLite: BEGIN IMMEDIATE does
-        # FOR NO KEY UPDATE, not FOR UPDATE: the foreign-key check of a concurrent manager
-        # PATCH takes FOR KEY SHARE on this row, and FOR UPDATE would conflict with it, so
-        # PATCHes along a manager loop could deadlock (seen as 500s under Entra-style load).
-        statement = statement.with_for_update(of=users, key_share=True)
-    return connection.execute(statement).mappings().first()
+) -> Mapping[str, Any] | None:
+    """The user's row with ``manager_display_name``; ``for_update`` locks it (PostgreSQL)."""
+    statement = _GET_USER_FOR_UPDATE if for_update else _GET_USER
+    return statement.first(connection, {"tenant_id": tenant_id, "user_id": user_id})
 
 
 def list_users(
@@ -162,11 +185,14 @@ def page_statement(
 def check_manager(connection: Connection, tenant_id: int, manager_id: str | None) -> None:
     if manager_id is None:
         return
-    found = connection.execute(
-        select(users.c.id).where(users.c.tenant_id == tenant_id, users.c.id == manager_id)
-    ).first()
-    if found is None:
+    if not _USER_EXISTS.rows(connection, {"tenant_id": tenant_id, "user_id": manager_id}):
         raise InvalidReference(f"manager {manager_id!r} is not a user of this tenant")
+
+
+def _check_writable(values: Mapping[str, Any]) -> None:
+    unknown = values.keys() - _INSERT_DEFAULTS.keys()
+    if unknown:
+        raise ValueError(f"not writable columns: {sorted(unknown)}")
 
 
 def _integrity(error: IntegrityError) -> Exception:
@@ -182,17 +208,13 @@ def insert_user(connection: Connection, tenant_id: int, values: Mapping[str, Any
     check_manager(connection, tenant_id, values.get("manager_id"))
     user_id = str(uuid.uuid4())
     now = utcnow()
+    _check_writable(values)
+    row = _INSERT_DEFAULTS | dict(values)
+    if row["attributes"] is None:
+        row["attributes"] = {}
+    row.update(id=user_id, tenant_id=tenant_id, created=now, last_modified=now, version=1)
     try:
-        connection.execute(
-            insert(users).values(
-                id=user_id,
-                tenant_id=tenant_id,
-                created=now,
-                last_modified=now,
-                version=1,
-                **values,
-            )
-        )
+        _INSERT_USER.execute(connection, row)
     except IntegrityError as error:
         raise _integrity(error) from None
     note_org_change(connection, tenant_id)
@@ -200,17 +222,25 @@ def insert_user(connection: Connection, tenant_id: int, values: Mapping[str, Any
 
 
 def update_user(
-    connection: Connection, tenant_id: int, previous: RowMapping, values: Mapping[str, Any]
+    connection: Connection,
+    tenant_id: int,
+    previous: Mapping[str, Any],
+    values: Mapping[str, Any],
 ) -> None:
-    """Replace the writable columns of the user ``previous`` and bump its version."""
+    """Replace the writable columns of the user ``previous`` (those ``values`` leaves out
+    keep their value) and bump its version."""
     if values.get("manager_id") != previous["manager_id"]:
         check_manager(connection, tenant_id, values.get("manager_id"))
+    _check_writable(values)
+    parameters = {f"new_{name}": values.get(name, previous[name]) for name in WRITABLE_COLUMNS}
+    parameters.update(
+        tenant_id=tenant_id,
+        user_id=previous["id"],
+        new_last_modified=utcnow(),
+        new_version=previous["version"] + 1,
+    )
     try:
-        connection.execute(
-            update(users)
-            .where(users.c.tenant_id == tenant_id, users.c.id == previous["id"])
-            .values(last_modified=utcnow(), version=previous["version"] + 1, **values)
-        )
+        _UPDATE_USER.execute(connection, parameters)
     except IntegrityError as error:
         raise _integrity(error) from None
     if values.get("manager_id") != previous["manager_id"] or bool(values.get("active")) != bool(

@@ -5,10 +5,10 @@ reads the row, checks ``If-Match``, applies the change and re-reads the result, 
 response shows exactly what was committed.
 """
 
-from collections.abc import Callable
+from collections.abc import Callable, Mapping
 from typing import Any
 
-from sqlalchemy import Connection, RowMapping
+from sqlalchemy import Connection
 from starlette.requests import Request
 from starlette.responses import Response
 
@@ -34,7 +34,7 @@ def _not_found(user_id: str) -> ScimError:
 
 def _resource_response(
     request: Request,
-    row: RowMapping,
+    row: Mapping[str, Any],
     status_code: int = 200,
     groups: list[GroupRef] | None = None,
 ) -> ScimResponse:
@@ -57,7 +57,7 @@ async def create_user(request: Request) -> Response:
     columns = document_to_columns(document)
     tenant = tenant_id(request)
 
-    def work(connection: Connection) -> RowMapping:
+    def work(connection: Connection) -> Mapping[str, Any]:
         user_id = insert_user(connection, tenant, columns)
         row = get_user(connection, tenant, user_id)
         assert row is not None
@@ -71,7 +71,7 @@ async def read_user(request: Request) -> Response:
     user_id = path_id(request, "user_id", "User")
     tenant = tenant_id(request)
 
-    def work(connection: Connection) -> tuple[RowMapping | None, list[GroupRef]]:
+    def work(connection: Connection) -> tuple[Mapping[str, Any] | None, list[GroupRef]]:
         row = get_user(connection, tenant, user_id)
         return row, groups_of_user(connection, tenant, user_id) if row is not None else []
 
@@ -84,12 +84,12 @@ async def read_user(request: Request) -> Response:
 
 
 def _rewrite(
-    request: Request, user_id: str, change: Callable[[RowMapping], dict[str, Any]]
-) -> Callable[[Connection], RowMapping]:
+    request: Request, user_id: str, change: Callable[[Mapping[str, Any]], dict[str, Any]]
+) -> Callable[[Connection], Mapping[str, Any]]:
     """A unit of work: lock the row, check If-Match, write ``change(row)``'s document."""
     tenant = tenant_id(request)
 
-    def work(connection: Connection) -> RowMapping:
+    def work(connection: Connection) -> Mapping[str, Any]:
         row = get_user(connection, tenant, user_id, for_update=True)
         if row is None:
             raise _not_found(user_id)
@@ -115,7 +115,7 @@ async def patch_user(request: Request) -> Response:
     user_id = path_id(request, "user_id", "User")
     operations = parse_patch_request(await read_json_object(request))
 
-    def change(row: RowMapping) -> dict[str, Any]:
+    def change(row: Mapping[str, Any]) -> dict[str, Any]:
         return apply_patch(USER_RESOURCE_TYPE, user_id, row_to_document(row), operations)
 
     row = await database(request).write(_rewrite(request, user_id, change))
