@@ -6,11 +6,13 @@ busy timeout instead of failing when one upgrades its read lock. PostgreSQL goes
 psycopg 3 with a connection pool.
 """
 
+import sqlite3
 from pathlib import Path
 from typing import Any
 
 from sqlalchemy import Engine, create_engine, event
 from sqlalchemy.engine import URL, make_url
+from sqlalchemy.exc import DBAPIError
 
 SQLITE_BUSY_TIMEOUT_MS = 30_000
 
@@ -62,7 +64,12 @@ def create_sqlite_engine(
 
         @event.listens_for(engine, "begin")
         def _on_begin(connection: Any) -> None:
-            connection.exec_driver_sql("BEGIN IMMEDIATE")
+            # Straight on the driver's connection: exec_driver_sql's bookkeeping was ~7% of
+            # an Entra-style create or PATCH. (Statement counters thus no longer see BEGIN.)
+            try:
+                connection.connection.driver_connection.execute("BEGIN IMMEDIATE")
+            except sqlite3.Error as error:
+                raise DBAPIError.instance("BEGIN IMMEDIATE", (), error, sqlite3.Error) from error
 
     # Without ``immediate`` no BEGIN is ever sent: every statement is its own (autocommit)
     # read transaction and sees the latest commit. That is what inline readers want; they
