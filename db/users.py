@@ -78,8 +78,8 @@ _GET_USER = PreparedSelect(_ONE_USER)
 # takes FOR KEY SHARE on this row, and FOR UPDATE would conflict with it, so PATCHes along a
 # manager loop could deadlock (seen as 500s under Entra-style load).
 _GET_USER_FOR_UPDATE = PreparedSelect(_ONE_USER.with_for_update(of=users, key_share=True))
-_USER_EXISTS = PreparedSelect(
-    select(users.c.id).where(
+_MANAGER_NAME = PreparedSelect(
+    select(users.c.display_name).where(
         users.c.tenant_id == bindparam("tenant_id"), users.c.id == bindparam("user_id")
     )
 )
@@ -183,10 +183,21 @@ def page_statement(
 
 
 def check_manager(connection: Connection, tenant_id: int, manager_id: str | None) -> None:
+    _manager_display_name(connection, tenant_id, manager_id)
+
+
+def _manager_display_name(
+    connection: Connection, tenant_id: int, manager_id: str | None
+) -> str | None:
+    """The displayName of the manager ``manager_id`` (None for no manager); InvalidReference
+    when there is no such user in the tenant."""
     if manager_id is None:
-        return
-    if not _USER_EXISTS.rows(connection, {"tenant_id": tenant_id, "user_id": manager_id}):
+        return None
+    found = _MANAGER_NAME.rows(connection, {"tenant_id": tenant_id, "user_id": manager_id})
+    if not found:
         raise InvalidReference(f"manager {manager_id!r} is not a user of this tenant")
+    name: str | None = found[0]["display_name"]
+    return name
 
 
 def _check_writable(values: Mapping[str, Any]) -> None:
@@ -203,22 +214,31 @@ def _integrity(error: IntegrityError) -> Exception:
 
 
 def insert_user(connection: Connection, tenant_id: int, values: Mapping[str, Any]) -> str:
+    """Create a user and return its id; see ``create_user_row``."""
+    return str(create_user_row(connection, tenant_id, values)["id"])
+
+
+def create_user_row(
+    connection: Connection, tenant_id: int, values: Mapping[str, Any]
+) -> dict[str, Any]:
     """Create a user; Conflict on a duplicate userName (any case), InvalidReference on a
-    manager outside the tenant."""
-    check_manager(connection, tenant_id, values.get("manager_id"))
-    user_id = str(uuid.uuid4())
-    now = utcnow()
+    manager outside the tenant. Returns the row as ``get_user`` would read it back (every
+    column is written from these values, so reading it again is not needed)."""
     _check_writable(values)
+    manager_name = _manager_display_name(connection, tenant_id, values.get("manager_id"))
+    now = utcnow()
     row = _INSERT_DEFAULTS | dict(values)
     if row["attributes"] is None:
         row["attributes"] = {}
-    row.update(id=user_id, tenant_id=tenant_id, created=now, last_modified=now, version=1)
+    row.update(id=str(uuid.uuid4()), tenant_id=tenant_id, created=now, last_modified=now)
+    row["version"] = 1
     try:
         _INSERT_USER.execute(connection, row)
     except IntegrityError as error:
         raise _integrity(error) from None
     note_org_change(connection, tenant_id)
-    return user_id
+    row["manager_display_name"] = manager_name
+    return row
 
 
 def update_user(
@@ -226,27 +246,30 @@ def update_user(
     tenant_id: int,
     previous: Mapping[str, Any],
     values: Mapping[str, Any],
-) -> None:
-    """Replace the writable columns of the user ``previous`` (those ``values`` leaves out
-    keep their value) and bump its version."""
-    if values.get("manager_id") != previous["manager_id"]:
-        check_manager(connection, tenant_id, values.get("manager_id"))
+) -> dict[str, Any]:
+    """Replace the writable columns of the user ``previous`` (a row from ``get_user``; the
+    columns ``values`` leaves out keep their value) and bump its version. Returns the row as
+    ``get_user`` would read it back."""
     _check_writable(values)
-    parameters = {f"new_{name}": values.get(name, previous[name]) for name in WRITABLE_COLUMNS}
-    parameters.update(
-        tenant_id=tenant_id,
-        user_id=previous["id"],
-        new_last_modified=utcnow(),
-        new_version=previous["version"] + 1,
-    )
+    row = {**previous, **values}
+    manager_id = row["manager_id"]
+    manager_changed = manager_id != previous["manager_id"]
+    if manager_changed:
+        row["manager_display_name"] = _manager_display_name(connection, tenant_id, manager_id)
+    if manager_id is not None and manager_id == row["id"]:  # their own manager
+        row["manager_display_name"] = row["display_name"]
+    row["last_modified"] = utcnow()
+    row["version"] = previous["version"] + 1
+    parameters = {f"new_{name}": row[name] for name in _SET_COLUMNS}
+    parameters["tenant_id"] = tenant_id
+    parameters["user_id"] = previous["id"]
     try:
         _UPDATE_USER.execute(connection, parameters)
     except IntegrityError as error:
         raise _integrity(error) from None
-    if values.get("manager_id") != previous["manager_id"] or bool(values.get("active")) != bool(
-        previous["active"]
-    ):
+    if manager_changed or bool(row["active"]) != bool(previous["active"]):
         note_org_change(connection, tenant_id)
+    return row
 
 
 def delete_user(connection: Connection, tenant_id: int, user_id: str) -> bool:

@@ -1,8 +1,8 @@
 """The /Users endpoints (RFC 7644 §3.3-§3.6): create, read, replace, patch, delete.
 
 Each handler is one store call: writes run in one transaction (``Database.write``) that
-reads the row, checks ``If-Match``, applies the change and re-reads the result, so the
-response shows exactly what was committed.
+reads the row, checks ``If-Match`` and applies the change; the store hands back the row it
+wrote (every column of it), so the response shows exactly what was committed.
 """
 
 from collections.abc import Callable, Mapping
@@ -13,7 +13,7 @@ from starlette.requests import Request
 from starlette.responses import Response
 
 from db.groups import GroupRef, groups_of_user
-from db.users import delete_user, get_user, insert_user, update_user
+from db.users import create_user_row, delete_user, get_user, update_user
 from scim.context import base_url, database, tenant_id
 from scim.errors import ScimError
 from scim.etag import check_if_match, not_modified, weak_etag
@@ -58,10 +58,7 @@ async def create_user(request: Request) -> Response:
     tenant = tenant_id(request)
 
     def work(connection: Connection) -> Mapping[str, Any]:
-        user_id = insert_user(connection, tenant, columns)
-        row = get_user(connection, tenant, user_id)
-        assert row is not None
-        return row
+        return create_user_row(connection, tenant, columns)
 
     row = await database(request).write(work)
     return _resource_response(request, row, 201)
@@ -96,9 +93,7 @@ def _rewrite(
         check_if_match(request, row["version"])
         columns = document_to_columns(change(row))
         if any(row[name] != value for name, value in columns.items()):
-            update_user(connection, tenant, row, columns)
-            row = get_user(connection, tenant, user_id)
-            assert row is not None
+            row = update_user(connection, tenant, row, columns)
         return row
 
     return work
