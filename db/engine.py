@@ -36,11 +36,17 @@ def _prepare_sqlite_file(url: URL) -> None:
 
 
 def create_sqlite_engine(
-    url: URL, *, immediate: bool, busy_timeout_ms: int = SQLITE_BUSY_TIMEOUT_MS, pool_size: int = 8
+    url: URL,
+    *,
+    immediate: bool,
+    busy_timeout_ms: int = SQLITE_BUSY_TIMEOUT_MS,
+    pool_size: int = 8,
+    autocheckpoint: bool = True,
 ) -> Engine:
     """A SQLite engine; ``immediate`` makes every transaction a write transaction, and
     without it the engine is for reads only (autocommit, no transaction bookkeeping).
-    ``busy_timeout_ms=0`` makes a locked database fail at once instead of waiting."""
+    ``busy_timeout_ms=0`` makes a locked database fail at once instead of waiting; without
+    ``autocheckpoint`` a commit never copies the WAL into the database (someone else must)."""
     _prepare_sqlite_file(url)
     engine = create_engine(
         url,
@@ -58,6 +64,8 @@ def create_sqlite_engine(
         cursor.execute("PRAGMA foreign_keys=ON")
         cursor.execute(f"PRAGMA busy_timeout={busy_timeout_ms}")
         cursor.execute("PRAGMA synchronous=NORMAL")
+        if not autocheckpoint:
+            cursor.execute("PRAGMA wal_autocheckpoint=0")
         cursor.close()
 
     if immediate:

@@ -1,13 +1,16 @@
 """``Database.write``: SQLite writes run inline when the write lock is free and fall back to a
 worker thread (waiting on the busy timeout) when another connection holds it."""
 
+import shutil
+import sqlite3
 import threading
+from pathlib import Path
 
 import anyio
 import pytest
-from sqlalchemy import Connection, select
+from sqlalchemy import Connection, func, select
 
-from db.database import Database
+from db.database import CHECKPOINT_EVERY, Database
 from db.engine import create_engine_for
 from db.tables import tenants
 from db.tenants import create_tenant
@@ -74,3 +77,27 @@ def test_a_failed_inline_write_leaves_nothing_and_the_writer_usable(database: Da
     anyio.run(scenario)
     slugs = database.read_sync(lambda c: list(c.execute(select(tenants.c.slug)).scalars()))
     assert slugs == ["kept"]
+
+
+def test_inline_writes_checkpoint_the_wal_in_a_thread(database: Database, tmp_path: Path) -> None:
+    if not database.is_sqlite:
+        pytest.skip("SQLite's WAL")
+    path = database.url.database
+    assert path is not None
+
+    async def scenario() -> None:
+        for index in range(2 * CHECKPOINT_EVERY + 1):
+            await database.write(lambda connection, i=index: create_tenant(connection, f"t{i}"))
+
+    anyio.run(scenario)
+    checkpointer = database._checkpointer
+    assert checkpointer is not None
+    checkpointer.join()
+    # the database file alone (without its WAL) holds what the checkpoints copied into it
+    alone = tmp_path / "alone.db"
+    shutil.copyfile(path, alone)
+    with sqlite3.connect(alone) as probe:
+        copied = probe.execute("SELECT count(*) FROM tenant").fetchone()[0]
+    assert copied >= CHECKPOINT_EVERY
+    count = database.read_sync(lambda c: c.execute(select(func.count()).select_from(tenants)))
+    assert count.scalar_one() == 2 * CHECKPOINT_EVERY + 1
