@@ -56,8 +56,6 @@ WRITABLE_COLUMNS: tuple[str, ...] = (
     "attributes",
 )
 
-_SET_COLUMNS = (*WRITABLE_COLUMNS, "last_modified", "version")
-
 _manager = users.alias("manager")
 
 #: A user row plus what rendering its manager needs, in one statement.
@@ -85,11 +83,26 @@ _MANAGER_NAME = PreparedSelect(
 )
 #: Every column: ``insert_user`` fills what its caller leaves out with the column's default.
 _INSERT_USER = PreparedWrite(insert(users))
-_UPDATE_USER = PreparedWrite(
-    update(users)
-    .where(users.c.tenant_id == bindparam("tenant_id"), users.c.id == bindparam("user_id"))
-    .values({name: bindparam(f"new_{name}", type_=users.c[name].type) for name in _SET_COLUMNS})
-)
+
+
+@lru_cache(maxsize=512)
+def _update_statement(columns: tuple[str, ...]) -> PreparedWrite:
+    """UPDATE of ``columns`` plus last_modified and version. Only what changed is SET:
+    SQLite rewrites the entries of every index on a SET column, changed or not (an Entra
+    manager PATCH that SET every column took ~40 µs in SQLite instead of ~20, and dirtied
+    more pages to write at commit)."""
+    return PreparedWrite(
+        update(users)
+        .where(users.c.tenant_id == bindparam("tenant_id"), users.c.id == bindparam("user_id"))
+        .values(
+            {
+                name: bindparam(f"new_{name}", type_=users.c[name].type)
+                for name in (*columns, "last_modified", "version")
+            }
+        )
+    )
+
+
 _INSERT_DEFAULTS: dict[str, Any] = dict.fromkeys(WRITABLE_COLUMNS) | {"active": True}
 
 
@@ -258,13 +271,18 @@ def update_user(
         row["manager_display_name"] = _manager_display_name(connection, tenant_id, manager_id)
     if manager_id is not None and manager_id == row["id"]:  # their own manager
         row["manager_display_name"] = row["display_name"]
+    if row["attributes"] == previous["attributes"]:
+        row["attributes"] = previous["attributes"]  # as stored, key order included
     row["last_modified"] = utcnow()
     row["version"] = previous["version"] + 1
-    parameters = {f"new_{name}": row[name] for name in _SET_COLUMNS}
+    changed = tuple(name for name in WRITABLE_COLUMNS if row[name] != previous[name])
+    parameters = {f"new_{name}": row[name] for name in changed}
+    parameters["new_last_modified"] = row["last_modified"]
+    parameters["new_version"] = row["version"]
     parameters["tenant_id"] = tenant_id
     parameters["user_id"] = previous["id"]
     try:
-        _UPDATE_USER.execute(connection, parameters)
+        _update_statement(changed).execute(connection, parameters)
     except IntegrityError as error:
         raise _integrity(error) from None
     if manager_changed or bool(row["active"]) != bool(previous["active"]):

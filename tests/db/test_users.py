@@ -158,5 +158,13 @@ def test_written_rows_are_what_a_read_gives(database: Database, tenants: tuple[i
     write(update(manager_id=boss["id"], display_name="renamed"))
     write(update(manager_id=user_id, display_name="their own manager"))
     write(update(manager_id=user_id, display_name="renamed again"))
-    assert [row["version"] for row in written[1:]] == [1, 2, 3, 4, 5]
-    assert written[-1]["manager_display_name"] == "renamed again"
+    reordered = dict(reversed(everything["attributes"].items()))
+    write(update(attributes=reordered, title="only the title changes"))
+    assert [row["version"] for row in written[1:]] == [1, 2, 3, 4, 5, 6]
+    assert written[-2]["manager_display_name"] == "renamed again"
+    # equal attributes are not rewritten: the row shows them as stored, in their order
+    stored = database.read_sync(lambda c: get_user(c, acme, user_id))
+    assert stored is not None
+    assert (
+        list(written[-1]["attributes"]) == list(stored["attributes"]) == ["nickName", "addresses"]
+    )
