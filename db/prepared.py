@@ -31,7 +31,16 @@ _Processor = Callable[[Any], Any] | None
 class _Compiled:
     """The SQL text, parameter order and converters of a statement for one dialect."""
 
-    __slots__ = ("binders", "defaults", "keys", "plan", "positions", "processors", "sql")
+    __slots__ = (
+        "binders",
+        "converters",
+        "defaults",
+        "keys",
+        "plan",
+        "positions",
+        "processors",
+        "sql",
+    )
 
     def __init__(
         self, statement: "Select[Any] | Insert | Update | Delete", dialect: Dialect
@@ -57,6 +66,11 @@ class _Compiled:
         self.keys: tuple[str, ...] = tuple(column.keyname for column in columns)
         self.processors: tuple[_Processor, ...] = tuple(
             column.type.dialect_impl(dialect).result_processor(dialect, None) for column in columns
+        )
+        self.converters: tuple[tuple[str, Callable[[Any], Any]], ...] = tuple(
+            (key, processor)
+            for key, processor in zip(self.keys, self.processors, strict=True)
+            if processor is not None
         )
 
     def parameters(self, values: Mapping[str, Any]) -> Any:
@@ -130,14 +144,13 @@ class PreparedSelect(_Prepared):
     def rows(self, connection: Connection, values: Mapping[str, Any]) -> list[dict[str, Any]]:
         """The rows for ``values`` (every bind parameter of the statement by name)."""
         compiled, fetched, _ = self._run(connection, values, fetch=True)
-        keys, processors = compiled.keys, compiled.processors
-        return [
-            {
-                key: value if processor is None else processor(value)
-                for key, processor, value in zip(keys, processors, row, strict=True)
-            }
-            for row in fetched
-        ]
+        keys, converters = compiled.keys, compiled.converters
+        rows = [dict(zip(keys, row, strict=True)) for row in fetched]
+        if converters:  # only the columns whose type converts (a user row: 4 of 30)
+            for row in rows:
+                for key, processor in converters:
+                    row[key] = processor(row[key])
+        return rows
 
     def first(self, connection: Connection, values: Mapping[str, Any]) -> dict[str, Any] | None:
         rows = self.rows(connection, values)
