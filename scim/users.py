@@ -27,6 +27,8 @@ from scim.responses import ScimResponse
 from scim.user_cast import document_to_columns, render_user, row_to_document
 from scim.user_schema import USER_RESOURCE_TYPE
 
+_WHOLE = make_projection(USER_RESOURCE_TYPE, None, None)
+
 
 def _not_found(user_id: str) -> ScimError:
     return ScimError(404, f"no user {user_id!r}")
@@ -41,10 +43,14 @@ def _resource_response(
     resource = render_user(row, base_url(request))
     if groups:
         resource = with_user_groups(resource, groups, base_url(request))
-    projection = make_projection(
-        USER_RESOURCE_TYPE,
-        request.query_params.get("attributes"),
-        request.query_params.get("excludedAttributes"),
+    projection = (
+        make_projection(
+            USER_RESOURCE_TYPE,
+            request.query_params.get("attributes"),
+            request.query_params.get("excludedAttributes"),
+        )
+        if request.scope.get("query_string")
+        else _WHOLE  # no query string (every Entra write): no parsing
     )
     headers = {"ETag": weak_etag(row["version"])}
     if status_code == 201:
