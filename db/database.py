@@ -5,8 +5,8 @@ read served ~5,600 req/s with the read inline on the loop, ~2,200 behind a threa
 
 * SQLite reads run inline on one long-lived connection (microseconds, never blocking on locks
   in WAL mode);
-* every write, and every PostgreSQL call (a network round trip), runs in a worker thread so a
-  lock wait or a slow query never stalls the loop;
+* every PostgreSQL call (a network round trip) runs in a worker thread so a lock wait or a
+  slow query never stalls the loop;
 * SQLite writes run inline too, on one dedicated connection whose busy timeout is zero: the
   loop is single-threaded and a unit of work never awaits, so inline writes are serialised
   and never interleave. The thread hop they save was a third of an Entra-style sync's CPU
