@@ -6,17 +6,20 @@ transaction. Readers that derive something from the tree (transitive report coun
 compare ``org_version`` with the version they derived it at.
 """
 
-from sqlalchemy import Connection, select, update
+from sqlalchemy import Connection, bindparam, select, update
 
+from db.prepared import PreparedWrite
 from db.tables import tenants
+
+_NOTE = PreparedWrite(
+    update(tenants)
+    .where(tenants.c.id == bindparam("tenant_id"))
+    .values(org_version=tenants.c.org_version + 1)
+)
 
 
 def note_org_change(connection: Connection, tenant_id: int) -> None:
-    connection.execute(
-        update(tenants)
-        .where(tenants.c.id == tenant_id)
-        .values(org_version=tenants.c.org_version + 1)
-    )
+    _NOTE.execute(connection, {"tenant_id": tenant_id})
 
 
 def org_version(connection: Connection, tenant_id: int) -> int:

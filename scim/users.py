@@ -1,19 +1,19 @@
 """The /Users endpoints (RFC 7644 §3.3-§3.6): create, read, replace, patch, delete.
 
 Each handler is one store call: writes run in one transaction (``Database.write``) that
-reads the row, checks ``If-Match``, applies the change and re-reads the result, so the
-response shows exactly what was committed.
+reads the row, checks ``If-Match`` and applies the change; the store hands back the row it
+wrote (every column of it), so the response shows exactly what was committed.
 """
 
-from collections.abc import Callable
+from collections.abc import Callable, Mapping
 from typing import Any
 
-from sqlalchemy import Connection, RowMapping
+from sqlalchemy import Connection
 from starlette.requests import Request
 from starlette.responses import Response
 
 from db.groups import GroupRef, groups_of_user
-from db.users import delete_user, get_user, insert_user, update_user
+from db.users import create_user_row, delete_user, get_user, update_user
 from scim.context import base_url, database, tenant_id
 from scim.errors import ScimError
 from scim.etag import check_if_match, not_modified, weak_etag
@@ -27,6 +27,8 @@ from scim.responses import ScimResponse
 from scim.user_cast import document_to_columns, render_user, row_to_document
 from scim.user_schema import USER_RESOURCE_TYPE
 
+_WHOLE = make_projection(USER_RESOURCE_TYPE, None, None)
+
 
 def _not_found(user_id: str) -> ScimError:
     return ScimError(404, f"no user {user_id!r}")
@@ -34,17 +36,21 @@ def _not_found(user_id: str) -> ScimError:
 
 def _resource_response(
     request: Request,
-    row: RowMapping,
+    row: Mapping[str, Any],
     status_code: int = 200,
     groups: list[GroupRef] | None = None,
 ) -> ScimResponse:
     resource = render_user(row, base_url(request))
     if groups:
         resource = with_user_groups(resource, groups, base_url(request))
-    projection = make_projection(
-        USER_RESOURCE_TYPE,
-        request.query_params.get("attributes"),
-        request.query_params.get("excludedAttributes"),
+    projection = (
+        make_projection(
+            USER_RESOURCE_TYPE,
+            request.query_params.get("attributes"),
+            request.query_params.get("excludedAttributes"),
+        )
+        if request.scope.get("query_string")
+        else _WHOLE  # no query string (every Entra write): no parsing
     )
     headers = {"ETag": weak_etag(row["version"])}
     if status_code == 201:
@@ -57,11 +63,8 @@ async def create_user(request: Request) -> Response:
     columns = document_to_columns(document)
     tenant = tenant_id(request)
 
-    def work(connection: Connection) -> RowMapping:
-        user_id = insert_user(connection, tenant, columns)
-        row = get_user(connection, tenant, user_id)
-        assert row is not None
-        return row
+    def work(connection: Connection) -> Mapping[str, Any]:
+        return create_user_row(connection, tenant, columns)
 
     row = await database(request).write(work)
     return _resource_response(request, row, 201)
@@ -71,7 +74,7 @@ async def read_user(request: Request) -> Response:
     user_id = path_id(request, "user_id", "User")
     tenant = tenant_id(request)
 
-    def work(connection: Connection) -> tuple[RowMapping | None, list[GroupRef]]:
+    def work(connection: Connection) -> tuple[Mapping[str, Any] | None, list[GroupRef]]:
         row = get_user(connection, tenant, user_id)
         return row, groups_of_user(connection, tenant, user_id) if row is not None else []
 
@@ -84,21 +87,19 @@ async def read_user(request: Request) -> Response:
 
 
 def _rewrite(
-    request: Request, user_id: str, change: Callable[[RowMapping], dict[str, Any]]
-) -> Callable[[Connection], RowMapping]:
+    request: Request, user_id: str, change: Callable[[Mapping[str, Any]], dict[str, Any]]
+) -> Callable[[Connection], Mapping[str, Any]]:
     """A unit of work: lock the row, check If-Match, write ``change(row)``'s document."""
     tenant = tenant_id(request)
 
-    def work(connection: Connection) -> RowMapping:
+    def work(connection: Connection) -> Mapping[str, Any]:
         row = get_user(connection, tenant, user_id, for_update=True)
         if row is None:
             raise _not_found(user_id)
         check_if_match(request, row["version"])
         columns = document_to_columns(change(row))
         if any(row[name] != value for name, value in columns.items()):
-            update_user(connection, tenant, row, columns)
-            row = get_user(connection, tenant, user_id)
-            assert row is not None
+            row = update_user(connection, tenant, row, columns)
         return row
 
     return work
@@ -115,7 +116,7 @@ async def patch_user(request: Request) -> Response:
     user_id = path_id(request, "user_id", "User")
     operations = parse_patch_request(await read_json_object(request))
 
-    def change(row: RowMapping) -> dict[str, Any]:
+    def change(row: Mapping[str, Any]) -> dict[str, Any]:
         return apply_patch(USER_RESOURCE_TYPE, user_id, row_to_document(row), operations)
 
     row = await database(request).write(_rewrite(request, user_id, change))

@@ -4,10 +4,11 @@ from datetime import UTC, datetime
 from typing import Any
 
 import pytest
-from sqlalchemy import Connection, bindparam, event, func, select
+from sqlalchemy import Connection, bindparam, event, func, select, update
+from sqlalchemy.exc import IntegrityError
 
 from db.database import Database
-from db.prepared import PreparedSelect
+from db.prepared import PreparedSelect, PreparedWrite
 from db.tables import users
 from db.tenants import create_tenant
 from db.users import USER_WITH_MANAGER, insert_user, list_users
@@ -96,3 +97,27 @@ def test_cursor_events_fire_once_per_lookup(database: Database, acme: int) -> No
             event.remove(engine, "before_cursor_execute", record)
     assert (total, [row["user_name"] for row in rows]) == (1, ["boss"])
     assert len(statements) == 1
+
+
+def test_prepared_writes_count_rows_and_raise_sqlalchemys_errors(
+    database: Database, acme: int
+) -> None:
+    rename = PreparedWrite(
+        update(users)
+        .where(users.c.tenant_id == bindparam("tenant_id"), users.c.user_name == bindparam("old"))
+        .values(user_name=bindparam("new"))
+    )
+
+    def renamed(old: str, new: str) -> int:
+        return database.write_sync(
+            lambda c: rename.execute(c, {"tenant_id": acme, "old": old, "new": new})
+        )
+
+    assert renamed("nobody", "x") == 0
+    assert renamed("Zoë", "zoe") == 1
+    with pytest.raises(IntegrityError):
+        renamed("zoe", "BOSS")  # the case-insensitive unique index
+    assert database.read_sync(lambda c: sorted(c.execute(select(users.c.user_name)).scalars())) == [
+        "boss",
+        "zoe",
+    ]

@@ -11,7 +11,14 @@ from db.errors import Conflict, InvalidReference
 from db.org_changes import org_version
 from db.tables import users
 from db.tenants import create_tenant
-from db.users import delete_user, get_user, insert_user, list_users, update_user
+from db.users import (
+    create_user_row,
+    delete_user,
+    get_user,
+    insert_user,
+    list_users,
+    update_user,
+)
 
 
 @pytest.fixture
@@ -115,3 +122,49 @@ def test_delete_clears_reports_and_is_false_for_strangers(
     row = database.read_sync(lambda c: get_user(c, acme, report))
     assert row is not None
     assert (row["manager_id"], row["version"]) == (None, 2)
+
+
+def test_written_rows_are_what_a_read_gives(database: Database, tenants: tuple[int, int]) -> None:
+    """create_user_row and update_user hand back the row instead of reading it again."""
+    acme, _ = tenants
+    everything = {
+        "user_name": "Zoë",
+        "external_id": "e1",
+        "active": False,
+        "display_name": "Zoë Z",
+        "email": "z@contoso.com",
+        "attributes": {"nickName": "z", "addresses": [{"type": "work", "locality": "Köln"}]},
+    }
+    boss = database.write_sync(lambda c: create_user_row(c, acme, _values("boss", title="B")))
+    written = [boss]
+
+    def write(work: Callable[[Connection], dict[str, Any]]) -> None:
+        row = database.write_sync(work)
+        written.append(row)
+        assert row == database.read_sync(lambda c: get_user(c, acme, row["id"]))
+
+    write(lambda c: create_user_row(c, acme, {**everything, "manager_id": boss["id"]}))
+    user_id = written[-1]["id"]
+
+    def update(**changes: Any) -> Callable[[Connection], dict[str, Any]]:
+        def work(connection: Connection) -> dict[str, Any]:
+            row = get_user(connection, acme, user_id, for_update=True)
+            assert row is not None
+            return update_user(connection, acme, row, {**everything, **changes})
+
+        return work
+
+    write(update(title="t", manager_id=None))
+    write(update(manager_id=boss["id"], display_name="renamed"))
+    write(update(manager_id=user_id, display_name="their own manager"))
+    write(update(manager_id=user_id, display_name="renamed again"))
+    reordered = dict(reversed(everything["attributes"].items()))
+    write(update(attributes=reordered, title="only the title changes"))
+    assert [row["version"] for row in written[1:]] == [1, 2, 3, 4, 5, 6]
+    assert written[-2]["manager_display_name"] == "renamed again"
+    # equal attributes are not rewritten: the row shows them as stored, in their order
+    stored = database.read_sync(lambda c: get_user(c, acme, user_id))
+    assert stored is not None
+    assert (
+        list(written[-1]["attributes"]) == list(stored["attributes"]) == ["nickName", "addresses"]
+    )

@@ -1,0 +1,103 @@
+"""``Database.write``: SQLite writes run inline when the write lock is free and fall back to a
+worker thread (waiting on the busy timeout) when another connection holds it."""
+
+import shutil
+import sqlite3
+import threading
+from pathlib import Path
+
+import anyio
+import pytest
+from sqlalchemy import Connection, func, select
+
+from db.database import CHECKPOINT_EVERY, Database
+from db.engine import create_engine_for
+from db.tables import tenants
+from db.tenants import create_tenant
+
+
+def _thread_name(connection: Connection) -> str:
+    return threading.current_thread().name
+
+
+def test_write_runs_inline_when_the_lock_is_free(database: Database) -> None:
+    async def scenario() -> str:
+        return await database.write(_thread_name)
+
+    name = anyio.run(scenario)
+    if database.is_sqlite:
+        assert name == threading.current_thread().name
+    else:
+        assert name != threading.current_thread().name
+
+
+def test_write_waits_for_a_lock_held_elsewhere(database: Database) -> None:
+    if not database.is_sqlite:
+        pytest.skip("SQLite's write lock")
+    other = create_engine_for(database.url)  # another "process": its own connection
+    holder = other.connect()
+    holder.begin()  # BEGIN IMMEDIATE: holds the write lock
+    holder.execute(tenants.insert().values(slug="held", name="held"))
+    releaser = threading.Timer(0.2, holder.commit)  # while the write waits
+    releaser.start()
+    ran_in: list[str] = []
+
+    def work(connection: Connection) -> list[str]:
+        ran_in.append(threading.current_thread().name)
+        create_tenant(connection, "after")
+        return list(connection.execute(select(tenants.c.slug).order_by(tenants.c.slug)).scalars())
+
+    async def scenario() -> list[str]:
+        return await database.write(work)
+
+    try:
+        slugs = anyio.run(scenario)
+    finally:
+        releaser.join()
+        holder.close()
+        other.dispose()
+    assert slugs == ["after", "held"]
+    assert len(ran_in) == 1  # the inline attempt failed at BEGIN, before the work
+    assert ran_in[0] != threading.current_thread().name  # it ran in a worker thread
+    assert database.read_sync(
+        lambda c: c.execute(select(tenants.c.slug).where(tenants.c.slug == "after")).scalar()
+    )
+
+
+def test_a_failed_inline_write_leaves_nothing_and_the_writer_usable(database: Database) -> None:
+    def failing(connection: Connection) -> None:
+        create_tenant(connection, "gone")
+        raise RuntimeError("boom")
+
+    async def scenario() -> None:
+        with pytest.raises(RuntimeError):
+            await database.write(failing)
+        await database.write(lambda connection: create_tenant(connection, "kept"))
+
+    anyio.run(scenario)
+    slugs = database.read_sync(lambda c: list(c.execute(select(tenants.c.slug)).scalars()))
+    assert slugs == ["kept"]
+
+
+def test_inline_writes_checkpoint_the_wal_in_a_thread(database: Database, tmp_path: Path) -> None:
+    if not database.is_sqlite:
+        pytest.skip("SQLite's WAL")
+    path = database.url.database
+    assert path is not None
+
+    async def scenario() -> None:
+        for index in range(2 * CHECKPOINT_EVERY + 1):
+            await database.write(lambda connection, i=index: create_tenant(connection, f"t{i}"))
+
+    anyio.run(scenario)
+    checkpointer = database._checkpointer
+    assert checkpointer is not None
+    checkpointer.join()
+    # the database file alone (without its WAL) holds what the checkpoints copied into it
+    alone = tmp_path / "alone.db"
+    shutil.copyfile(path, alone)
+    with sqlite3.connect(alone) as probe:
+        copied = probe.execute("SELECT count(*) FROM tenant").fetchone()[0]
+    assert copied >= CHECKPOINT_EVERY
+    count = database.read_sync(lambda c: c.execute(select(func.count()).select_from(tenants)))
+    assert count.scalar_one() == 2 * CHECKPOINT_EVERY + 1
