@@ -4,6 +4,7 @@ worker thread (waiting on the busy timeout) when another connection holds it."""
 import shutil
 import sqlite3
 import threading
+from collections.abc import Iterator
 from pathlib import Path
 
 import anyio
@@ -14,6 +15,16 @@ from db.database import CHECKPOINT_EVERY, Database
 from db.engine import create_engine_for
 from db.tables import tenants
 from db.tenants import create_tenant
+
+
+@pytest.fixture
+def sqlite_database(tmp_path: Path, sqlite_template: Path) -> Iterator[Database]:
+    """A migrated SQLite store, for what only SQLite has (its write lock, its WAL)."""
+    path = tmp_path / "directory.db"
+    shutil.copyfile(sqlite_template, path)
+    database = Database(f"sqlite:///{path}")
+    yield database
+    database.dispose()
 
 
 def _thread_name(connection: Connection) -> str:
@@ -31,9 +42,8 @@ def test_write_runs_inline_when_the_lock_is_free(database: Database) -> None:
         assert name != threading.current_thread().name
 
 
-def test_write_waits_for_a_lock_held_elsewhere(database: Database) -> None:
-    if not database.is_sqlite:
-        pytest.skip("SQLite's write lock")
+def test_write_waits_for_a_lock_held_elsewhere(sqlite_database: Database) -> None:
+    database = sqlite_database
     other = create_engine_for(database.url)  # another "process": its own connection
     holder = other.connect()
     holder.begin()  # BEGIN IMMEDIATE: holds the write lock
@@ -79,9 +89,10 @@ def test_a_failed_inline_write_leaves_nothing_and_the_writer_usable(database: Da
     assert slugs == ["kept"]
 
 
-def test_inline_writes_checkpoint_the_wal_in_a_thread(database: Database, tmp_path: Path) -> None:
-    if not database.is_sqlite:
-        pytest.skip("SQLite's WAL")
+def test_inline_writes_checkpoint_the_wal_in_a_thread(
+    sqlite_database: Database, tmp_path: Path
+) -> None:
+    database = sqlite_database
     path = database.url.database
     assert path is not None
 
