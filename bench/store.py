@@ -85,14 +85,16 @@ def sqlite_url(root: Path, name: str) -> str:
 
 
 def _reset_postgres(url: str) -> None:
-    """Drop and re-create the database of ``url`` (connecting to the bench's own database)."""
+    """Drop and re-create the database of ``url`` (``<base>_<size>``), connecting to ``<base>``,
+    the bench's own database (``--postgres``)."""
     parsed = make_url(url)
-    admin = Database(parsed.set(database="blink_bench").render_as_string(hide_password=False))
-    admin.engine.dispose()
-    engine = admin.engine.execution_options(isolation_level="AUTOCOMMIT")
     name = parsed.database
     assert name is not None
-    assert name.startswith("blink_bench_")
+    base, _, size = name.rpartition("_")
+    assert "bench" in base and size.isdigit(), name
+    admin = Database(parsed.set(database=base).render_as_string(hide_password=False))
+    admin.engine.dispose()
+    engine = admin.engine.execution_options(isolation_level="AUTOCOMMIT")
     with engine.connect() as connection:
         connection.execute(text(f'DROP DATABASE IF EXISTS "{name}" WITH (FORCE)'))
         connection.execute(text(f'CREATE DATABASE "{name}"'))
