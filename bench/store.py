@@ -91,7 +91,8 @@ def _reset_postgres(url: str) -> None:
     name = parsed.database
     assert name is not None
     base, _, size = name.rpartition("_")
-    assert "bench" in base and size.isdigit(), name
+    assert "bench" in base, name
+    assert size.isdigit(), name
     admin = Database(parsed.set(database=base).render_as_string(hide_password=False))
     admin.engine.dispose()
     engine = admin.engine.execution_options(isolation_level="AUTOCOMMIT")

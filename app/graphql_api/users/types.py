@@ -156,7 +156,7 @@ class User(Node):
         from app.graphql_api.users.connections import report_connection
 
         return await report_connection(
-            info, self.record.id, first, after, min_depth, max_depth, include_inactive
+            info, self.record, first, after, min_depth, max_depth, include_inactive
         )
 
     @strawberry.field(description="Number of direct reports.")
