@@ -8,7 +8,7 @@ import pytest
 import strawberry
 from strawberry.schema.schema import StrawberryGraphQLCoreExecutionContext
 
-from app.graphql_api.execution import PlainFieldsExecutor
+from app.graphql_api.execution import PlainFieldsExecutor, direct, use_direct_resolvers
 
 
 @strawberry.enum
@@ -70,3 +70,41 @@ def test_same_answer_and_errors_as_graphql_core(values: dict[str, Any]) -> None:
     things = [Loose(**values), Loose(**GOOD)]
     expected = answer(StrawberryGraphQLCoreExecutionContext, things)
     assert answer(PlainFieldsExecutor, things) == expected
+
+
+def greeting_in(thing: Any, context: dict[str, str]) -> str:
+    return f"{context['greeting']}, {thing.name}"
+
+
+@strawberry.type
+class Greeted:
+    name: str
+
+    @strawberry.field(metadata=direct(greeting_in))
+    def greeting(self, info: strawberry.Info) -> str:
+        raise AssertionError("strawberry's resolver is not called")
+
+
+def test_a_direct_resolver_is_called_with_the_context() -> None:
+    @strawberry.type
+    class Query:
+        @strawberry.field
+        def greeted(self) -> Greeted:
+            return Greeted(name="Ada")
+
+    schema = strawberry.Schema(query=Query)
+    use_direct_resolvers(schema._schema)
+    result = schema.execute_sync("{ greeted { greeting } }", context_value={"greeting": "Hi"})
+    assert result.errors is None
+    assert result.data == {"greeted": {"greeting": "Hi, Ada"}}
+
+
+def test_a_field_with_arguments_cannot_be_direct() -> None:
+    @strawberry.type
+    class Query:
+        @strawberry.field(metadata=direct(greeting_in))
+        def greeting(self, name: str) -> str:
+            return name
+
+    with pytest.raises(TypeError, match=r"Query\.greeting"):
+        use_direct_resolvers(strawberry.Schema(query=Query)._schema)

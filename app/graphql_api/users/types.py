@@ -13,7 +13,8 @@ from typing import TYPE_CHECKING, Annotated, cast
 import strawberry
 from strawberry.dataloader import DataLoader
 
-from app.graphql_api.context import Info
+from app.graphql_api.context import Context, Info
+from app.graphql_api.execution import direct
 from app.graphql_api.limits import (
     MAX_CHAIN_DEPTH,
     checked_first,
@@ -92,21 +93,25 @@ class User(Node):
             updated_at=record.last_modified,
         )
 
-    @strawberry.field(
-        description="The manager Entra set, active or not; null when none (a deleted "
-        "manager's reference is cleared) or when the reference names no user of this tenant."
-    )
-    def manager(self, info: Info) -> "User | None":
+    def manager_in(self, context: Context) -> "User | None":
         manager_id = self.record.manager_id
         if manager_id is None:
             return None
-        loaders = info.context.loaders
+        loaders = context.loaders
         known = loaders.primed_user(manager_id)
         if known is not None:
             # A manager that came with the page resolves without an await: graphql-core
             # completes 100 plain values ~1.5 ms faster than 100 awaitables.
             return User.of(known)
         return cast("User | None", _load_user(loaders.user, manager_id))
+
+    @strawberry.field(
+        description="The manager Entra set, active or not; null when none (a deleted "
+        "manager's reference is cleared) or when the reference names no user of this tenant.",
+        metadata=direct(manager_in),
+    )
+    def manager(self, info: Info) -> "User | None":
+        return self.manager_in(info.context)
 
     @strawberry.field(
         description="Managers above this user, nearest first, up to the top or `maxDepth` "
