@@ -29,8 +29,10 @@ from sqlalchemy import (
     String,
     and_,
     bindparam,
+    case,
     func,
     literal,
+    null,
     select,
     true,
     tuple_,
@@ -145,11 +147,17 @@ def count_reports(
 def _one_root_statement(include_inactive: bool, after: bool) -> PreparedSelect:
     """The page of one root: ORDER BY ... LIMIT instead of numbering rows per root (one
     sort fewer, ~2 ms of the ~800-report walk), compiled once and run past SQLAlchemy's
-    per-call work."""
+    per-call work. The total is a scalar subquery over the same walk (computed once): a
+    ``COUNT(*) OVER ()`` window made the database keep every member before sorting, ~0.4 ms
+    more."""
     members = _members(include_inactive, one_root=True)
-    counted = select(members, func.count().over().label("total")).subquery("counted")
-    order = (counted.c.depth, BinaryText(counted.c.sort_name), counted.c.user_id)
-    limited = select(counted).order_by(*order).limit(bindparam("limit", type_=Integer))
+    total = select(func.count()).select_from(members).scalar_subquery()
+    order = (members.c.depth, BinaryText(members.c.sort_name), members.c.user_id)
+    limited = (
+        select(members, total.label("total"))
+        .order_by(*order)
+        .limit(bindparam("limit", type_=Integer))
+    )
     if after:
         limited = limited.where(tuple_(*order) > _after())
     page = limited.subquery("page")
@@ -194,9 +202,12 @@ def _with_users(page: Any, *, after: bool) -> Select[Any]:
     managers' columns again cost ~1 ms. After a cursor the manager may be on an earlier page,
     so every manager comes along.
     """
-    manager_wanted = and_(MANAGER.c.id == users.c.manager_id, MANAGER.c.tenant_id == _TENANT)
+    wanted_id: Any = users.c.manager_id
     if not after:
-        manager_wanted = and_(manager_wanted, page.c.manager_listed.is_(False))
+        # a NULL key, not an extra join condition: PostgreSQL would look the manager up and
+        # then drop it; with NULL neither database looks
+        wanted_id = case((page.c.manager_listed.is_(False), users.c.manager_id), else_=null())
+    manager_wanted = and_(MANAGER.c.id == wanted_id, MANAGER.c.tenant_id == _TENANT)
     return (
         # positions: _USER, _MANAGER, _ROOT_ID, _DEPTH, _TOTAL
         select(
