@@ -132,7 +132,7 @@ async def report_connection(
         ReportEdge(
             cursor=encode_cursor("reports", list(report_key(row))),
             depth=row.depth,
-            node=User.of(row.user),
+            node=User.shared(row.user, info.context),
         )
         for row in page.rows
     ]

@@ -93,6 +93,15 @@ class User(Node):
             updated_at=record.last_modified,
         )
 
+    @classmethod
+    def shared(cls, record: UserRecord, context: Context) -> "User":
+        """The request's one User of ``record``: the managers on a page of reports are mostly
+        reports on the same page, so 100 managers cost a dictionary look-up each."""
+        user = context.users.get(record.id)
+        if user is None or user.record is not record:
+            user = context.users[record.id] = cls.of(record)
+        return user
+
     def manager_in(self, context: Context) -> "User | None":
         manager_id = self.record.manager_id
         if manager_id is None:
@@ -102,7 +111,7 @@ class User(Node):
         if known is not None:
             # A manager that came with the page resolves without an await: graphql-core
             # completes 100 plain values ~1.5 ms faster than 100 awaitables.
-            return User.of(known)
+            return User.shared(known, context)
         return cast("User | None", _load_user(loaders.user, manager_id))
 
     @strawberry.field(
