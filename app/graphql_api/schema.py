@@ -17,6 +17,7 @@ from strawberry.tools import merge_types
 
 from app.graphql_api.cost import CostLimiter
 from app.graphql_api.errors import should_mask
+from app.graphql_api.execution import PlainFieldsExecutor, use_direct_resolvers
 from app.graphql_api.groups.queries import GroupQueries
 from app.graphql_api.groups.types import Group
 from app.graphql_api.limits import MAX_ALIASES, MAX_QUERY_DEPTH, MAX_TOKENS
@@ -57,7 +58,14 @@ def build_schema(*, debug: bool = False) -> strawberry.Schema:
     ]
     if not debug:
         extensions.append(lambda: MaskErrors(should_mask_error=should_mask))
-    return strawberry.Schema(query=Query, types=[User, Group], extensions=extensions)
+    schema = strawberry.Schema(
+        query=Query,
+        types=[User, Group],
+        extensions=extensions,
+        execution_context_class=PlainFieldsExecutor,
+    )
+    use_direct_resolvers(schema._schema)
+    return schema
 
 
 def schema_sdl() -> str:

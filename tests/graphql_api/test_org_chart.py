@@ -107,11 +107,16 @@ query Reports($id: ID!, $first: Int, $after: String, $min: Int!, $max: Int!, $al
             includeInactive: $all) {
       totalCount
       pageInfo { hasNextPage hasPreviousPage endCursor }
-      edges { cursor depth node { id } }
+      edges { cursor depth node { id manager { id displayName } } }
     }
   }
 }
 """
+
+
+def manager_of(org: Org, user_id: str) -> dict[str, Any]:
+    manager = org.people[org.people[user_id].manager_id or ""]
+    return {"id": manager.id, "displayName": manager.display_name}
 
 
 @pytest.mark.parametrize(
@@ -133,8 +138,39 @@ def test_transitive_reports_with_depths_across_pages(
         }
         edges = all_pages(seeded.acme, REPORTS, ["user", "reports"], variables)
         assert [(edge["depth"], edge["node"]["id"]) for edge in edges] == expected
+        # every report's manager: the root, a report listed before, or one fetched (inactive,
+        # above minDepth, or on an earlier page)
+        for edge in edges:
+            assert edge["node"]["manager"] == manager_of(org, edge["node"]["id"])
         first_page = seeded.acme.data(REPORTS, {**variables, "after": None})
         assert first_page["user"]["reports"]["totalCount"] == len(expected)
+
+
+SUBTREES = """
+query Subtrees($min: Int!, $all: Boolean!) {
+  users(first: 100) {
+    edges { node { id reports(first: 20, minDepth: $min, maxDepth: 3, includeInactive: $all) {
+      totalCount edges { depth node { id manager { id displayName } } }
+    } } }
+  }
+}
+"""
+
+
+@pytest.mark.parametrize(("min_depth", "include_inactive"), [(1, False), (2, False), (1, True)])
+def test_transitive_reports_of_a_page_of_users(
+    seeded: SeededOrg, min_depth: int, include_inactive: bool
+) -> None:
+    org = seeded.org
+    data = seeded.acme.data(SUBTREES, {"min": min_depth, "all": include_inactive})
+    for user in data["users"]["edges"]:
+        expected = org.reports(user["node"]["id"], min_depth, 3, include_inactive)
+        reports = user["node"]["reports"]
+        assert reports["totalCount"] == len(expected)
+        edges = reports["edges"]
+        assert [(edge["depth"], edge["node"]["id"]) for edge in edges] == expected[:20]
+        for edge in edges:
+            assert edge["node"]["manager"] == manager_of(org, edge["node"]["id"])
 
 
 TEAM = """

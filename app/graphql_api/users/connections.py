@@ -13,6 +13,7 @@ from app.graphql_api.limits import MAX_REPORT_DEPTH, checked_first, checked_rang
 from app.graphql_api.node import PageInfo, page_info
 from app.graphql_api.users.types import User
 from db.directory_lists import UserPage, UserSet, UserSort
+from db.directory_reads import UserRecord
 from db.org_reports import count_reports, report_key
 
 
@@ -97,7 +98,7 @@ def user_page_connection(
 
 async def report_connection(
     info: Info,
-    root_id: str,
+    root: UserRecord,
     first: int | None,
     after: str | None,
     min_depth: int,
@@ -120,6 +121,9 @@ async def report_connection(
         position = (raw[0], raw[1], raw[2])
     loaders = info.context.loaders
     tenant_id = info.context.tenant_id
+    root_id = root.id
+    # The page leaves out the managers the caller has: the root and the members listed.
+    loaders.prime((root,))
     # Batched: the reports of every user on a page come in one statement.
     page = await loaders.reports.load(
         (root_id, min_depth, max_depth, include_inactive, size, position)
@@ -128,7 +132,7 @@ async def report_connection(
         ReportEdge(
             cursor=encode_cursor("reports", list(report_key(row))),
             depth=row.depth,
-            node=User.of(row.user),
+            node=User.shared(row.user, info.context),
         )
         for row in page.rows
     ]
