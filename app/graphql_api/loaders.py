@@ -5,7 +5,7 @@ back in a chain, a page or a subtree costs nothing more.
 """
 
 from collections import defaultdict
-from collections.abc import Callable, Iterable, Sequence
+from collections.abc import Callable, Iterable, Mapping, Sequence
 from functools import partial
 from typing import Any, TypeVar
 
@@ -20,6 +20,7 @@ from db.org_chains import management_chains
 from db.org_reports import ReportKey, ReportsPage, reports_pages
 
 T = TypeVar("T")
+V = TypeVar("V")
 
 GroupsPage = tuple[list[GroupRecord], bool]
 ChainKey = tuple[str, int]  # (user id, max depth)
@@ -69,101 +70,62 @@ class Loaders:
         found = await self.read(partial(groups_by_ids, tenant_id=self.tenant_id, ids=ids))
         return [found.get(group_id) for group_id in ids]
 
-    async def _chains(self, keys: Sequence[ChainKey]) -> list[list[UserRecord]]:
-        by_depth: dict[int, set[str]] = defaultdict(set)
-        for user_id, max_depth in keys:
-            by_depth[max_depth].add(user_id)
-        found: dict[ChainKey, list[UserRecord]] = {}
-        for max_depth, ids in by_depth.items():
-            chains = await self.read(
-                partial(
-                    management_chains,
-                    tenant_id=self.tenant_id,
-                    user_ids=ids,
-                    max_depth=max_depth,
-                )
+    async def _grouped(
+        self,
+        keys: Sequence[tuple[Any, ...]],
+        fetch: Callable[..., Mapping[str, V]],
+        ids_as: str,
+        parameters: tuple[str, ...],
+        default: V | None = None,
+    ) -> list[V]:
+        """Answer ``keys`` — ``(id, *parameter values)`` — with one ``fetch`` per distinct set
+        of parameter values: a page of users asking for the same page of each one's reports is
+        one statement. ``fetch`` maps each id it was given to its value (``default`` for the
+        ids it leaves out, if given)."""
+        groups: dict[tuple[Any, ...], list[str]] = defaultdict(list)
+        for key in keys:
+            groups[key[1:]].append(key[0])
+        found: dict[tuple[Any, ...], V] = {}
+        for values, ids in groups.items():
+            arguments = dict(zip(parameters, values, strict=True))
+            results = await self.read(
+                partial(fetch, tenant_id=self.tenant_id, **{ids_as: ids}, **arguments)
             )
-            for user_id, chain in chains.items():
-                found[(user_id, max_depth)] = chain
-                self.prime(chain)
+            for item_id in ids:
+                value = results[item_id] if default is None else results.get(item_id, default)
+                found[(item_id, *values)] = value
         return [found[key] for key in keys]
+
+    async def _chains(self, keys: Sequence[ChainKey]) -> list[list[UserRecord]]:
+        chains = await self._grouped(keys, management_chains, "user_ids", ("max_depth",))
+        for chain in chains:
+            self.prime(chain)
+        return chains
 
     async def _direct_report_counts(self, keys: Sequence[CountKey]) -> list[int]:
-        found: dict[CountKey, int] = {}
-        for include_inactive in {flag for _, flag in keys}:
-            ids = [user_id for user_id, flag in keys if flag is include_inactive]
-            counts = await self.read(
-                partial(
-                    direct_report_counts,
-                    tenant_id=self.tenant_id,
-                    manager_ids=ids,
-                    include_inactive=include_inactive,
-                )
-            )
-            for user_id in ids:
-                found[(user_id, include_inactive)] = counts.get(user_id, 0)
-        return [found[key] for key in keys]
+        return await self._grouped(
+            keys, direct_report_counts, "manager_ids", ("include_inactive",), default=0
+        )
 
     async def _reports(self, keys: Sequence[ReportsKey]) -> list[ReportsPage]:
-        by_page: dict[tuple[int, int, bool, int, ReportKey | None], set[str]] = defaultdict(set)
-        for root_id, min_depth, max_depth, include_inactive, first, after in keys:
-            by_page[(min_depth, max_depth, include_inactive, first, after)].add(root_id)
-        found: dict[ReportsKey, ReportsPage] = {}
-        for (min_depth, max_depth, include_inactive, first, after), ids in by_page.items():
-            pages = await self.read(
-                partial(
-                    reports_pages,
-                    tenant_id=self.tenant_id,
-                    root_ids=ids,
-                    min_depth=min_depth,
-                    max_depth=max_depth,
-                    include_inactive=include_inactive,
-                    first=first,
-                    after=after,
-                )
-            )
-            for root_id, page in pages.items():
-                found[(root_id, min_depth, max_depth, include_inactive, first, after)] = page
-                self.prime(row.user for row in page.rows)
-                self.prime(row.manager for row in page.rows if row.manager is not None)
-        return [found[key] for key in keys]
+        pages = await self._grouped(
+            keys,
+            reports_pages,
+            "root_ids",
+            ("min_depth", "max_depth", "include_inactive", "first", "after"),
+        )
+        for page in pages:
+            self.prime(row.user for row in page.rows)
+            self.prime(row.manager for row in page.rows if row.manager is not None)
+        return pages
 
     async def _direct_reports(self, keys: Sequence[TeamKey]) -> list[UserPage]:
-        by_page: dict[tuple[bool, int, tuple[Any, str] | None], set[str]] = defaultdict(set)
-        for manager_id, include_inactive, first, after in keys:
-            by_page[(include_inactive, first, after)].add(manager_id)
-        found: dict[TeamKey, UserPage] = {}
-        for (include_inactive, first, after), ids in by_page.items():
-            pages = await self.read(
-                partial(
-                    direct_reports_pages,
-                    tenant_id=self.tenant_id,
-                    manager_ids=ids,
-                    include_inactive=include_inactive,
-                    first=first,
-                    after=after,
-                )
-            )
-            for manager_id, page in pages.items():
-                found[(manager_id, include_inactive, first, after)] = page
-                self.prime(page.users)
-        return [found[key] for key in keys]
+        pages = await self._grouped(
+            keys, direct_reports_pages, "manager_ids", ("include_inactive", "first", "after")
+        )
+        for page in pages:
+            self.prime(page.users)
+        return pages
 
     async def _groups_of_users(self, keys: Sequence[GroupsKey]) -> list[GroupsPage]:
-        by_page: dict[tuple[int, tuple[str, str] | None], set[str]] = defaultdict(set)
-        for user_id, first, after in keys:
-            by_page[(first, after)].add(user_id)
-        found: dict[GroupsKey, GroupsPage] = {}
-        for (first, after), ids in by_page.items():
-            pages = await self.read(
-                partial(
-                    groups_of_users,
-                    tenant_id=self.tenant_id,
-                    user_ids=ids,
-                    first=first,
-                    after=after,
-                )
-            )
-            for user_id, page in pages.items():
-                found[(user_id, first, after)] = page
-        return [found[key] for key in keys]
+        return await self._grouped(keys, groups_of_users, "user_ids", ("first", "after"))
