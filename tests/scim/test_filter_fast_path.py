@@ -155,3 +155,21 @@ def test_a_page_past_the_match_still_counts_it(
 def test_unknown_attribute_is_still_invalid_filter(scim: TestClient) -> None:
     response = scim.get("/scim/Users", params={"filter": 'roles.value eq "x"'})
     assert_error(response, 400, "invalidFilter")
+
+
+def test_a_full_page_counts_every_match(scim: TestClient) -> None:
+    for number in range(3):
+        create(scim, f"engineer{number}@contoso.com", title="Engineer")
+    create(scim, "manager@contoso.com", title="Manager")
+    text = 'title eq "Engineer"'
+    assert bind_user_filter(text).is_template
+
+    def page(**params: Any) -> tuple[int, int]:
+        body = scim.get("/scim/Users", params={"filter": text, **params}).json()
+        return body["totalResults"], len(body["Resources"])
+
+    assert page(count=2) == (3, 2)  # full: the total takes a count of its own
+    assert page(count=3) == (3, 3)
+    assert page(startIndex=3, count=2) == (3, 1)  # the last page gives the total itself
+    assert page(startIndex=5, count=2) == (3, 0)  # past the end: counted
+    assert page() == (3, 3)
