@@ -29,7 +29,6 @@ from app.graphql_api.user_pages import (
 from db.directory_reads import UserRecord
 from db.org_reports import ReportRow
 
-INCLUDE_INACTIVE = "Also list inactive users (they are left out by default)."
 GROUPS_MODULE = "app.graphql_api.groups.types"
 
 
