@@ -1,7 +1,7 @@
 """The User type with its org-chart fields, and the connections that list users.
 
 A ``User`` is the store's record itself: its plain fields read the record's attributes of the
-same name, so a new column shows up in GraphQL by declaring its field here, nothing more.
+same name, so a column the record carries shows up in GraphQL by declaring its field here.
 
 Inactive users: lists and counts over the org chart (managementChain, directReports,
 reports, peers, roots, counts, reportingPath) leave them out unless ``includeInactive: true``;
