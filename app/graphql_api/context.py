@@ -2,7 +2,6 @@
 
 import asyncio
 from dataclasses import dataclass, field
-from typing import TYPE_CHECKING
 
 from strawberry.types import Info as StrawberryInfo
 
@@ -11,9 +10,6 @@ from app.graphql_api.org_cache import OrgMetricsCache
 from db.database import Database
 from db.org_metrics import OrgMetrics
 from db.tokens import TokenGrant
-
-if TYPE_CHECKING:
-    from app.graphql_api.users.types import User
 
 
 @dataclass(slots=True)
@@ -25,8 +21,6 @@ class Context:
     org_cache: OrgMetricsCache | None = None
     _loaders: Loaders | None = field(default=None, init=False)
     _org_metrics: "asyncio.Task[OrgMetrics] | None" = field(default=None, init=False)
-    # User objects by id, shared within the request (see User.shared)
-    users: "dict[str, User]" = field(default_factory=dict, init=False)
 
     @property
     def grant(self) -> TokenGrant:

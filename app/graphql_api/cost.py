@@ -8,9 +8,9 @@ the per-request budget. ``first`` outside 1..MAX_FIRST is reported here too, wit
 """
 
 from collections.abc import Iterator
-from typing import Any
+from typing import Any, Protocol
+from weakref import WeakKeyDictionary
 
-from graphql.execution.values import get_variable_values
 from strawberry.extensions import SchemaExtension
 
 from app.graphql_api.limits import COST_BUDGET, DEFAULT_FIRST, MAX_FIRST
@@ -28,17 +28,15 @@ from graphql import (
     InlineFragmentNode,
     OperationDefinitionNode,
     SelectionSetNode,
-    Undefined,
+    VariableValues,
+    build_schema,
+    get_argument_values,
     get_named_type,
-    value_from_ast,
+    get_variable_values,
 )
 
 # Fields that return many nodes without a ``first`` argument, and their size argument.
 LIST_SIZE_ARGUMENTS = {"managementChain": "maxDepth"}
-
-
-class CostLimitExceeded(Exception):
-    pass
 
 
 class QueryCost:
@@ -46,7 +44,7 @@ class QueryCost:
         self,
         schema: GraphQLSchema,
         fragments: dict[str, FragmentDefinitionNode],
-        variables: dict[str, Any],
+        variables: VariableValues,
     ) -> None:
         self.schema = schema
         self.fragments = fragments
@@ -114,13 +112,12 @@ class QueryCost:
         return 0
 
     def argument(self, definition: GraphQLField, node: FieldNode, name: str) -> Any:
-        argument_type = definition.args[name]
-        for argument in node.arguments or ():
-            if argument.name.value == name:
-                value = value_from_ast(argument.value, argument_type.type, self.variables)
-                return None if value is Undefined else value
-        default = argument_type.default_value
-        return None if default is Undefined else default
+        """The argument's value as execution will see it (given, from a variable or the
+        default), or None when it has none or it is invalid (execution reports that)."""
+        try:
+            return get_argument_values(definition, node, self.variables).get(name)
+        except GraphQLError:
+            return None
 
 
 def query_cost(
@@ -136,8 +133,24 @@ def query_cost(
     coerced = get_variable_values(schema, operation.variable_definitions or (), variables)
     if isinstance(coerced, list):
         return 0, []  # execution reports the bad variables itself
-    counter = QueryCost(schema, fragments, coerced.coerced)
+    counter = QueryCost(schema, fragments, coerced)
     return counter.of_selection(root, operation.selection_set, 1, frozenset()), counter.errors
+
+
+class PrintableSchema(Protocol):
+    def as_str(self) -> str: ...
+
+
+_typed_schemas: "WeakKeyDictionary[PrintableSchema, GraphQLSchema]" = WeakKeyDictionary()
+
+
+def typed_schema(schema: PrintableSchema) -> GraphQLSchema:
+    """The schema's types and arguments as graphql-core sees them, built once per schema from
+    its SDL: strawberry publishes its schema as SDL, not as graphql-core objects."""
+    typed = _typed_schemas.get(schema)
+    if typed is None:
+        typed = _typed_schemas[schema] = build_schema(schema.as_str())
+    return typed
 
 
 class CostLimiter(SchemaExtension):
@@ -173,7 +186,7 @@ class CostLimiter(SchemaExtension):
                 or definition.name.value == context.operation_name
             )
         ]
-        schema = context.schema._schema
+        schema = typed_schema(context.schema)
         messages: list[str] = []
         for operation in operations[:1] if context.operation_name is None else operations:
             cost, errors = query_cost(schema, operation, fragments, context.variables or {})

@@ -31,12 +31,3 @@ class PageInfo:
     )
     start_cursor: str | None
     end_cursor: str | None
-
-
-def page_info(cursors: list[str], *, has_next: bool, after: str | None) -> PageInfo:
-    return PageInfo(
-        has_next_page=has_next,
-        has_previous_page=after is not None,
-        start_cursor=cursors[0] if cursors else None,
-        end_cursor=cursors[-1] if cursors else None,
-    )

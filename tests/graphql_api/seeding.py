@@ -11,11 +11,9 @@ own ids as each person's ``externalId`` (Entra's object id plays that part), and
 ``add_people`` returns the same org renamed to the ids the server answered with; the model
 never reads the store. Tests use the returned org and the returned group ids.
 
-There is no store seeder any more: no test needs an org too large to build over SCIM. The
-largest, test_org_chart's 3,000 users (plus globex's 30), took 15-18 s on SQLite and 27-46 s
-on PostgreSQL, measured on a shared 2-CPU machine under load 4-5: ~3 ms a create and ~3 ms a
-manager PATCH on SQLite, ~6 ms each on PostgreSQL with the PATCHes 8 at a time (~13 ms one
-at a time). Creates stay one at a time so that creation order is the model's order.
+There is no store seeder any more: no test needs an org too large to build over SCIM (the
+largest is test_org_chart's 3,000 users, plus globex's 30). The manager PATCHes go 8 at a
+time; creates stay one at a time so that creation order is the model's order.
 """
 
 from collections.abc import AsyncIterator

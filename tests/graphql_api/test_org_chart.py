@@ -16,8 +16,8 @@ from tests.graphql_api.conftest import GraphQLClient, SeededOrg
 from tests.graphql_api.org_model import Org, Person
 
 ORG_SIZE = 3000
-# Building the org over SCIM (3,000 creates and ~3,000 manager PATCHes) takes 15-18 s on SQLite
-# and 27-46 s on PostgreSQL (measured on a loaded 2-CPU machine); the first test pays for it.
+# Building the org over SCIM (3,000 creates and ~3,000 manager PATCHes) is what makes this
+# module slow; the first test pays for it.
 pytestmark = pytest.mark.slow
 
 EVERY_USER = """

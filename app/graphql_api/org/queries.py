@@ -40,11 +40,13 @@ class OrgQueries:
     @strawberry.field(
         description="The lowest user on both management chains, each chain starting at the "
         "user itself (so if a manages b, it is a). An inactive one is passed over for the next "
-        "active manager above, unless includeInactive. Null if the chains never meet."
+        "active manager above, unless includeInactive. Null if the chains never meet.",
+        graphql_type=User | None,
     )
+    @staticmethod
     async def common_manager(
-        self, info: Info, a: strawberry.ID, b: strawberry.ID, include_inactive: bool = False
-    ) -> User | None:
+        info: Info, a: strawberry.ID, b: strawberry.ID, include_inactive: bool = False
+    ) -> UserRecord | None:
         found = await _paths(info, str(a), str(b))
         if found is None:
             return None
@@ -52,21 +54,22 @@ class OrgQueries:
         on_b = {record.id for record in path_b}
         for record in path_a[index:]:
             if record.id in on_b and (include_inactive or record.active):
-                return User.of(record)
+                return record
         return None
 
     @strawberry.field(
         description="From `from` up to the common manager and down to `to`, both ends "
         "included; inactive users in between are left out unless includeInactive. Null if "
-        "the chains never meet."
+        "the chains never meet.",
+        graphql_type=list[User] | None,
     )
+    @staticmethod
     async def reporting_path(
-        self,
         info: Info,
         from_: Annotated[strawberry.ID, strawberry.argument(name="from")],
         to: strawberry.ID,
         include_inactive: bool = False,
-    ) -> list[User] | None:
+    ) -> list[UserRecord] | None:
         found = await _paths(info, str(from_), str(to))
         if found is None:
             return None
@@ -76,11 +79,12 @@ class OrgQueries:
         path = path_a[: index + 1] + list(reversed(path_b[: down.index(meeting.id)]))
         last = len(path) - 1
         return [
-            User.of(record)
+            record
             for position, record in enumerate(path)
             if include_inactive or record.active or position in (0, last)
         ]
 
     @strawberry.field(description="The shape and the faults of the org chart.")
-    async def org_health(self, info: Info) -> OrgHealth:
+    @staticmethod
+    async def org_health(info: Info) -> OrgHealth:
         return OrgHealth(metrics=await info.context.org_metrics())

@@ -5,12 +5,13 @@ import strawberry
 from app.graphql_api.context import Info
 from app.graphql_api.limits import checked_first
 from app.graphql_api.users.types import User
+from db.directory_reads import UserRecord
 from db.org_metrics import OrgMetrics
 
 
 @strawberry.type(description="The manager with the most active direct reports.")
 class Span:
-    manager: User
+    manager: UserRecord = strawberry.field(graphql_type=User)
     direct_report_count: int
 
 
@@ -48,9 +49,7 @@ class OrgHealth:
         if widest is None:
             return None
         record = await info.context.loaders.user.load(widest[0])
-        return (
-            None if record is None else Span(manager=User.of(record), direct_report_count=widest[1])
-        )
+        return None if record is None else Span(manager=record, direct_report_count=widest[1])
 
     @strawberry.field(
         description="Every manager loop, as the ids on it in manager order, starting from the "
@@ -63,8 +62,12 @@ class OrgHealth:
     def users_with_inactive_manager_count(self) -> int:
         return len(self.metrics.users_with_inactive_manager)
 
-    @strawberry.field(description="Users whose manager is inactive, by id.")
-    async def users_with_inactive_manager(self, info: Info, first: int | None = None) -> list[User]:
+    @strawberry.field(
+        description="Users whose manager is inactive, by id.", graphql_type=list[User]
+    )
+    async def users_with_inactive_manager(
+        self, info: Info, first: int | None = None
+    ) -> list[UserRecord]:
         ids = self.metrics.users_with_inactive_manager[: checked_first(first)]
         records = await info.context.loaders.user.load_many(ids)
-        return [User.of(record) for record in records if record is not None]
+        return [record for record in records if record is not None]

@@ -7,12 +7,13 @@ import strawberry
 
 from app.graphql_api.context import Info
 from app.graphql_api.errors import ApiError
-from app.graphql_api.groups.types import Group
 from app.graphql_api.node import After, First, Node
-from app.graphql_api.users.connections import UserConnection, user_connection
-from app.graphql_api.users.types import User
+from app.graphql_api.pages import Page
+from app.graphql_api.user_pages import user_set_page
+from app.graphql_api.users.types import User, UserConnection
+from db.directory_groups import GroupRecord
 from db.directory_lists import UserFilterSpec, UserSort, UserSortField, directory, roots
-from db.directory_reads import user_by_user_name
+from db.directory_reads import UserRecord, user_by_user_name
 
 
 @strawberry.input(description="Narrows the users listed; all given conditions must hold.")
@@ -67,56 +68,65 @@ class UserOrder:
 class UserQueries:
     @strawberry.field(
         description="A user by id or by userName (case-insensitive): exactly one of them. "
-        "Null when no such user exists in the caller's tenant."
+        "Null when no such user exists in the caller's tenant.",
+        graphql_type=User | None,
     )
+    @staticmethod
     async def user(
-        self, info: Info, id: strawberry.ID | None = None, user_name: str | None = None
-    ) -> User | None:
+        info: Info, id: strawberry.ID | None = None, user_name: str | None = None
+    ) -> UserRecord | None:
         if (id is None) == (user_name is None):
             raise ApiError("give exactly one of id and userName")
         loaders = info.context.loaders
         if id is not None:
-            record = await loaders.user.load(str(id))
-        else:
-            assert user_name is not None
-            record = await loaders.read(
-                partial(user_by_user_name, tenant_id=info.context.tenant_id, user_name=user_name)
-            )
-            if record is not None:
-                loaders.prime([record])
-        return None if record is None else User.of(record)
+            return await loaders.user.load(str(id))
+        assert user_name is not None
+        record = await loaders.read(
+            partial(user_by_user_name, tenant_id=info.context.tenant_id, user_name=user_name)
+        )
+        if record is not None:
+            loaders.prime([record])
+        return record
 
-    @strawberry.field(description="Users of the tenant (active and inactive unless filtered).")
+    @strawberry.field(
+        description="Users of the tenant (active and inactive unless filtered).",
+        graphql_type=UserConnection,
+    )
+    @staticmethod
     async def users(
-        self,
         info: Info,
         first: First = None,
         after: After = None,
         filter: UserFilter | None = None,
         order_by: UserOrder | None = None,
-    ) -> UserConnection:
+    ) -> Page:
         spec = filter.spec() if filter is not None else UserFilterSpec()
         sort = order_by.sort() if order_by is not None else UserSort()
-        return await user_connection(
-            info, directory(info.context.tenant_id, spec), sort, first, after
-        )
+        users = directory(info.context.tenant_id, spec)
+        return await user_set_page(info.context, users, sort, first, after)
 
-    @strawberry.field(description="Users without a manager: the tops of the org chart.")
+    @strawberry.field(
+        description="Users without a manager: the tops of the org chart.",
+        graphql_type=UserConnection,
+    )
+    @staticmethod
     async def roots(
-        self,
         info: Info,
         first: First = None,
         after: After = None,
         include_inactive: bool = False,
-    ) -> UserConnection:
+    ) -> Page:
         users = roots(info.context.tenant_id, include_inactive=include_inactive)
-        return await user_connection(info, users, UserSort(), first, after)
+        return await user_set_page(info.context, users, UserSort(), first, after)
 
-    @strawberry.field(description="A user or group by its id; null when none in this tenant.")
-    async def node(self, info: Info, id: strawberry.ID) -> Node | None:
+    @strawberry.field(
+        description="A user or group by its id; null when none in this tenant.",
+        graphql_type=Node | None,
+    )
+    @staticmethod
+    async def node(info: Info, id: strawberry.ID) -> UserRecord | GroupRecord | None:
         loaders = info.context.loaders
         user = await loaders.user.load(str(id))
         if user is not None:
-            return User.of(user)
-        group = await loaders.group.load(str(id))
-        return None if group is None else Group.of(group)
+            return user
+        return await loaders.group.load(str(id))

@@ -1,0 +1,47 @@
+"""A page of a list as the connection types read it: its edges, where it sits, its count.
+
+The connection types (``UserConnection``, ``GroupConnection``, ...) describe the GraphQL
+shape; a ``Page`` is the value their fields read. Builders of pages need no GraphQL type, so
+a type can return another package's connection without importing it.
+"""
+
+from collections.abc import Awaitable, Callable, Sequence
+from dataclasses import dataclass
+from typing import Any, Generic, TypeVar
+
+from app.graphql_api.node import PageInfo
+
+T = TypeVar("T")
+
+
+@dataclass(frozen=True, slots=True)
+class Edge(Generic[T]):
+    cursor: str
+    node: T
+
+
+@dataclass(frozen=True, slots=True)
+class Page:
+    edges: Sequence[Any]
+    page_info: PageInfo
+    count: Callable[[], Awaitable[int]]
+
+
+def page_info(cursors: Sequence[str], *, has_next: bool, after: str | None) -> PageInfo:
+    return PageInfo(
+        has_next_page=has_next,
+        has_previous_page=after is not None,
+        start_cursor=cursors[0] if cursors else None,
+        end_cursor=cursors[-1] if cursors else None,
+    )
+
+
+def edges_page(
+    edges: Sequence[Edge[Any]],
+    *,
+    has_next: bool,
+    after: str | None,
+    count: Callable[[], Awaitable[int]],
+) -> Page:
+    cursors = [edges[0].cursor, edges[-1].cursor] if edges else []
+    return Page(edges, page_info(cursors, has_next=has_next, after=after), count)
