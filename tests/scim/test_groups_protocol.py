@@ -6,7 +6,6 @@ import pytest
 from starlette.testclient import TestClient
 
 from db.database import Database
-from scim.groups_patch import filtered_member_ids
 from tests.conftest import TenantTokens
 from tests.scim.groups_support import GROUP_SCHEMA, make_users, member_ids, members, patch
 
@@ -351,18 +350,48 @@ def test_remove_members_matching_an_or_filter(scim: TestClient, user_ids: list[s
 
 
 @pytest.mark.parametrize(
-    ("path", "ids"),
+    ("path", "removed"),
     [
-        ('members[value eq "AbC-1"]', ["AbC-1"]),
-        ('MEMBERS[VALUE EQ "a"]', ["a"]),
-        (f'{GROUP_SCHEMA}:members[value eq "x"]', ["x"]),
-        ('members[value eq "say \\"or\\" here" or value eq "b"]', ['say "or" here', "b"]),
-        ("members", None),
-        ("displayName", None),
+        ('members[value eq "{0}"]', [0]),
+        ('MEMBERS[VALUE EQ "{0}"]', [0]),
+        (f'{GROUP_SCHEMA}:members[value eq "{{0}}"]', [0]),
+        ('members[value eq "{0}" or value eq "{2}"]', [0, 2]),
+        ('members[(value eq "{0}") or (value eq "{1}" or value eq "{2}")]', [0, 1, 2]),
+        ('members[value eq "say \\"or\\" here" or value eq "{1}"]', [1]),
+        ('members[value eq "nobody"]', []),
     ],
 )
-def test_member_filter_paths(path: str, ids: list[str] | None) -> None:
-    assert filtered_member_ids(path) == ids
+def test_member_filter_paths_remove_the_members_they_name(
+    scim: TestClient, user_ids: list[str], path: str, removed: list[int]
+) -> None:
+    group = _create(scim, members=members(*user_ids[:3]))
+    text = path.format(*user_ids)
+    response = scim.patch(f"/scim/Groups/{group['id']}", json=patch({"op": "remove", "path": text}))
+    assert response.status_code == 200, response.text
+    kept = sorted(user_ids[i] for i in range(3) if i not in removed)
+    assert member_ids(response.json()) == kept
+
+
+@pytest.mark.parametrize(
+    "path",
+    [
+        'members[value ne "x"]',
+        'members[value eq "x" and type eq "User"]',
+        'members[not (value eq "x")]',
+        'members[value eq "x"].display',
+        'members[value eq "x"',
+        "members[" + "(" * 316 + 'value eq "x"' + ")" * 316 + "]",
+        'members[value[value eq "x"] eq "y"]',
+    ],
+)
+def test_member_filters_beyond_value_eq_are_400_invalid_path(
+    scim: TestClient, user_ids: list[str], path: str
+) -> None:
+    group = _create(scim, members=members(*user_ids[:2]))
+    response = scim.patch(f"/scim/Groups/{group['id']}", json=patch({"op": "remove", "path": path}))
+    assert response.status_code == 400, response.text
+    assert response.json()["scimType"] == "invalidPath"
+    assert len(_get(scim, group["id"])["members"]) == 2
 
 
 def test_ids_with_nul_are_404_not_500(scim: TestClient) -> None:
