@@ -26,14 +26,11 @@ class Change:
     """One attribute's part of a PATCH operation, its value already canonical."""
 
     operation: PatchOperation
+    op: Op
     path: PatchPath
     value: Any = None  # None: remove, or an unassigned value (clears the target)
     listed: frozenset[str] | None = None  # remove with a value list: the values it names
     seed: dict[str, Any] | None = None  # add/replace on attr[filter]: a new element's terms
-
-    @property
-    def op(self) -> Op:
-        return self.operation.op
 
 
 def prepare_changes(
@@ -104,7 +101,7 @@ def _extension_targets(path: PatchPath, value: Any) -> Iterator[tuple[PatchPath,
 def _change(operation: PatchOperation, path: PatchPath, value: Any) -> Change | None:
     attr = path.attr
     if attr is None:  # remove of a whole extension
-        return Change(operation, path)
+        return Change(operation, operation.op, path)
     if attr.mutability == "readOnly":
         raise ScimError(400, f"{attr.name} is read-only", ScimType.MUTABILITY)
     if attr.returned == "never":
@@ -115,19 +112,21 @@ def _change(operation: PatchOperation, path: PatchPath, value: Any) -> Change | 
             raise ScimError(
                 400, f"{attr.name} is required and cannot be removed", ScimType.MUTABILITY
             )
-        return Change(operation, path, listed=listed_values(value))
+        return Change(operation, operation.op, path, listed=listed_values(value))
     filtered = path.value_filter is not None
     seed = _seed(path) if filtered and attr.multi_valued else None
     if path.sub is not None:
         where = path.text if filtered else f"{attr.name}.{path.sub.name}"
-        return Change(operation, path, normalise_element(path.sub, value, where), seed=seed)
+        return Change(
+            operation, operation.op, path, normalise_element(path.sub, value, where), seed=seed
+        )
     if filtered and attr.multi_valued:
         element = normalise_element(attr, value, path.text)
         if not isinstance(element, dict):
             raise ScimError(400, f"{path.text} needs an object value", ScimType.INVALID_VALUE)
-        return Change(operation, path, element, seed=seed)
+        return Change(operation, operation.op, path, element, seed=seed)
     where = path.text if filtered else attr.name
-    return Change(operation, path, normalise_value(attr, value, where))
+    return Change(operation, operation.op, path, normalise_value(attr, value, where))
 
 
 def _seed(path: PatchPath) -> dict[str, Any]:
