@@ -9,7 +9,7 @@ from starlette.responses import Response
 from starlette.routing import Route
 
 from db.database import Database
-from db.errors import Conflict, InvalidReference, NotFound
+from db.errors import StoreError
 from scim.config import ScimConfig
 from scim.discovery import (
     get_resource_type,
@@ -18,7 +18,7 @@ from scim.discovery import (
     list_resource_types,
     list_schemas,
 )
-from scim.errors import ScimError, ScimType, scim_error_response
+from scim.errors import ScimError, from_store_error, scim_error_response
 from scim.groups import routes as group_routes
 from scim.root_search import search_everything
 from scim.user_search import list_users_endpoint, search_users_endpoint
@@ -41,11 +41,9 @@ async def _http_error(request: Request, error: Exception) -> Response:
 
 
 async def _store_error(request: Request, error: Exception) -> Response:
-    if isinstance(error, NotFound):
-        return scim_error_response(404, str(error))
-    if isinstance(error, Conflict):
-        return scim_error_response(409, str(error), ScimType.UNIQUENESS)
-    return scim_error_response(400, str(error), ScimType.INVALID_VALUE)
+    assert isinstance(error, StoreError)
+    scim_error = from_store_error(error)
+    return scim_error_response(scim_error.status, scim_error.detail, scim_error.scim_type)
 
 
 async def _unexpected_error(request: Request, error: Exception) -> Response:
@@ -77,9 +75,7 @@ def create_scim_app(database: Database, config: ScimConfig) -> Starlette:
         exception_handlers={
             ScimError: _scim_error,
             HTTPException: _http_error,
-            NotFound: _store_error,
-            Conflict: _store_error,
-            InvalidReference: _store_error,
+            StoreError: _store_error,
             Exception: _unexpected_error,
         },
     )

@@ -2,6 +2,7 @@
 
 from enum import StrEnum
 
+from db.errors import Conflict, NotFound, StoreError
 from scim.responses import ScimResponse
 
 ERROR_SCHEMA = "urn:ietf:params:scim:api:messages:2.0:Error"
@@ -30,6 +31,19 @@ class ScimError(Exception):
         self.status = status
         self.detail = detail
         self.scim_type = scim_type
+
+
+def from_store_error(error: StoreError) -> ScimError:
+    """The SCIM error a store error means; the one place this mapping is made.
+
+    ``NotFound`` → 404, ``Conflict`` (a unique index) → 409 uniqueness, ``InvalidReference``
+    (a manager or member that is not a user of the tenant) → 400 invalidValue.
+    """
+    if isinstance(error, NotFound):
+        return ScimError(404, str(error))
+    if isinstance(error, Conflict):
+        return ScimError(409, str(error), ScimType.UNIQUENESS)
+    return ScimError(400, str(error), ScimType.INVALID_VALUE)
 
 
 def error_body(status: int, detail: str, scim_type: ScimType | None = None) -> dict[str, object]:

@@ -19,16 +19,13 @@ from starlette.responses import Response
 from starlette.routing import Route
 
 from db import groups as repo
-from db.errors import Conflict, InvalidReference
 from db.groups import GroupRecord
 from scim.context import base_url, config, database, tenant_id
-from scim.errors import ScimError, ScimType
 from scim.etag import check_if_match, not_modified, weak_etag
 from scim.filters import compile_group_filter, group_sort_column
 from scim.groups_input import parse_group
-from scim.groups_patch import apply_operations
+from scim.groups_patch import plan_group_patch, write_group_patch
 from scim.groups_render import asks_for_members, render_group, wants_members
-from scim.groups_retry import write_retrying
 from scim.groups_schema import GROUP_RESOURCE_TYPE
 from scim.http import path_id, read_json_object
 from scim.listing import check_search_request, list_response, make_list_query
@@ -59,12 +56,6 @@ def _resource(
     return ScimResponse(projection.apply(resource), status_code=status, headers=headers)
 
 
-def _as_scim_error(error: Conflict | InvalidReference) -> ScimError:
-    if isinstance(error, Conflict):
-        return ScimError(409, str(error), ScimType.UNIQUENESS)
-    return ScimError(400, str(error), ScimType.INVALID_VALUE)
-
-
 async def create_group(request: Request) -> Response:
     data = parse_group(await read_json_object(request))
     projection = _projection(request)
@@ -79,10 +70,7 @@ async def create_group(request: Request) -> Response:
             member_ids=data.member_ids,
         )
 
-    try:
-        record = await write_retrying(database(request), work)
-    except (Conflict, InvalidReference) as error:
-        raise _as_scim_error(error) from error
+    record = await database(request).write(work)
     return _resource(request, record, projection, status=201)
 
 
@@ -118,23 +106,21 @@ async def replace_group(request: Request) -> Response:
         )
         return repo.get_group(connection, tenant, group_id, with_members=wants_members(projection))
 
-    try:
-        record = await write_retrying(database(request), work)
-    except (Conflict, InvalidReference) as error:
-        raise _as_scim_error(error) from error
+    record = await database(request).write(work)
     return _resource(request, record, projection)
 
 
 async def patch_group(request: Request) -> Response:
-    operations = parse_patch_request(await read_json_object(request))
+    group_id = _group_id(request)
+    plan = plan_group_patch(group_id, parse_patch_request(await read_json_object(request)))
     projection = _projection(request)
-    tenant, group_id = tenant_id(request), _group_id(request)
+    tenant = tenant_id(request)
     member_limit = config(request).max_results
 
     def work(connection: Connection) -> GroupRecord:
         current = repo.get_group(connection, tenant, group_id, with_members=False, for_update=True)
         check_if_match(request, current.version)
-        apply_operations(connection, tenant, group_id, operations)
+        write_group_patch(connection, tenant, current, plan)
         return repo.get_group(
             connection,
             tenant,
@@ -143,7 +129,7 @@ async def patch_group(request: Request) -> Response:
             member_limit=None if asks_for_members(projection) else member_limit,
         )
 
-    record = await write_retrying(database(request), work)
+    record = await database(request).write(work)
     return _resource(request, record, projection)
 
 
@@ -155,7 +141,7 @@ async def delete_group(request: Request) -> Response:
         check_if_match(request, current.version)
         repo.delete_group(connection, tenant, group_id)
 
-    await write_retrying(database(request), work)
+    await database(request).write(work)
     return Response(status_code=204)
 
 

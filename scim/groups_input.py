@@ -1,15 +1,20 @@
-"""Reading Group documents and member lists sent by clients (POST, PUT and PATCH values).
+"""What a Group's storage needs from a canonical Group document.
 
-Attribute names are case-insensitive (RFC 7643 §2.1) and may carry the core Group URN as a
-prefix. Read-only and unknown attributes (``id``, ``meta``, Entra's ADSCIM extension, ...) are
-ignored. A member is a user: anything saying otherwise is refused with 400 invalidValue.
+Group bodies and PATCH values are normalised by the machinery Users use
+(``scim.resource_input``, ``scim.patch_changes``): attribute names are case-insensitive and may
+carry the core Group URN, Entra's ADSCIM schema URN is accepted, ``id`` and ``meta`` are
+ignored. This module adds the rules particular to a group's columns: ``displayName`` must not
+be blank, an empty ``externalId`` means none, and a member is a user (anything saying
+otherwise is refused with 400 invalidValue).
 """
 
 from dataclasses import dataclass
 from typing import Any
 
+from db.groups import GroupRecord
 from scim.errors import ScimError, ScimType
-from scim.groups_schema import GROUP_SCHEMA
+from scim.groups_schema import GROUP_RESOURCE_TYPE
+from scim.resource_input import normalise_resource
 
 
 @dataclass(frozen=True, slots=True)
@@ -17,17 +22,6 @@ class GroupInput:
     display_name: str
     external_id: str | None
     member_ids: list[str]
-
-
-def attribute_name(name: str) -> str:
-    """``urn:…:core:2.0:Group:displayName`` and ``DISPLAYNAME`` both mean ``displayname``."""
-    lowered = name.lower()
-    prefix = GROUP_SCHEMA.lower() + ":"
-    return lowered.removeprefix(prefix)
-
-
-def normalised(document: dict[str, Any]) -> dict[str, Any]:
-    return {attribute_name(key): value for key, value in document.items()}
 
 
 def invalid(detail: str) -> ScimError:
@@ -74,13 +68,19 @@ def member_ids(value: Any) -> list[str]:
     return [member_id(entry) for entry in entries]
 
 
-def parse_group(document: dict[str, Any]) -> GroupInput:
+def parse_group(body: dict[str, Any]) -> GroupInput:
     """A POST or PUT body; ``displayName`` is required, everything else optional."""
-    fields = normalised(document)
-    if "displayname" not in fields:
-        raise invalid("displayName is required")
+    document = normalise_resource(GROUP_RESOURCE_TYPE, body)
     return GroupInput(
-        display_name=display_name_value(fields["displayname"]),
-        external_id=external_id_value(fields.get("externalid")),
-        member_ids=member_ids(fields.get("members")),
+        display_name=display_name_value(document.get("displayName")),
+        external_id=external_id_value(document.get("externalId")),
+        member_ids=member_ids(document.get("members")),
     )
+
+
+def group_document(record: GroupRecord) -> dict[str, Any]:
+    """The canonical document of a stored group's own fields (members are rows, not here)."""
+    document: dict[str, Any] = {"displayName": record.display_name}
+    if record.external_id is not None:
+        document["externalId"] = record.external_id
+    return document

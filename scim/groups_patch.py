@@ -1,150 +1,122 @@
 """PATCH on a Group (RFC 7644 §3.5.2) in every form Entra and the RFC use.
 
-Membership operations become k-row store calls, never a read-modify-write of the member
-list:
+A Group PATCH goes the way a User's does: parsed (``scim.patch_request``), its targets
+resolved and values normalised once (``scim.patch_changes``), applied to the group's document
+(``scim.patch_apply``) and stored. The one exception is ``members``, which is rows, not part
+of the document: its changes become k-row store calls, never a read-modify-write of the
+member list:
 
 * ``add`` members (any length; existing members are a no-op) → insert k rows;
 * ``replace`` members → the list becomes the membership (RFC semantics);
 * ``remove`` members with a ``value`` list (Entra's legacy form) → remove only those;
-* ``remove`` ``members[value eq "<id>"]`` → remove that member;
+* ``remove`` ``members[value eq "a" or value eq "b"]`` → remove those members;
 * ``remove`` members without a value → remove all.
 
-All operations run in the caller's transaction: they apply together or not at all, and a
-failure names the operation that failed.
+All writes run in the caller's transaction: they apply together or not at all.
 """
 
-import re
-from typing import Any
+from dataclasses import dataclass
+from typing import Literal
 
 from sqlalchemy import Connection
 
 from db import groups as repo
-from db.errors import Conflict, InvalidReference
+from db.groups import GroupRecord
 from scim.errors import ScimError, ScimType
-from scim.groups_input import (
-    attribute_name,
-    display_name_value,
-    external_id_value,
-    member_ids,
-)
+from scim.groups_input import display_name_value, external_id_value, group_document, member_ids
+from scim.groups_schema import GROUP_RESOURCE_TYPE, MEMBERS
+from scim.patch_apply import apply_changes
+from scim.patch_changes import Change, prepare_changes
+from scim.patch_path import parse_path
 from scim.patch_request import PatchOperation
 
-_MEMBER_PATH = re.compile(
-    r"^(?:urn:ietf:params:scim:schemas:core:2\.0:group:)?members\[(.*)\]$",
-    re.IGNORECASE | re.DOTALL,
-)
-_VALUE_EQ = re.compile(r'^\s*value\s+eq\s+"((?:[^"\\]|\\.)*)"\s*$', re.IGNORECASE | re.DOTALL)
-_OR_OUTSIDE_QUOTES = re.compile(r'\s+or\s+(?=(?:[^"]*"[^"]*")*[^"]*$)', re.IGNORECASE)
+
+def _filtered_add() -> ScimError:
+    return ScimError(400, "add members with path 'members' and a value list", ScimType.INVALID_PATH)
 
 
-def filtered_member_ids(path: str) -> list[str] | None:
-    """The ids named by ``members[value eq "a" or value eq "b"]``; None for other paths.
+@dataclass(frozen=True, slots=True)
+class MemberWrite:
+    kind: Literal["add", "set", "remove", "remove_all"]
+    user_ids: list[str]
 
-    Ids are case-exact, so the path is matched as sent, not lower-cased.
-    """
-    match = _MEMBER_PATH.match(path.strip())
-    if match is None:
-        return None
-    ids = []
-    for term in _OR_OUTSIDE_QUOTES.split(match.group(1)):
-        value = _VALUE_EQ.match(term)
-        if value is None:
+
+@dataclass(frozen=True, slots=True)
+class GroupPatch:
+    changes: list[Change]  # to the group's own fields (displayName, externalId)
+    member_writes: list[MemberWrite]  # in request order
+
+
+def plan_group_patch(group_id: str, operations: list[PatchOperation]) -> GroupPatch:
+    """Split a PATCH into document changes and membership writes; nothing is read."""
+    for operation in operations:  # the path decides before the value is looked at
+        if operation.op != "remove" and operation.path is not None:
+            path = parse_path(GROUP_RESOURCE_TYPE, operation.path)
+            if path.attr is MEMBERS and path.value_filter is not None:
+                raise operation.failed(_filtered_add())
+    changes: list[Change] = []
+    member_writes: list[MemberWrite] = []
+    for change in prepare_changes(GROUP_RESOURCE_TYPE, group_id, operations):
+        try:
+            if change.path.attr is MEMBERS:
+                member_writes.append(_member_write(change))
+                continue
+            if change.path.attr is not None and change.path.attr.name == "displayName":
+                display_name_value(change.value)
+        except ScimError as error:
+            raise change.operation.failed(error) from None
+        changes.append(change)
+    return GroupPatch(changes, member_writes)
+
+
+def _member_write(change: Change) -> MemberWrite:
+    path = change.path
+    if path.sub is not None:
+        raise ScimError(
+            400, "patch members as a whole or by members[value eq ...]", ScimType.INVALID_PATH
+        )
+    if path.value_filter is not None:
+        if change.op != "remove":
+            raise _filtered_add()
+        named = path.value_filter.named_values
+        if named is None:
             raise ScimError(
                 400,
-                f'unsupported member filter {match.group(1)!r}: use value eq "<id>", '
+                f'unsupported member filter {path.text!r}: use value eq "<id>", '
                 "optionally joined by or",
                 ScimType.INVALID_PATH,
             )
-        ids.append(re.sub(r"\\(.)", r"\1", value.group(1)))
-    return ids
+        return MemberWrite("remove", list(named))
+    if change.op == "add":
+        return MemberWrite("add", member_ids(change.value))
+    if change.op == "replace":
+        return MemberWrite("set", member_ids(change.value))
+    if change.operation.value is None:  # remove without a value (RFC 7644 §3.5.2.2): all
+        return MemberWrite("remove_all", [])
+    # Entra's legacy form: remove only the listed members (an empty list removes nobody),
+    # never the whole group.
+    return MemberWrite("remove", member_ids(change.operation.value))
 
 
-def apply_operations(
-    connection: Connection, tenant_id: int, group_id: str, operations: list[PatchOperation]
+def write_group_patch(
+    connection: Connection, tenant_id: int, current: GroupRecord, plan: GroupPatch
 ) -> None:
-    for operation in operations:
-        try:
-            _apply(connection, tenant_id, group_id, operation)
-        except ScimError as error:
-            raise ScimError(
-                error.status, f"{operation.describe()}: {error.detail}", error.scim_type
-            ) from error
-        except InvalidReference as error:
-            raise ScimError(
-                400, f"{operation.describe()}: {error}", ScimType.INVALID_VALUE
-            ) from error
-        except Conflict as error:
-            raise ScimError(409, f"{operation.describe()}: {error}", ScimType.UNIQUENESS) from error
-
-
-def _apply(
-    connection: Connection, tenant_id: int, group_id: str, operation: PatchOperation
-) -> None:
-    if operation.path is None:
-        _apply_pathless(connection, tenant_id, group_id, operation)
-        return
-    filtered = filtered_member_ids(operation.path)
-    if filtered is not None:
-        if operation.op != "remove":
-            raise ScimError(
-                400, "add members with path 'members' and a value list", ScimType.INVALID_PATH
-            )
-        repo.remove_members(connection, tenant_id, group_id, filtered)
-        return
-    path = attribute_name(operation.path.strip())
-    _apply_attribute(connection, tenant_id, group_id, operation.op, path, operation.value)
-
-
-def _apply_pathless(
-    connection: Connection, tenant_id: int, group_id: str, operation: PatchOperation
-) -> None:
-    if not isinstance(operation.value, dict):
-        raise ScimError(400, "without a path, value must be an object", ScimType.INVALID_VALUE)
-    for key, value in operation.value.items():
-        name = attribute_name(str(key))
-        if name == "schemas":
-            continue
-        _apply_attribute(connection, tenant_id, group_id, operation.op, name, value)
-
-
-def _apply_attribute(
-    connection: Connection,
-    tenant_id: int,
-    group_id: str,
-    op: str,
-    name: str,
-    value: Any,
-) -> None:
-    if name == "members":
-        _apply_members(connection, tenant_id, group_id, op, value)
-    elif name == "displayname":
-        if op == "remove":
-            raise ScimError(400, "displayName is required", ScimType.MUTABILITY)
-        repo.update_group(connection, tenant_id, group_id, display_name=display_name_value(value))
-    elif name == "externalid":
-        new = None if op == "remove" else external_id_value(value)
-        repo.update_group(connection, tenant_id, group_id, external_id=new)
-    elif name == "id" or name == "meta" or name.startswith("meta."):
-        if not (name == "id" and value == group_id and op != "remove"):
-            raise ScimError(400, f"{name} is read-only", ScimType.MUTABILITY)
-    else:
-        raise ScimError(400, f"no attribute {name!r} on a Group", ScimType.INVALID_PATH)
-
-
-def _apply_members(
-    connection: Connection,
-    tenant_id: int,
-    group_id: str,
-    op: str,
-    value: Any,
-) -> None:
-    if op == "add":
-        repo.add_members(connection, tenant_id, group_id, member_ids(value))
-    elif op == "replace":
-        repo.set_members(connection, tenant_id, group_id, member_ids(value))
-    elif value is not None:
-        # Entra's legacy form: remove only the listed members (an empty list removes nobody),
-        # never the whole group.
-        repo.remove_members(connection, tenant_id, group_id, member_ids(value))
-    else:  # remove without a value (RFC 7644 §3.5.2.2): every member
-        repo.remove_all_members(connection, tenant_id, group_id)
+    """Store ``plan`` for the (locked) group ``current`` in the caller's transaction."""
+    if plan.changes:
+        document = apply_changes(GROUP_RESOURCE_TYPE, group_document(current), plan.changes)
+        repo.update_group(
+            connection,
+            tenant_id,
+            current.id,
+            display_name=display_name_value(document.get("displayName")),
+            external_id=external_id_value(document.get("externalId")),
+        )
+    for write in plan.member_writes:
+        if write.kind == "add":
+            repo.add_members(connection, tenant_id, current.id, write.user_ids)
+        elif write.kind == "set":
+            repo.set_members(connection, tenant_id, current.id, write.user_ids)
+        elif write.kind == "remove":
+            repo.remove_members(connection, tenant_id, current.id, write.user_ids)
+        else:
+            repo.remove_all_members(connection, tenant_id, current.id)

@@ -7,7 +7,7 @@ GROUP_SCHEMA = urns.CORE_GROUP
 #: Entra lists this schema on group creates; it carries nothing Blink stores.
 ENTRA_GROUP_SCHEMA = "http://schemas.microsoft.com/2006/11/ResourceManagement/ADSCIM/2.0/Group"
 
-_MEMBERS = Attr(
+MEMBERS = Attr(
     "members",
     "complex",
     multi_valued=True,
@@ -52,8 +52,16 @@ CORE_GROUP_SCHEMA = SchemaDef(
             required=True,
             uniqueness="server",
         ),
-        _MEMBERS,
+        MEMBERS,
     ),
 )
 
-GROUP_RESOURCE_TYPE = ResourceTypeDef("Group", "/Groups", "Group", CORE_GROUP_SCHEMA, ())
+GROUP_RESOURCE_TYPE = ResourceTypeDef(
+    "Group",
+    "/Groups",
+    "Group",
+    CORE_GROUP_SCHEMA,
+    (),
+    # Entra lists its schema next to the core one; it names nothing beyond the core schema.
+    aliases={ENTRA_GROUP_SCHEMA.lower(): GROUP_SCHEMA},
+)

@@ -24,6 +24,10 @@ class PatchOperation:
     def describe(self) -> str:
         return f"operation {self.number} ({self.op}{' ' + self.path if self.path else ''})"
 
+    def failed(self, error: ScimError) -> ScimError:
+        """``error`` with this operation named in its detail."""
+        return ScimError(error.status, f"{self.describe()}: {error.detail}", error.scim_type)
+
 
 def parse_patch_request(body: dict[str, Any]) -> list[PatchOperation]:
     schemas = body.get("schemas")

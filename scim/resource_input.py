@@ -1,4 +1,7 @@
-"""Normalising a resource document sent by a client (POST, PUT, or the result of a PATCH).
+"""Normalising what a client sends: a resource body (POST, PUT) or a PATCH operation's value.
+
+Users and Groups share it; a PATCH's values are normalised here once, attribute by attribute
+(``scim.patch_changes``), before they are applied.
 
 The output is the *canonical document*: attribute names spelled as in the schema, extension
 attributes under their canonical URN, booleans as JSON booleans, ``null`` and empty values
@@ -189,10 +192,15 @@ def normalise_resource(resource_type: ResourceTypeDef, body: dict[str, Any]) -> 
         if found is None:
             raise ScimError(400, f"unknown attribute {key!r}", ScimType.INVALID_SYNTAX)
         put_attribute(resource_type, document, found[0], found[1], value)
+    check_required(resource_type, document)
+    return document
+
+
+def check_required(resource_type: ResourceTypeDef, document: dict[str, Any]) -> None:
+    """Refuse a document without a value for a required core attribute (userName, ...)."""
     for attr in resource_type.core.attributes:
         if attr.required and document.get(attr.name) in (None, ""):
             raise invalid_value(f"{attr.name} is required")
-    return document
 
 
 def _put_urn_key(

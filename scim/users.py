@@ -19,7 +19,8 @@ from scim.errors import ScimError
 from scim.etag import check_if_match, not_modified, weak_etag
 from scim.groups_render import with_user_groups
 from scim.http import path_id, read_json_object
-from scim.patch_apply import apply_patch
+from scim.patch_apply import apply_changes
+from scim.patch_changes import prepare_changes
 from scim.patch_request import parse_patch_request
 from scim.projection import make_projection
 from scim.resource_input import normalise_resource
@@ -115,9 +116,10 @@ async def replace_user(request: Request) -> Response:
 async def patch_user(request: Request) -> Response:
     user_id = path_id(request, "user_id", "User")
     operations = parse_patch_request(await read_json_object(request))
+    changes = prepare_changes(USER_RESOURCE_TYPE, user_id, operations)
 
     def change(row: Mapping[str, Any]) -> dict[str, Any]:
-        return apply_patch(USER_RESOURCE_TYPE, user_id, row_to_document(row), operations)
+        return apply_changes(USER_RESOURCE_TYPE, row_to_document(row), changes)
 
     row = await database(request).write(_rewrite(request, user_id, change))
     return _resource_response(request, row)

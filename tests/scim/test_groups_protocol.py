@@ -6,7 +6,8 @@ import pytest
 from starlette.testclient import TestClient
 
 from db.database import Database
-from scim.groups_patch import filtered_member_ids
+from db.errors import Conflict, InvalidReference, NotFound, StoreError
+from scim.errors import ScimType, from_store_error
 from tests.conftest import TenantTokens
 from tests.scim.groups_support import GROUP_SCHEMA, make_users, member_ids, members, patch
 
@@ -351,18 +352,48 @@ def test_remove_members_matching_an_or_filter(scim: TestClient, user_ids: list[s
 
 
 @pytest.mark.parametrize(
-    ("path", "ids"),
+    ("path", "removed"),
     [
-        ('members[value eq "AbC-1"]', ["AbC-1"]),
-        ('MEMBERS[VALUE EQ "a"]', ["a"]),
-        (f'{GROUP_SCHEMA}:members[value eq "x"]', ["x"]),
-        ('members[value eq "say \\"or\\" here" or value eq "b"]', ['say "or" here', "b"]),
-        ("members", None),
-        ("displayName", None),
+        ('members[value eq "{0}"]', [0]),
+        ('MEMBERS[VALUE EQ "{0}"]', [0]),
+        (f'{GROUP_SCHEMA}:members[value eq "{{0}}"]', [0]),
+        ('members[value eq "{0}" or value eq "{2}"]', [0, 2]),
+        ('members[(value eq "{0}") or (value eq "{1}" or value eq "{2}")]', [0, 1, 2]),
+        ('members[value eq "say \\"or\\" here" or value eq "{1}"]', [1]),
+        ('members[value eq "nobody"]', []),
     ],
 )
-def test_member_filter_paths(path: str, ids: list[str] | None) -> None:
-    assert filtered_member_ids(path) == ids
+def test_member_filter_paths_remove_the_members_they_name(
+    scim: TestClient, user_ids: list[str], path: str, removed: list[int]
+) -> None:
+    group = _create(scim, members=members(*user_ids[:3]))
+    text = path.format(*user_ids)
+    response = scim.patch(f"/scim/Groups/{group['id']}", json=patch({"op": "remove", "path": text}))
+    assert response.status_code == 200, response.text
+    kept = sorted(user_ids[i] for i in range(3) if i not in removed)
+    assert member_ids(response.json()) == kept
+
+
+@pytest.mark.parametrize(
+    "path",
+    [
+        'members[value ne "x"]',
+        'members[value eq "x" and type eq "User"]',
+        'members[not (value eq "x")]',
+        'members[value eq "x"].display',
+        'members[value eq "x"',
+        "members[" + "(" * 316 + 'value eq "x"' + ")" * 316 + "]",
+        'members[value[value eq "x"] eq "y"]',
+    ],
+)
+def test_member_filters_beyond_value_eq_are_400_invalid_path(
+    scim: TestClient, user_ids: list[str], path: str
+) -> None:
+    group = _create(scim, members=members(*user_ids[:2]))
+    response = scim.patch(f"/scim/Groups/{group['id']}", json=patch({"op": "remove", "path": path}))
+    assert response.status_code == 400, response.text
+    assert response.json()["scimType"] == "invalidPath"
+    assert len(_get(scim, group["id"])["members"]) == 2
 
 
 def test_ids_with_nul_are_404_not_500(scim: TestClient) -> None:
@@ -384,3 +415,66 @@ def test_extreme_paging_values(scim: TestClient) -> None:
     assert (huge.json()["totalResults"], huge.json()["Resources"]) == (1, [])
     negative = scim.get("/scim/Groups?startIndex=-5&count=-1").json()
     assert (negative["startIndex"], negative["itemsPerPage"], negative["totalResults"]) == (1, 0, 1)
+
+
+def test_group_bodies_are_normalised_like_user_bodies(
+    scim: TestClient, user_ids: list[str]
+) -> None:
+    created = scim.post(
+        "/scim/Groups",
+        json={
+            "schemas": [GROUP_SCHEMA],
+            f"{GROUP_SCHEMA}:displayName": "Qualified",
+            "EXTERNALID": "ext-q",
+            "Members": [{"VALUE": user_ids[0], "type": "User", "$ref": None}],
+            "id": "ignored",
+            "meta": {"resourceType": "Group"},
+        },
+    )
+    assert created.status_code == 201, created.text
+    body = created.json()
+    assert (body["displayName"], body["externalId"]) == ("Qualified", "ext-q")
+    assert member_ids(body) == [user_ids[0]]
+    unknown = scim.post("/scim/Groups", json={"displayName": "X", "owner": "someone"})
+    assert unknown.status_code == 400
+    assert unknown.json()["scimType"] == "invalidSyntax"
+    schema = scim.post("/scim/Groups", json={"schemas": ["urn:nope"], "displayName": "X"})
+    assert schema.json()["scimType"] == "invalidSyntax"
+
+
+def test_pathless_and_qualified_member_operations(scim: TestClient, user_ids: list[str]) -> None:
+    group = _create(scim)
+    url = f"/scim/Groups/{group['id']}"
+    added = scim.patch(
+        url,
+        json=patch(
+            {"op": "Add", "value": {"members": members(user_ids[0], user_ids[1])}},
+            {"op": "add", "path": f"{GROUP_SCHEMA}:members", "value": members(user_ids[2])},
+            {"op": "replace", "value": {f"{GROUP_SCHEMA}:displayName": "Renamed"}},
+        ),
+    )
+    assert added.status_code == 200, added.text
+    assert member_ids(added.json()) == sorted(user_ids[:3])
+    assert added.json()["displayName"] == "Renamed"
+    sub = scim.patch(url, json=patch({"op": "remove", "path": "members.value"}))
+    assert sub.status_code == 400
+    assert sub.json()["scimType"] == "invalidPath"
+    blank = scim.patch(url, json=patch({"op": "replace", "value": {"displayName": "  "}}))
+    assert blank.status_code == 400
+    assert blank.json()["detail"].startswith("operation 1 (replace)")
+    assert member_ids(_get(scim, group["id"])) == sorted(user_ids[:3])
+
+
+@pytest.mark.parametrize(
+    ("error", "status", "scim_type"),
+    [
+        (NotFound("no group 'x'"), 404, None),
+        (Conflict("displayName 'x' is taken"), 409, ScimType.UNIQUENESS),
+        (InvalidReference("no user 'x'"), 400, ScimType.INVALID_VALUE),
+    ],
+)
+def test_store_errors_map_to_scim_errors(
+    error: StoreError, status: int, scim_type: ScimType | None
+) -> None:
+    mapped = from_store_error(error)
+    assert (mapped.status, mapped.scim_type, mapped.detail) == (status, scim_type, str(error))

@@ -186,3 +186,43 @@ def test_noop_patch_keeps_the_version(scim: TestClient) -> None:
     user = create(scim, "same@contoso.com", title="Same")
     body = patched(scim, user["id"], {"op": "replace", "path": "title", "value": "Same"})
     assert body["meta"]["version"] == user["meta"]["version"]
+
+
+@pytest.mark.parametrize(
+    "path",
+    [
+        "emails[" + "(" * 316 + 'type eq "work"' + ")" * 316 + "].value",
+        "phoneNumbers[" + "not (" * 316 + 'type eq "mobile"' + ")" * 316 + "]",
+    ],
+)
+def test_deeply_nested_path_filters_are_400_not_500(scim: TestClient, path: str) -> None:
+    user = create(scim, "nested@contoso.com", emails=[{"type": "work", "value": "a@b.c"}])
+    response = patch(scim, user["id"], {"op": "replace", "path": path, "value": "x@y.z"})
+    assert_error(response, 400, "invalidPath")
+    assert scim.get(f"/scim/Users/{user['id']}").json() == user
+
+
+@pytest.mark.parametrize(
+    ("path", "changed"),
+    [
+        ('emails[value ew "@CONTOSO.com"].display', ["a@contoso.com", "c@contoso.com"]),
+        ('emails[value sw "B" or type eq "home"].display', ["b@fabrikam.com", "c@contoso.com"]),
+        ('emails[not (type eq "work")].display', ["b@fabrikam.com", "c@contoso.com"]),
+        ('emails[value gt "b"].display', ["b@fabrikam.com", "c@contoso.com"]),
+        ("emails[primary eq true].display", ["a@contoso.com"]),
+        ('emails[type ne "work" and value co "fabrikam"].display', ["b@fabrikam.com"]),
+        ('emails[value le "b@fabrikam.com" and not (value lt "b")].display', ["b@fabrikam.com"]),
+    ],
+)
+def test_every_value_filter_operator_selects_elements(
+    scim: TestClient, path: str, changed: list[str]
+) -> None:
+    emails = [
+        {"type": "work", "value": "a@contoso.com", "primary": True},
+        {"type": "other", "value": "b@fabrikam.com"},
+        {"type": "home", "value": "c@contoso.com"},
+    ]
+    user = create(scim, "operators@contoso.com", emails=emails)
+    body = patched(scim, user["id"], {"op": "replace", "path": path, "value": "Seen"})
+    assert sorted(e["value"] for e in body["emails"] if e.get("display") == "Seen") == changed
+    assert [e["value"] for e in body["emails"]] == [e["value"] for e in emails]
