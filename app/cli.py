@@ -14,7 +14,7 @@ from rich.table import Table
 from sqlalchemy import Connection
 from sqlalchemy.exc import ArgumentError, OperationalError
 
-from app.bootstrap import DEFAULT_TENANT, banner, bootstrap_if_empty
+from app.bootstrap import DEFAULT_TENANT, banner, bootstrap_if_empty, has_users
 from app.demo.command import ProgressBars, run_demo, summary
 from app.demo.org import generate_org
 from app.demo.provision import ProvisioningError
@@ -117,7 +117,8 @@ def serve(
         store_errors(),
     ):
         first_run = database.write_sync(bootstrap_if_empty)
-    out.print(banner(f"http://{settings.host}:{settings.port}", first_run))
+        empty = not database.read_sync(has_users)
+    out.print(banner(f"http://{settings.host}:{settings.port}", first_run, empty))
     # Workers re-create the app from the environment, so pass the effective settings on.
     os.environ["BLINK_DATABASE_URL"] = settings.database_url
     uvicorn.run(
