@@ -103,7 +103,9 @@ class DemoSite:
         return [p for p in self.org.people if p.manager == person.external_id]
 
 
-@pytest.fixture(scope="session")
+# Module scope: Playwright's sync API runs an event loop on the test thread while it is
+# started, and later tests (anyio.run, asyncio.run) need that thread free again.
+@pytest.fixture(scope="module")
 def browser() -> Iterator[Browser]:
     if not CHROMIUM.exists():
         pytest.skip("Debian's chromium is missing: `make install` installs it (as root)")
