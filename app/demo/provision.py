@@ -75,8 +75,12 @@ class ScimClient:
             if not page["Resources"] or len(found) >= page["totalResults"]:
                 return found
 
-    async def patch(self, path: str, operations: list[dict[str, Any]]) -> None:
-        await self.request("PATCH", path, patch_body(operations), excludedAttributes="members")
+    async def patch(self, path: str, operations: list[dict[str, Any]], **params: Any) -> None:
+        await self.request("PATCH", path, patch_body(operations), **params)
+
+    async def patch_group(self, path: str, operations: list[dict[str, Any]]) -> None:
+        # Entra reads only the status of a group PATCH: no need to render the members.
+        await self.patch(path, operations, excludedAttributes="members")
 
 
 async def _in_parallel(jobs: Iterable[Callable[[], Awaitable[None]]]) -> None:
@@ -132,31 +136,29 @@ def _chunks(values: list[str]) -> list[list[dict[str, str]]]:
 async def _provision_group(
     scim: ScimClient, group: DemoGroup, held: dict[str, dict[str, Any]], ids: dict[str, str]
 ) -> str:
-    """Create or update one group; answers created, updated or unchanged."""
+    """Create or update one group; answers "created", "updated" or "unchanged"."""
     wanted = [ids[member] for member in group.members]
     resource = held.get(group.display_name.lower())
+    created = resource is None
     if resource is None:
         resource = await scim.request("POST", "/Groups", group_body(group))
         current: set[str] = set()
-        outcome = "created"
     else:
         full = await scim.request("GET", f"/Groups/{resource['id']}", attributes="members")
         current = {member["value"] for member in full.get("members", [])}
-        outcome = "unchanged"
-    path = f"/Groups/{resource['id']}"
+    changes: list[list[dict[str, Any]]] = []
     if resource.get("externalId") != group.external_id:
-        await scim.patch(
-            path, [{"op": "replace", "path": "externalId", "value": group.external_id}]
-        )
-        outcome = outcome if outcome == "created" else "updated"
-    wanted_set = set(wanted)
-    for chunk in _chunks([member for member in wanted if member not in current]):
-        await scim.patch(path, [{"op": "add", "path": "members", "value": chunk}])
-        outcome = outcome if outcome == "created" else "updated"
-    for chunk in _chunks(sorted(current - wanted_set)):
-        await scim.patch(path, [{"op": "Remove", "path": "members", "value": chunk}])
-        outcome = "updated"
-    return outcome
+        changes.append([{"op": "replace", "path": "externalId", "value": group.external_id}])
+    added = [member for member in wanted if member not in current]
+    removed = sorted(current - set(wanted))
+    changes += [[{"op": "add", "path": "members", "value": c}] for c in _chunks(added)]
+    # Entra's legacy Remove with a value list: removes only the members listed.
+    changes += [[{"op": "Remove", "path": "members", "value": c}] for c in _chunks(removed)]
+    for operations in changes:
+        await scim.patch_group(f"/Groups/{resource['id']}", operations)
+    if created:
+        return "created"
+    return "updated" if changes else "unchanged"
 
 
 async def _provision_groups(

@@ -18,8 +18,10 @@ GRAPHIQL_VERSION = "3.8.3"
 REACT_VERSION = "18.3.1"
 TOKEN_STORAGE_KEY = "blink-directory:graphql-token"  # noqa: S105 - a storage key
 
-DEFAULT_QUERY = """# Enter your GraphQL token above, then run this (Ctrl-Enter).
-# user, commonManager and reportingPath take userNames too.
+DEFAULT_QUERY = """# Enter your GraphQL token above, then run
+# this query (Ctrl-Enter or the play button).
+# People can be given by userName as well:
+# user(userName: "..."), reportingPath(...).
 {
   tenant { slug name }
   roots(first: 5) {
@@ -63,7 +65,7 @@ def graphiql_page(endpoint: str = "/graphql") -> str:
       <a class="home" href="/" title="Blink directory">Blink directory</a>
       <label for="graphql-token">GraphQL token</label>
       <input id="graphql-token" name="token" type="password" spellcheck="false"
-             placeholder="bdir_… from: blink-directory token create --tenant SLUG --scope graphql">
+             placeholder="bdir_…  (blink-directory token create --scope graphql)">
       <button type="submit" id="use-token">Use token</button>
       <button type="button" id="forget-token">Forget</button>
       <span id="token-status" role="status" aria-live="polite"></span>

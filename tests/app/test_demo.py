@@ -141,3 +141,35 @@ def test_the_command_on_an_empty_database_creates_the_default_tenant(database_ur
 def test_too_few_users_is_a_usage_error(database_url: str) -> None:
     result = CliRunner().invoke(cli, ["demo", "--users", "3", "--database-url", database_url])
     assert result.exit_code == 2
+
+
+def test_a_changed_group_gets_its_members_back(settings: Settings, database: Database) -> None:
+    org = generate_org(SIZE, seed=5)
+    first = run_demo(settings, "acme", org).report
+    group = next(g for g in org.groups if len(g.members) >= 2)
+    gone = first.user_ids[group.members[0]]
+    stranger = next(
+        first.user_ids[p.external_id] for p in org.people if p.external_id not in group.members
+    )
+    groups = {g["displayName"]: g["id"] for g in scim_read(settings, database, "/Groups")}
+    secret = database.write_sync(
+        lambda connection: issue_token(connection, "acme", TokenScope.SCIM).secret
+    )
+    with TestClient(create_app(settings)) as client:
+        response = client.patch(
+            f"/scim/v2/Groups/{groups[group.display_name]}",
+            json={
+                "schemas": ["urn:ietf:params:scim:api:messages:2.0:PatchOp"],
+                "Operations": [
+                    {"op": "remove", "path": f'members[value eq "{gone}"]'},
+                    {"op": "add", "path": "members", "value": [{"value": stranger}]},
+                ],
+            },
+            headers={"Authorization": f"Bearer {secret}"},
+        )
+        assert response.status_code == 200, response.text
+    again = run_demo(settings, "acme", org).report
+    assert (again.groups_updated, again.writes) == (1, 2)  # one add, one remove
+    restored = {g["displayName"]: g for g in scim_read(settings, database, "/Groups")}
+    members = {m["value"] for m in restored[group.display_name]["members"]}
+    assert members == {first.user_ids[key] for key in group.members}

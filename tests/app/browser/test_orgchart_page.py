@@ -48,6 +48,7 @@ def test_sign_in_search_expand_navigate_and_share(
     page.goto(site.base_url + CHART)
     expect(page.locator("#sign-in")).to_be_visible()
     expect(page.locator("#search")).to_be_disabled()
+    expect(page.locator("#chart")).to_be_hidden()
     assert traffic.graphql_posts() == []  # nothing is asked before there is a token
     screenshot(page, "orgchart-sign-in")
 
