@@ -71,6 +71,14 @@ def test_the_org_chart_script_asks_graphql_only() -> None:
     assert "localStorage" not in script
 
 
+@pytest.mark.parametrize("path", ["/", "/orgchart"])
+def test_pages_forbid_inline_and_foreign_scripts(client: TestClient, path: str) -> None:
+    policy = client.get(path).headers["content-security-policy"]
+    assert "script-src 'self';" in policy
+    assert "connect-src 'self';" in policy
+    assert "unsafe-inline" not in policy
+
+
 def test_the_favicon_is_an_icon(client: TestClient) -> None:
     response = client.get("/favicon.ico")
     assert response.status_code == 200

@@ -60,6 +60,12 @@ class Traffic:
     def record(self, request: Request) -> None:
         self.requests.append((request.method, request.url, request.headers))
 
+    def console(self, kind: str, text: str) -> None:
+        # A refused token is answered 401, which the browser logs; anything else is an error
+        # of the page (a script error, a Content-Security-Policy violation, ...).
+        if kind == "error" and "401 (Unauthorized)" not in text:
+            self.errors.append(text)
+
     def graphql_posts(self) -> list[dict[str, str]]:
         return [
             headers
@@ -201,6 +207,7 @@ def page(browser: Browser, traffic: Traffic) -> Iterator[Page]:
     context.on("request", traffic.record)
     tab = context.new_page()
     tab.on("pageerror", lambda error: traffic.errors.append(str(error)))
+    tab.on("console", lambda message: traffic.console(message.type, message.text))
     yield tab
     context.close()
 
