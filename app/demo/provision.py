@@ -84,15 +84,17 @@ class ScimClient:
 
 
 async def _in_parallel(jobs: Iterable[Callable[[], Awaitable[None]]]) -> None:
-    limiter = anyio.CapacityLimiter(PARALLEL)
+    """Run ``jobs`` ``PARALLEL`` at a time: a few workers share one iterator, so a level of
+    tens of thousands of people never becomes as many waiting tasks."""
+    pending = iter(jobs)
 
-    async def run(job: Callable[[], Awaitable[None]]) -> None:
-        async with limiter:
+    async def worker() -> None:
+        for job in pending:
             await job()
 
     async with anyio.create_task_group() as group:
-        for job in jobs:
-            group.start_soon(run, job)
+        for _ in range(PARALLEL):
+            group.start_soon(worker)
 
 
 async def _provision_users(
