@@ -9,13 +9,14 @@ chunks. Running the same demo twice writes nothing the second time.
 
 from collections.abc import Awaitable, Callable, Iterable
 from dataclasses import dataclass, field
+from functools import partial
 from typing import Any, Protocol
 
 import anyio
 import httpx
 from starlette.types import ASGIApp
 
-from app.demo.org import DemoGroup, DemoOrg
+from app.demo.org import DemoGroup, DemoOrg, DemoPerson
 from app.demo.resources import group_body, patch_body, user_body, user_changes
 
 PAGE = 1000  # the SCIM server's maxResults
@@ -97,35 +98,42 @@ async def _in_parallel(jobs: Iterable[Callable[[], Awaitable[None]]]) -> None:
             group.start_soon(worker)
 
 
+async def _provision_user(
+    scim: ScimClient,
+    person: DemoPerson,
+    held: dict[str, dict[str, Any]],
+    report: ProvisionReport,
+    progress: Progress,
+) -> None:
+    """Create ``person`` with their manager, or PATCH what differs from what is held."""
+    ids = report.user_ids
+    manager_id = None if person.manager is None else ids[person.manager]
+    resource = held.get(person.user_name.lower())
+    if resource is None:
+        created = await scim.request("POST", "/Users", user_body(person, manager_id))
+        ids[person.external_id] = created["id"]
+        report.users_created += 1
+    else:
+        ids[person.external_id] = resource["id"]
+        changes = user_changes(person, manager_id, resource)
+        if changes:
+            await scim.patch(f"/Users/{resource['id']}", changes)
+            report.users_updated += 1
+        else:
+            report.users_unchanged += 1
+    progress.advance("users")
+
+
 async def _provision_users(
     scim: ScimClient, org: DemoOrg, progress: Progress, report: ProvisionReport
 ) -> None:
     progress.start("users", len(org.people))
     held = {resource["userName"].lower(): resource for resource in await scim.every("/Users")}
-    ids = report.user_ids
+    # Level by level: everyone's manager exists (and has an id) before they are written.
     for level in org.levels():
-
-        def job(person: Any) -> Callable[[], Awaitable[None]]:
-            async def provision() -> None:
-                manager_id = None if person.manager is None else ids[person.manager]
-                resource = held.get(person.user_name.lower())
-                if resource is None:
-                    created = await scim.request("POST", "/Users", user_body(person, manager_id))
-                    ids[person.external_id] = created["id"]
-                    report.users_created += 1
-                else:
-                    ids[person.external_id] = resource["id"]
-                    changes = user_changes(person, manager_id, resource)
-                    if changes:
-                        await scim.patch(f"/Users/{resource['id']}", changes)
-                        report.users_updated += 1
-                    else:
-                        report.users_unchanged += 1
-                progress.advance("users")
-
-            return provision
-
-        await _in_parallel(job(person) for person in level)
+        await _in_parallel(
+            partial(_provision_user, scim, person, held, report, progress) for person in level
+        )
 
 
 def _chunks(values: list[str]) -> list[list[dict[str, str]]]:
