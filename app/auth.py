@@ -70,6 +70,17 @@ def bearer_token(scope: Scope) -> str | None:
     return None
 
 
+def placeholder_token(scope: Scope) -> str | None:
+    """The ``<...>`` of an ``Authorization: Bearer <...>`` header: a placeholder left in."""
+    headers: list[tuple[bytes, bytes]] = scope["headers"]
+    for name, value in headers:
+        if name == b"authorization":
+            _, _, token = value.decode("latin-1").strip().partition(" ")
+            token = token.strip()
+            return token if token.startswith("<") and token.endswith(">") else None
+    return None
+
+
 class RequireToken:
     """ASGI middleware: let through only requests with a valid token of ``required`` scope."""
 
@@ -93,22 +104,27 @@ class RequireToken:
             await self.app(scope, receive, send)
             return
         token = bearer_token(scope)
-        if token is None:
+        grant = None if token is None else await self.verifier.verify(token)
+        if grant is not None and grant.scope == self.required:
+            scope.setdefault("state", {})["grant"] = grant
+            await self.app(scope, receive, send)
+            return
+        if grant is not None:
+            response = self.reject(
+                403,
+                f"this token has scope {grant.scope.value!r}; {self.required.value!r} "
+                "is required here",
+            )
+        elif (placeholder := placeholder_token(scope)) is not None:
+            response = self._challenge(
+                f"the Authorization header still holds the placeholder {placeholder}: replace "
+                f"it with a token of scope {self.required.value!r} (blink-directory token "
+                f"create --tenant SLUG --scope {self.required.value})"
+            )
+        elif token is None:
             response = self._challenge("a bearer token is required (Authorization: Bearer ...)")
         else:
-            grant = await self.verifier.verify(token)
-            if grant is None:
-                response = self._challenge("the bearer token is unknown or revoked")
-            elif grant.scope != self.required:
-                response = self.reject(
-                    403,
-                    f"this token has scope {grant.scope.value!r}; {self.required.value!r} "
-                    "is required here",
-                )
-            else:
-                scope.setdefault("state", {})["grant"] = grant
-                await self.app(scope, receive, send)
-                return
+            response = self._challenge("the bearer token is unknown or revoked")
         await response(scope, receive, send)
 
     def _challenge(self, detail: str) -> Response:

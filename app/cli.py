@@ -14,7 +14,11 @@ from rich.table import Table
 from sqlalchemy import Connection
 from sqlalchemy.exc import ArgumentError, OperationalError
 
-from app.bootstrap import banner, bootstrap_if_empty
+from app.bootstrap import DEFAULT_TENANT, banner, bootstrap_if_empty, has_users
+from app.demo.command import ProgressBars, run_demo, summary
+from app.demo.org import generate_org
+from app.demo.provision import ProvisioningError
+from app.demo.shape import MIN_SIZE
 from app.graphql_api.schema import schema_sdl
 from app.settings import Settings, describe_validation_error
 from db.database import Database
@@ -113,7 +117,8 @@ def serve(
         store_errors(),
     ):
         first_run = database.write_sync(bootstrap_if_empty)
-    out.print(banner(f"http://{settings.host}:{settings.port}", first_run))
+        empty = not database.read_sync(has_users)
+    out.print(banner(f"http://{settings.host}:{settings.port}", first_run, empty))
     # Workers re-create the app from the environment, so pass the effective settings on.
     os.environ["BLINK_DATABASE_URL"] = settings.database_url
     uvicorn.run(
@@ -125,6 +130,28 @@ def serve(
         log_level=settings.log_level,
         proxy_headers=True,
     )
+
+
+@cli.command()
+def demo(
+    tenant: Annotated[str, typer.Option(help="Tenant slug (created when missing).")] = (
+        DEFAULT_TENANT
+    ),
+    users: Annotated[int, typer.Option(min=MIN_SIZE, help="Number of people.")] = 250,
+    seed: Annotated[int, typer.Option(help="The same seed gives the same organisation.")] = 0,
+    database_url: DatabaseUrlOption = None,
+) -> None:
+    """Provision a demo organisation through the SCIM API; running it again changes nothing."""
+    settings = load_settings(database_url=database_url)
+    org = generate_org(users, seed)
+    with open_database(settings.database_url, migrate=True), store_errors():
+        try:
+            with ProgressBars(out) as bars:
+                outcome = run_demo(settings, tenant, org, bars)
+        except ProvisioningError as error:
+            fail(str(error))
+    for line in summary(outcome, tenant, f"http://{settings.host}:{settings.port}"):
+        out.print(line)
 
 
 @cli.command("export-schema")

@@ -14,6 +14,7 @@ from app.graphql_api.http import DirectoryGraphQL, graphql_auth_error, is_ide_pa
 from app.graphql_api.schema import build_schema
 from app.health import healthz, readyz
 from app.settings import Settings
+from app.web.pages import web_routes
 from db.database import Database
 from db.tokens import TokenScope
 from scim.app import create_scim_app
@@ -54,6 +55,7 @@ def create_app(settings: Settings | None = None) -> Starlette:
             Route("/readyz", readyz),
             Route("/graphql", graphql, methods=["GET", "POST"]),
             Mount(STATIC_PATH, graphiql_assets(), name="graphiql-assets"),
+            *web_routes(),  # /, /orgchart, /favicon.ico and /static
         ],
         # /scim and /scim/v2 are dispatched ahead of the router (see app.dispatch).
         middleware=[Middleware(PrefixDispatch, mounts=[("/scim", scim), ("/scim/v2", scim)])],

@@ -123,3 +123,19 @@ def test_revocation_elsewhere_takes_effect_when_the_cache_entry_expires(
     assert anyio.run(verifier.verify, tokens.scim) is not None  # still trusted from the cache
     clock[0] += 5.1
     assert anyio.run(verifier.verify, tokens.scim) is None
+
+
+@pytest.mark.parametrize("placeholder", ["<your graphql token>", "<token>"])
+def test_a_placeholder_left_in_is_named(
+    client: TestClient, tenant: TenantTokens, placeholder: str
+) -> None:
+    headers = {"Authorization": f"Bearer {placeholder}"}
+    response = client.post("/graphql", json=GRAPHQL_QUERY, headers=headers)
+    assert response.status_code == 401
+    (error,) = response.json()["errors"]
+    assert placeholder in error["message"]
+    assert "replace it with a token of scope 'graphql'" in error["message"]
+    assert error["extensions"]["code"] == "UNAUTHENTICATED"
+    scim = client.get(SCIM_URL, headers=headers)
+    assert scim.status_code == 401
+    assert placeholder in scim.json()["detail"]

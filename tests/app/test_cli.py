@@ -122,6 +122,8 @@ def test_serve_first_run_prints_urls_and_secrets_once(
     assert code == 0
     assert "http://127.0.0.1:8123/scim" in first
     assert "http://127.0.0.1:8123/graphql" in first
+    assert "http://127.0.0.1:8123/orgchart" in first
+    assert "blink-directory demo" in first  # an empty directory: how to see an org chart
     secrets = [line.split()[-1] for line in first.splitlines() if "bdir_" in line]
     assert len(secrets) == 2
     assert calls[0]["port"] == 8123
@@ -139,3 +141,8 @@ def test_serve_first_run_prints_urls_and_secrets_once(
     assert code == 0
     assert "http://127.0.0.1:8123/scim" in second
     assert "bdir_" not in second
+
+    assert run("demo", "--users", "20", "--database-url", url)[0] == 0
+    code, third, _ = run("serve", "--port", "8123", "--database-url", url)
+    assert code == 0
+    assert "blink-directory demo" not in third  # people are there now

@@ -1,15 +1,47 @@
 """Questions about two people or the whole chart: common manager, reporting path, health."""
 
 import asyncio
+from functools import partial
 from typing import Annotated
 
 import strawberry
 
 from app.graphql_api.context import Info
+from app.graphql_api.errors import ApiError
 from app.graphql_api.limits import MAX_CHAIN_DEPTH
 from app.graphql_api.org.types import OrgHealth
 from app.graphql_api.users.types import User
-from db.directory_reads import UserRecord
+from db.directory_reads import UserRecord, user_by_user_name
+
+ID_OR_USER_NAME = "Give each person by id or by userName (case-insensitive), not both."
+
+
+async def _person(
+    info: Info, user_id: strawberry.ID | None, user_name: str | None, names: str
+) -> str | None:
+    """The id of a person given by id or by userName; None when no such user."""
+    if (user_id is None) == (user_name is None):
+        raise ApiError(f"give exactly one of {names}")
+    if user_id is not None:
+        return str(user_id)
+    assert user_name is not None
+    loaders = info.context.loaders
+    record = await loaders.read(
+        partial(user_by_user_name, tenant_id=info.context.tenant_id, user_name=user_name)
+    )
+    if record is None:
+        return None
+    loaders.prime([record])
+    return record.id
+
+
+async def _two_people(
+    info: Info,
+    first: tuple[strawberry.ID | None, str | None, str],
+    second: tuple[strawberry.ID | None, str | None, str],
+) -> tuple[str, str] | None:
+    a, b = await asyncio.gather(_person(info, *first), _person(info, *second))
+    return None if a is None or b is None else (a, b)
 
 
 async def _upward_path(info: Info, user_id: str) -> list[UserRecord] | None:
@@ -40,14 +72,23 @@ class OrgQueries:
     @strawberry.field(
         description="The lowest user on both management chains, each chain starting at the "
         "user itself (so if a manages b, it is a). An inactive one is passed over for the next "
-        "active manager above, unless includeInactive. Null if the chains never meet.",
+        "active manager above, unless includeInactive. Null if the chains never meet. "
+        + ID_OR_USER_NAME,
         graphql_type=User | None,
     )
     @staticmethod
     async def common_manager(
-        info: Info, a: strawberry.ID, b: strawberry.ID, include_inactive: bool = False
+        info: Info,
+        a: strawberry.ID | None = None,
+        b: strawberry.ID | None = None,
+        a_user_name: str | None = None,
+        b_user_name: str | None = None,
+        include_inactive: bool = False,
     ) -> UserRecord | None:
-        found = await _paths(info, str(a), str(b))
+        people = await _two_people(
+            info, (a, a_user_name, "a and aUserName"), (b, b_user_name, "b and bUserName")
+        )
+        found = None if people is None else await _paths(info, *people)
         if found is None:
             return None
         path_a, path_b, index = found
@@ -60,17 +101,24 @@ class OrgQueries:
     @strawberry.field(
         description="From `from` up to the common manager and down to `to`, both ends "
         "included; inactive users in between are left out unless includeInactive. Null if "
-        "the chains never meet.",
+        "the chains never meet. " + ID_OR_USER_NAME,
         graphql_type=list[User] | None,
     )
     @staticmethod
     async def reporting_path(
         info: Info,
-        from_: Annotated[strawberry.ID, strawberry.argument(name="from")],
-        to: strawberry.ID,
+        from_: Annotated[strawberry.ID | None, strawberry.argument(name="from")] = None,
+        to: strawberry.ID | None = None,
+        from_user_name: str | None = None,
+        to_user_name: str | None = None,
         include_inactive: bool = False,
     ) -> list[UserRecord] | None:
-        found = await _paths(info, str(from_), str(to))
+        people = await _two_people(
+            info,
+            (from_, from_user_name, "from and fromUserName"),
+            (to, to_user_name, "to and toUserName"),
+        )
+        found = None if people is None else await _paths(info, *people)
         if found is None:
             return None
         path_a, path_b, index = found

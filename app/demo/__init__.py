@@ -1,0 +1,1 @@
+"""``blink-directory demo``: a believable organisation, provisioned through the SCIM layer."""
