@@ -82,7 +82,11 @@ _MANAGER_NAME = PreparedSelect(
     )
 )
 #: Every column: ``insert_user`` fills what its caller leaves out with the column's default.
-_INSERT_USER = PreparedWrite(insert(users))
+_INSERT_USER = PreparedWrite(
+    insert(users).values(
+        {column.key: bindparam(column.key, type_=column.type) for column in users.c}
+    )
+)
 
 
 @lru_cache(maxsize=512)
@@ -93,7 +97,10 @@ def _update_statement(columns: tuple[str, ...]) -> PreparedWrite:
     more pages to write at commit)."""
     return PreparedWrite(
         update(users)
-        .where(users.c.tenant_id == bindparam("tenant_id"), users.c.id == bindparam("user_id"))
+        .where(
+            users.c.tenant_id == bindparam("where_tenant_id"),
+            users.c.id == bindparam("where_user_id"),
+        )
         .values(
             {
                 name: bindparam(f"new_{name}", type_=users.c[name].type)
@@ -291,8 +298,8 @@ def update_user(
     parameters = {f"new_{name}": row[name] for name in changed}
     parameters["new_last_modified"] = row["last_modified"]
     parameters["new_version"] = row["version"]
-    parameters["tenant_id"] = tenant_id
-    parameters["user_id"] = previous["id"]
+    parameters["where_tenant_id"] = tenant_id
+    parameters["where_user_id"] = previous["id"]
     try:
         _update_statement(changed).execute(connection, parameters)
     except IntegrityError as error:
