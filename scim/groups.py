@@ -113,7 +113,6 @@ async def replace_group(request: Request) -> Response:
             group_id,
             display_name=data.display_name,
             external_id=data.external_id,
-            attributes=current.attributes,
             member_ids=data.member_ids,
         )
         return repo.get_group(connection, tenant, group_id, with_members=wants_members(projection))
