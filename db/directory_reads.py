@@ -24,6 +24,7 @@ from sqlalchemy import (
 from db.prepared import PreparedSelect
 from db.tables import users
 
+
 @dataclass(frozen=True, slots=True)
 class UserRecord:
     """The typed columns of one user, as the GraphQL API shows them. Each field is named

@@ -21,8 +21,8 @@ SQLITE_BUSY_TIMEOUT_MS = 30_000
 
 def load_json(text: str | bytes) -> Any:
     """Read a stored JSON document: orjson (every user row read carries one; it reads
-    numbers as requests are read, see ``scim.http``), and the standard library for what orjson refuses (NaN, infinities), so
-    that any stored document still reads."""
+    numbers as requests are read, see ``scim.http``), and the standard library for what
+    orjson refuses (NaN, infinities), so that any stored document still reads."""
     try:
         return orjson.loads(text)
     except orjson.JSONDecodeError:
