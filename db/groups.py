@@ -37,6 +37,10 @@ from db.group_members import Member
 from db.tables import group_members, groups
 from db.types import utcnow
 
+#: The most member ids a write may carry and still count as short (``Database.write`` runs
+#: it inline on SQLite); longer lists, and replacing a membership, grow with the group and
+#: should ask for ``in_thread``.
+SHORT_MEMBER_LIST = 100
 
 @dataclass(frozen=True, slots=True)
 class GroupRecord:

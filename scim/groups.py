@@ -80,7 +80,8 @@ async def create_group(request: Request) -> Response:
         )
 
     try:
-        record = await write_retrying(database(request), work)
+        large = len(data.member_ids) > repo.SHORT_MEMBER_LIST
+        record = await database(request).write(work, in_thread=large)
     except (Conflict, InvalidReference) as error:
         raise _as_scim_error(error) from error
     return _resource(request, record, projection, status=201)
@@ -118,7 +119,7 @@ async def replace_group(request: Request) -> Response:
         return repo.get_group(connection, tenant, group_id, with_members=wants_members(projection))
 
     try:
-        record = await write_retrying(database(request), work)
+        record = await database(request).write(work, in_thread=True)  # the whole membership
     except (Conflict, InvalidReference) as error:
         raise _as_scim_error(error) from error
     return _resource(request, record, projection)
@@ -142,7 +143,14 @@ async def patch_group(request: Request) -> Response:
             member_limit=None if asks_for_members(projection) else member_limit,
         )
 
-    record = await write_retrying(database(request), work)
+    # replacing or clearing the membership, or a long member list, grows with the group
+    large = any(
+        o.op == "replace"
+        or o.value is None
+        or (isinstance(o.value, list) and len(o.value) > repo.SHORT_MEMBER_LIST)
+        for o in operations
+    )
+    record = await database(request).write(work, in_thread=large)
     return _resource(request, record, projection)
 
 
