@@ -42,6 +42,7 @@ from db.types import utcnow
 #: should ask for ``in_thread``.
 SHORT_MEMBER_LIST = 100
 
+
 @dataclass(frozen=True, slots=True)
 class GroupRecord:
     id: str
