@@ -1,34 +1,21 @@
 """Group writes retried when PostgreSQL aborts them to break a deadlock.
 
-A membership change locks the group row and then (through the foreign key) the user rows it
-references; deleting a user locks the user row and then the groups it belonged to. Several such
-transactions at once can wait on each other in a cycle; PostgreSQL then aborts one of them.
-Its transaction was rolled back whole, so running it again is safe.
+The store retries every write itself now (``db.retry``, ``Database.write``); this module only
+keeps the old name working until its callers use ``Database.write`` directly.
 """
 
 from collections.abc import Callable
 from typing import TypeVar
 
 from sqlalchemy import Connection
-from sqlalchemy.exc import DBAPIError
 
 from db.database import Database
+from db.retry import ATTEMPTS, RETRYABLE_SQLSTATES, is_retryable
 
 T = TypeVar("T")
 
-RETRYABLE_SQLSTATES = frozenset({"40P01", "40001"})  # deadlock_detected, serialization_failure
-ATTEMPTS = 3
-
-
-def is_retryable(error: DBAPIError) -> bool:
-    return getattr(error.orig, "sqlstate", None) in RETRYABLE_SQLSTATES
+__all__ = ["ATTEMPTS", "RETRYABLE_SQLSTATES", "is_retryable", "write_retrying"]
 
 
 async def write_retrying(database: Database, work: Callable[[Connection], T]) -> T:
-    for attempt in range(1, ATTEMPTS + 1):
-        try:
-            return await database.write(work)
-        except DBAPIError as error:
-            if attempt == ATTEMPTS or not is_retryable(error):
-                raise
-    raise AssertionError("unreachable")  # pragma: no cover
+    return await database.write(work)
