@@ -10,7 +10,9 @@ on purpose: the connection's transaction, the engine's cursor events (statement 
 logging), type conversion both ways, and SQLAlchemy's exceptions (``IntegrityError``, ...).
 
 Only statements whose compiled SQL does not depend on the values qualify (no ``IN``
-expansion, no literal rendering): a prepared statement refuses the others when built.
+expansion, no literal rendering): a prepared statement refuses the others when built. In an
+INSERT or UPDATE, SQLAlchemy reserves the names of the table's columns for the values it
+sets, so the parameters of its WHERE clause need other names (``where_user_id``).
 """
 
 from collections.abc import Mapping, Sequence

@@ -103,13 +103,13 @@ def test_prepared_writes_count_rows_and_raise_sqlalchemys_errors(
 ) -> None:
     rename = PreparedWrite(
         update(users)
-        .where(users.c.tenant_id == bindparam("tenant_id"), users.c.user_name == bindparam("old"))
+        .where(users.c.tenant_id == bindparam("tenant"), users.c.user_name == bindparam("old"))
         .values(user_name=bindparam("new"))
     )
 
     def renamed(old: str, new: str) -> int:
         return database.write_sync(
-            lambda c: rename.execute(c, {"tenant_id": acme, "old": old, "new": new})
+            lambda c: rename.execute(c, {"tenant": acme, "old": old, "new": new})
         )
 
     assert renamed("nobody", "x") == 0
