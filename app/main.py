@@ -1,5 +1,6 @@
 """The app factory: one Starlette process serving SCIM, GraphQL and health probes."""
 
+import gc
 from collections.abc import AsyncIterator
 from contextlib import asynccontextmanager
 
@@ -46,7 +47,13 @@ def create_app(settings: Settings | None = None) -> Starlette:
 
     @asynccontextmanager
     async def lifespan(app: Starlette) -> AsyncIterator[None]:
+        # What exists once the app is built lives as long as the process: out of the garbage
+        # collector's way. A full collection stops every thread, the event loop's too, and
+        # would otherwise walk all of it each time work in a thread allocates enough.
+        gc.collect()
+        gc.freeze()
         yield
+        gc.unfreeze()
         database.dispose()
 
     app = Starlette(

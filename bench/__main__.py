@@ -17,7 +17,7 @@ from rich.console import Console
 from sqlalchemy import text
 from sqlalchemy.engine import make_url
 
-from bench import figures, store
+from bench import figures, stall, store
 from bench.checks import check_bulk_rows
 from bench.dataset import generate
 from bench.figures import LoadSettings
@@ -60,7 +60,9 @@ def parse_args() -> argparse.Namespace:
     )
     parser.add_argument("--no-postgres", action="store_true")
     parser.add_argument(
-        "--only", default="", help="comma-separated parts: lookup,sync,graphql,rss,postgres"
+        "--only",
+        default="",
+        help="comma-separated parts: lookup,sync,graphql,rss,stall,postgres",
     )
     return parser.parse_args()
 
@@ -434,6 +436,34 @@ def main() -> int:
                         note=note,
                     )
                 )
+
+    if wanted("stall"):
+        name = (
+            f"event-loop longest stall: org metrics of {args.large:,} users recomputed, "
+            f"{stall.GROUP_MEMBERS:,}-member group replaced"
+        )
+        # a copy: the figure changes a manager and adds a group
+        url = stall.copy_sqlite(make_url(large.url).database or "", data / "stall.sqlite")
+        with ours("ours-sqlite-stall", url) as server:  # type: ignore[attr-defined]
+            assert isinstance(server, Server)
+            log(f"event-loop stall while {args.large:,}-user work runs")
+            try:
+                result = stall.measure_stall(
+                    server, large.scim_token, large.graphql_token, large.org
+                )
+                report.add(
+                    Figure(
+                        name,
+                        "sqlite",
+                        result.longest_ms,
+                        "ms",
+                        target=20,
+                        compare="<=",
+                        note=stall.describe(result),
+                    )
+                )
+            except stall.StallFailure as error:
+                report.missing(name, "sqlite", "ms", f"n/a ({error})")
 
     if use_postgres:
         log("preparing PostgreSQL databases")

@@ -1,41 +1,48 @@
-"""How database calls meet the event loop.
+"""How database calls meet the event loop, and which ones run again.
 
-Measured on the development machine (one uvicorn worker): a route doing one indexed SQLite
-read served ~5,600 req/s with the read inline on the loop, ~2,200 behind a thread hop. So:
+Request handlers hand the store a unit of work (a function of a ``Connection``) through
+``Database.read`` or ``Database.write``. Where it runs:
 
-* SQLite reads run inline on one long-lived connection (microseconds, never blocking on locks
-  in WAL mode);
-* every PostgreSQL call (a network round trip) runs in a worker thread so a lock wait or a
-  slow query never stalls the loop;
-* SQLite writes run inline too, on one dedicated connection whose busy timeout is zero: the
-  loop is single-threaded and a unit of work never awaits, so inline writes are serialised
-  and never interleave. The thread hop they save was a third of an Entra-style sync's CPU
-  (in-process, match + create + manager PATCH: ~1,900 → ~1,540 µs per request). When the
-  write lock cannot be taken at once (another process, or this process's own thread writer,
-  holds it) the unit of work is rolled back and runs again in a worker thread, which waits
-  on the busy timeout. The inline writer never checkpoints the WAL itself (a checkpoint
-  syncs the files to disk, which stalled the loop for 5-150 ms every ~100 commits on the
-  development machine): every ``CHECKPOINT_EVERY`` inline commits a passive checkpoint runs
-  in a thread of its own;
+* SQLite work that is known to be short (a point look-up, a one-row write) runs inline on
+  the event loop: SQLite answers it faster than a hand-off to a thread and back, and in WAL
+  mode a reader never waits for a lock. Reads share one long-lived connection.
+* SQLite writes run inline on one dedicated connection whose busy timeout is zero: the loop is
+  single-threaded and a unit of work never awaits, so inline writes are serialised and never
+  interleave. When the write lock cannot be taken at once (another process, or this process's
+  own thread writer, holds it) the unit of work is rolled back and runs again in a worker
+  thread, which waits on the busy timeout. The inline writer never checkpoints the WAL itself
+  (a checkpoint syncs the files to disk, which can take long enough to stall every request):
+  every ``CHECKPOINT_EVERY`` inline commits a passive checkpoint runs in a thread of its own.
+* Work that grows with the tenant (a whole-tenant scan, replacing a large membership) asks for
+  ``in_thread=True`` and runs in a worker thread, so that it never stalls the loop and every
+  other request of the process with it.
+* Every PostgreSQL call runs in a worker thread: it is a network round trip, and a lock wait or
+  a slow query must not stall the loop.
 * SQLite writes of one process that go to a thread go through one thread at a time: SQLite
-  admits one writer anyway, and threads racing for its lock back off in sleeps of up to
-  100 ms (py-spy showed ~15% of an 8-connection provisioning sync waiting there). Other
-  processes still queue on the busy timeout.
+  admits one writer anyway, and threads racing for its lock back off in sleeps that waste far
+  more time than queueing. Other processes still queue on the busy timeout.
 
-A unit of work may thus run twice (the first attempt rolled back whole), so it must not have
-effects outside its connection.
+Writes that PostgreSQL aborts as a deadlock or serialization failure run again, a bounded
+number of times after a short jittered wait (``db.retry``); every write gets this, whatever
+its caller.
+
+A unit of work may thus run more than once (every earlier attempt rolled back whole), so it
+must not have effects outside its connection.
 """
 
 import logging
 import threading
+import time
 from collections.abc import Callable
 from functools import partial
 from typing import TypeVar
 
+import anyio
 from anyio import CapacityLimiter, to_thread
-from sqlalchemy import Connection, Engine, text
-from sqlalchemy.exc import OperationalError
+from sqlalchemy import Connection, Engine
+from sqlalchemy.exc import DBAPIError, OperationalError
 
+from db import retry
 from db.engine import create_engine_for, create_sqlite_engine, is_sqlite, normalise_url
 
 T = TypeVar("T")
@@ -43,7 +50,7 @@ T = TypeVar("T")
 log = logging.getLogger(__name__)
 
 #: Inline SQLite commits between WAL checkpoints (SQLite's own default is every 1,000 WAL
-#: pages; an Entra-style create writes ~10).
+#: pages; an Entra-style create writes about ten, so this is about as often).
 CHECKPOINT_EVERY = 100
 
 _SQLITE_BUSY = 5  # the primary result code of "database is locked" (extended codes add bits)
@@ -65,7 +72,7 @@ class Database:
         self.engine: Engine = create_engine_for(self.url, immediate=True)
         # Readers run without a transaction: SQLite's own read engine sends no BEGIN, and
         # PostgreSQL reads run in autocommit on the shared pool, which saves the BEGIN and the
-        # ROLLBACK round trips a pooled connection otherwise costs (~8% of a look-up).
+        # ROLLBACK round trips a pooled connection otherwise costs on every read.
         self.read_engine: Engine = (
             create_engine_for(self.url, immediate=False)
             if self.is_sqlite
@@ -99,25 +106,54 @@ class Database:
             return fn(connection)
 
     def write_sync(self, fn: Callable[[Connection], T]) -> T:
+        """Run ``fn`` in one transaction; commits unless it raises. Deadlocks and
+        serialization failures run it again (``db.retry``)."""
+        attempt = 1
+        while True:
+            try:
+                return self._write_in_transaction(fn)
+            except DBAPIError as error:
+                if attempt >= retry.ATTEMPTS or not retry.is_retryable(error):
+                    raise
+            time.sleep(retry.backoff_seconds(attempt))
+            attempt += 1
+
+    def _write_in_transaction(self, fn: Callable[[Connection], T]) -> T:
         with self.engine.begin() as connection:
             return fn(connection)
 
     # -- asynchronous API (request handlers) --------------------------------------------------
-    async def read(self, fn: Callable[[Connection], T]) -> T:
-        """Run a read-only unit of work; ``fn`` must not write."""
-        if self.is_sqlite:
+    async def read(self, fn: Callable[[Connection], T], *, in_thread: bool = False) -> T:
+        """Run a read-only unit of work; ``fn`` must not write. ``in_thread`` runs it in a
+        worker thread: for reads that grow with the tenant (PostgreSQL reads always do)."""
+        if self.is_sqlite and not in_thread:
             return self._read_inline(fn)
         return await to_thread.run_sync(partial(self.read_sync, fn))
 
-    async def write(self, fn: Callable[[Connection], T]) -> T:
+    async def write(self, fn: Callable[[Connection], T], *, in_thread: bool = False) -> T:
         """Run ``fn`` in one transaction; commits unless it raises. On SQLite inline when the
-        write lock is free, else (and on PostgreSQL always) in a worker thread."""
-        if self._writers is not None and self._writers.borrowed_tokens == 0:
+        write lock is free and ``in_thread`` is not asked for (large writes ask), else (and
+        on PostgreSQL always) in a worker thread. Deadlocks and serialization failures run
+        it again (``db.retry``)."""
+        attempt = 1
+        while True:
+            try:
+                return await self._write_once(fn, in_thread)
+            except DBAPIError as error:
+                if attempt >= retry.ATTEMPTS or not retry.is_retryable(error):
+                    raise
+            await anyio.sleep(retry.backoff_seconds(attempt))
+            attempt += 1
+
+    async def _write_once(self, fn: Callable[[Connection], T], in_thread: bool) -> T:
+        if not in_thread and self._writers is not None and self._writers.borrowed_tokens == 0:
             try:
                 return self._write_inline(fn)
             except _Locked:
                 pass
-        return await to_thread.run_sync(partial(self.write_sync, fn), limiter=self._writers)
+        return await to_thread.run_sync(
+            partial(self._write_in_transaction, fn), limiter=self._writers
+        )
 
     def _write_inline(self, fn: Callable[[Connection], T]) -> T:
         connection = self._inline_writer
@@ -160,7 +196,7 @@ class Database:
         if self._inline_reader is None or self._inline_reader.closed:
             self._inline_reader = self.read_engine.connect()
         # The read engine sends no BEGIN: each statement reads the latest commit on its own,
-        # so there is no transaction to end (a rollback per read cost ~40% of a user look-up).
+        # so there is no transaction to end (and no rollback to pay on every read).
         # A multi-statement read may thus see a commit that landed between its statements.
         connection = self._inline_reader
         try:
@@ -168,9 +204,6 @@ class Database:
         except BaseException:
             connection.rollback()  # reset SQLAlchemy's state after a failed statement
             raise
-
-    def ping(self) -> None:
-        self.read_sync(lambda connection: connection.execute(text("SELECT 1")).scalar_one())
 
     def dispose(self) -> None:
         if self._checkpointer is not None:

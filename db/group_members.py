@@ -129,16 +129,6 @@ def replace_members(
     insert_members(connection, tenant_id, group_id, ids)
 
 
-def is_member(connection: Connection, group_id: str, user_id: str) -> bool:
-    """A primary-key look-up; the group is not loaded."""
-    row = connection.execute(
-        select(group_members.c.user_id).where(
-            group_members.c.group_id == group_id, group_members.c.user_id == user_id
-        )
-    ).first()
-    return row is not None
-
-
 def member_of(user_id: str) -> Exists:
     """A WHERE clause on ``groups``: the group has this user as a member (indexed EXISTS)."""
     return exists().where(

@@ -37,6 +37,11 @@ from db.group_members import Member
 from db.tables import group_members, groups
 from db.types import utcnow
 
+#: The most member ids a write may carry and still count as short (``Database.write`` runs
+#: it inline on SQLite); longer lists, and replacing a membership, grow with the group and
+#: should ask for ``in_thread``.
+SHORT_MEMBER_LIST = 100
+
 
 @dataclass(frozen=True, slots=True)
 class GroupRecord:
@@ -44,7 +49,6 @@ class GroupRecord:
     tenant_id: int
     display_name: str
     external_id: str | None
-    attributes: dict[str, Any]
     created: datetime
     last_modified: datetime
     version: int
@@ -71,7 +75,6 @@ def _record(row: Row[Any], members: list[Member] | None = None) -> GroupRecord:
         tenant_id=row.tenant_id,
         display_name=row.display_name,
         external_id=row.external_id,
-        attributes=dict(row.attributes or {}),
         created=row.created,
         last_modified=row.last_modified,
         version=row.version,
@@ -91,7 +94,6 @@ def create_group(
     display_name: str,
     *,
     external_id: str | None = None,
-    attributes: dict[str, Any] | None = None,
     member_ids: Sequence[str] = (),
 ) -> GroupRecord:
     """Insert a group (and its members); ``Conflict`` if the name is taken in any case."""
@@ -101,7 +103,6 @@ def create_group(
         "tenant_id": tenant_id,
         "display_name": display_name,
         "external_id": external_id,
-        "attributes": attributes or {},
         "created": now,
         "last_modified": now,
         "version": 1,
@@ -165,7 +166,6 @@ def update_group(
     *,
     display_name: str = _UNCHANGED,
     external_id: str | None = _UNCHANGED,
-    attributes: dict[str, Any] = _UNCHANGED,
 ) -> None:
     """Change the given fields only; ``Conflict`` if the new name is taken."""
     values: dict[str, Any] = {"version": groups.c.version + 1, "last_modified": utcnow()}
@@ -173,8 +173,6 @@ def update_group(
         values["display_name"] = display_name
     if external_id is not _UNCHANGED:
         values["external_id"] = external_id
-    if attributes is not _UNCHANGED:
-        values["attributes"] = attributes
     try:
         result = connection.execute(
             update(groups)
@@ -194,7 +192,6 @@ def replace_group(
     *,
     display_name: str,
     external_id: str | None,
-    attributes: dict[str, Any],
     member_ids: Sequence[str],
 ) -> None:
     """PUT: every field and the whole membership become what was sent."""
@@ -204,7 +201,6 @@ def replace_group(
         group_id,
         display_name=display_name,
         external_id=external_id,
-        attributes=attributes,
     )
     membership.replace_members(connection, tenant_id, group_id, member_ids)
 

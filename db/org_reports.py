@@ -6,15 +6,14 @@ the only way a downward walk can meet a user twice is by coming back to where it
 manager loop through that user); the walk never re-enters its start, so each report appears
 once per start, at its true depth. (A loop that does not pass through the start cannot be
 entered from above: each of its members' one manager is inside the loop.) So the walk is a
-``UNION ALL`` — ``UNION`` only paid ~0.7 ms to sort rows that cannot repeat — and the depth
-bound is the belt and braces.
+``UNION ALL`` — ``UNION`` would only sort rows that cannot repeat — and the depth bound is
+the belt and braces.
 
 The walk carries only what ordering, filtering and counting need (depth, displayName, active),
 so numbering and counting run over thin rows; only the page (``first + 1`` rows per root) is
-joined back to ``user`` and its manager. Joining all ~800 reports of a 100,000-user org back
-first (the old shape) made the statement ~8.5 ms; the statements are built once per shape
-(cursor or not, inactive included or not) with bound parameters, which saves ~4 ms of
-statement building per request.
+joined back to ``user`` and its manager, instead of every report of a large org. The
+statements are built once per shape (cursor or not, inactive included or not) with bound
+parameters, so a request does not pay for building them.
 """
 
 from collections.abc import Collection, Iterable, Sequence
@@ -146,10 +145,9 @@ def count_reports(
 @cache
 def _one_root_statement(include_inactive: bool, after: bool) -> PreparedSelect:
     """The page of one root: ORDER BY ... LIMIT instead of numbering rows per root (one
-    sort fewer, ~2 ms of the ~800-report walk), compiled once and run past SQLAlchemy's
-    per-call work. The total is a scalar subquery over the same walk (computed once): a
-    ``COUNT(*) OVER ()`` window made the database keep every member before sorting, ~0.4 ms
-    more."""
+    sort fewer), built once. The total is a scalar subquery over the same walk (computed
+    once): a ``COUNT(*) OVER ()`` window would make the database keep every member before
+    sorting."""
     members = _members(include_inactive, one_root=True)
     total = select(func.count()).select_from(members).scalar_subquery()
     order = (members.c.depth, BinaryText(members.c.sort_name), members.c.user_id)
@@ -198,8 +196,8 @@ def _with_users(page: Any, *, after: bool) -> Select[Any]:
     """The page's users, by primary key, and the managers the caller does not have already.
 
     Without a cursor, a manager that is the root or is listed on the same page (an earlier
-    row: the page goes breadth-first) comes back as NULLs: fetching and converting 100
-    managers' columns again cost ~1 ms. After a cursor the manager may be on an earlier page,
+    row: the page goes breadth-first) comes back as NULLs rather than fetching and converting
+    the same manager's columns again. After a cursor the manager may be on an earlier page,
     so every manager comes along.
     """
     wanted_id: Any = users.c.manager_id

@@ -92,9 +92,6 @@ class Group(SQLModel, table=True):
     )
     display_name: str = Field(sa_column=Column(String, nullable=False))
     external_id: str | None = Field(default=None, sa_column=Column(String))
-    attributes: dict[str, Any] = Field(
-        default_factory=dict, sa_column=Column(JSONDocument, nullable=False)
-    )
     created: datetime = Field(default_factory=utcnow, sa_type=UTCDateTime, nullable=False)
     last_modified: datetime = Field(default_factory=utcnow, sa_type=UTCDateTime, nullable=False)
     version: int = Field(default=1, nullable=False)
@@ -152,3 +149,11 @@ Index(
 Index("ix_group_tenant_external_id", groups.c.tenant_id, groups.c.external_id)
 
 metadata = SQLModel.metadata
+
+#: Columns the store keeps by itself: identity, tenancy and meta. No client writes them.
+SYSTEM_COLUMNS = frozenset({"id", "tenant_id", "created", "last_modified", "version"})
+
+
+def client_columns(table: Table) -> tuple[str, ...]:
+    """The names of ``table``'s columns that a client's document decides, in table order."""
+    return tuple(column.name for column in table.columns if column.name not in SYSTEM_COLUMNS)

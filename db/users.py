@@ -28,33 +28,11 @@ from sqlalchemy.exc import IntegrityError
 from db.errors import Conflict, InvalidReference
 from db.org_changes import note_org_change
 from db.prepared import PreparedSelect, PreparedWrite
-from db.tables import group_members, groups, users
+from db.tables import client_columns, group_members, groups, users
 from db.types import utcnow
 
 #: Columns a client's document decides (everything but identity, tenancy and meta).
-WRITABLE_COLUMNS: tuple[str, ...] = (
-    "user_name",
-    "external_id",
-    "active",
-    "display_name",
-    "title",
-    "given_name",
-    "family_name",
-    "formatted_name",
-    "middle_name",
-    "honorific_prefix",
-    "honorific_suffix",
-    "email",
-    "work_phone",
-    "mobile_phone",
-    "department",
-    "employee_number",
-    "manager_id",
-    "company",
-    "description",
-    "location",
-    "attributes",
-)
+WRITABLE_COLUMNS: tuple[str, ...] = client_columns(users)
 
 _manager = users.alias("manager")
 
@@ -66,7 +44,7 @@ USER_WITH_MANAGER: Select[Any] = select(
 
 
 # The statements of the write paths (an Entra create or manager PATCH runs four to six of
-# them) are compiled once: building them per request was ~40% of a sync's CPU (db.prepared).
+# them) are built once (db.prepared): building them per request was most of a sync's CPU.
 _ONE_USER = USER_WITH_MANAGER.where(
     users.c.tenant_id == bindparam("tenant_id"), users.c.id == bindparam("user_id")
 )
@@ -82,18 +60,24 @@ _MANAGER_NAME = PreparedSelect(
     )
 )
 #: Every column: ``insert_user`` fills what its caller leaves out with the column's default.
-_INSERT_USER = PreparedWrite(insert(users))
+_INSERT_USER = PreparedWrite(
+    insert(users).values(
+        {column.key: bindparam(column.key, type_=column.type) for column in users.c}
+    )
+)
 
 
 @lru_cache(maxsize=512)
 def _update_statement(columns: tuple[str, ...]) -> PreparedWrite:
     """UPDATE of ``columns`` plus last_modified and version. Only what changed is SET:
-    SQLite rewrites the entries of every index on a SET column, changed or not (an Entra
-    manager PATCH that SET every column took ~40 µs in SQLite instead of ~20, and dirtied
-    more pages to write at commit)."""
+    SQLite rewrites the entries of every index on a SET column, changed or not, and dirties
+    more pages to write at commit."""
     return PreparedWrite(
         update(users)
-        .where(users.c.tenant_id == bindparam("tenant_id"), users.c.id == bindparam("user_id"))
+        .where(
+            users.c.tenant_id == bindparam("where_tenant_id"),
+            users.c.id == bindparam("where_user_id"),
+        )
         .values(
             {
                 name: bindparam(f"new_{name}", type_=users.c[name].type)
@@ -138,7 +122,7 @@ def list_users(
         parameters.update(where_parameters)
     if limit > 0 and where is not None and where_parameters:
         # No window count here: an Entra look-up matches 0 or 1 rows, so a page that is not
-        # full gives the total itself, and the window's sort cost ~12 of ~33 µs in SQLite.
+        # full gives the total itself, and the window would add a sort to every look-up.
         rows = _prepared_page(where, order_by).rows(connection, parameters)
         if len(rows) < limit and (rows or offset == 0):
             return offset + len(rows), rows
@@ -146,7 +130,7 @@ def list_users(
         return int(counted[0]["total"]), rows
     if limit > 0 and where is None:
         # The whole tenant: walk the order's index for one page and count separately; a window
-        # count would sort all 100,000 users for every page (~5 s at offset 50,000).
+        # count would sort the whole tenant for every page.
         rows = list(connection.execute(_tenant_page(order_by), parameters).mappings())
         if offset == 0 and len(rows) < limit:
             return len(rows), rows
@@ -205,10 +189,6 @@ def page_statement(
     count); bind ``tenant_id``, ``offset`` and ``limit`` when executing it."""
     skeleton = _page_skeleton(order_by)
     return skeleton if where is None else skeleton.where(where)
-
-
-def check_manager(connection: Connection, tenant_id: int, manager_id: str | None) -> None:
-    _manager_display_name(connection, tenant_id, manager_id)
 
 
 def _manager_display_name(
@@ -291,8 +271,8 @@ def update_user(
     parameters = {f"new_{name}": row[name] for name in changed}
     parameters["new_last_modified"] = row["last_modified"]
     parameters["new_version"] = row["version"]
-    parameters["tenant_id"] = tenant_id
-    parameters["user_id"] = previous["id"]
+    parameters["where_tenant_id"] = tenant_id
+    parameters["where_user_id"] = previous["id"]
     try:
         _update_statement(changed).execute(connection, parameters)
     except IntegrityError as error:

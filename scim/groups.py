@@ -70,7 +70,8 @@ async def create_group(request: Request) -> Response:
             member_ids=data.member_ids,
         )
 
-    record = await database(request).write(work)
+    large = len(data.member_ids) > repo.SHORT_MEMBER_LIST
+    record = await database(request).write(work, in_thread=large)
     return _resource(request, record, projection, status=201)
 
 
@@ -101,12 +102,12 @@ async def replace_group(request: Request) -> Response:
             group_id,
             display_name=data.display_name,
             external_id=data.external_id,
-            attributes=current.attributes,
             member_ids=data.member_ids,
         )
         return repo.get_group(connection, tenant, group_id, with_members=wants_members(projection))
 
-    record = await database(request).write(work)
+    # a replace rewrites the whole membership: off the event loop
+    record = await database(request).write(work, in_thread=True)
     return _resource(request, record, projection)
 
 
@@ -129,7 +130,7 @@ async def patch_group(request: Request) -> Response:
             member_limit=None if asks_for_members(projection) else member_limit,
         )
 
-    record = await database(request).write(work)
+    record = await database(request).write(work, in_thread=plan.grows_with_group)
     return _resource(request, record, projection)
 
 

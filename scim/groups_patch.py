@@ -46,6 +46,15 @@ class GroupPatch:
     changes: list[Change]  # to the group's own fields (displayName, externalId)
     member_writes: list[MemberWrite]  # in request order
 
+    @property
+    def grows_with_group(self) -> bool:
+        """Whether storing it takes time that grows with the group or the request, so it
+        must run off the event loop: replacing or clearing the membership, or long lists."""
+        return any(
+            write.kind in ("set", "remove_all") or len(write.user_ids) > repo.SHORT_MEMBER_LIST
+            for write in self.member_writes
+        )
+
 
 def plan_group_patch(group_id: str, operations: list[PatchOperation]) -> GroupPatch:
     """Split a PATCH into document changes and membership writes; nothing is read."""

@@ -34,7 +34,7 @@ class OrgMetricsCache:
             if cached is not None:
                 return cached
             read_version, edges = await self._database.read(
-                partial(read_org_version_and_edges, tenant_id=tenant_id)
+                partial(read_org_version_and_edges, tenant_id=tenant_id), in_thread=True
             )
             metrics = await to_thread.run_sync(derive_org_metrics, read_version, edges)
             self._remember(tenant_id, metrics)

@@ -112,3 +112,28 @@ def test_inline_writes_checkpoint_the_wal_in_a_thread(
     assert copied >= CHECKPOINT_EVERY
     count = database.read_sync(lambda c: c.execute(select(func.count()).select_from(tenants)))
     assert count.scalar_one() == 2 * CHECKPOINT_EVERY + 1
+
+
+def test_work_that_grows_with_the_tenant_runs_in_a_worker_thread(database: Database) -> None:
+    """``in_thread=True`` keeps long work off the event loop on every backend; without it a
+    SQLite read or write stays on the loop's thread."""
+
+    def write(connection: Connection) -> str:
+        create_tenant(connection, "threaded")
+        return _thread_name(connection)
+
+    async def scenario() -> tuple[str, str, str, str]:
+        return (
+            await database.read(_thread_name, in_thread=True),
+            await database.write(write, in_thread=True),
+            await database.read(_thread_name),
+            await database.write(_thread_name),
+        )
+
+    loop_thread = threading.current_thread().name
+    read_in, write_in, read_default, write_default = anyio.run(scenario)
+    assert loop_thread not in (read_in, write_in)
+    assert (read_default == loop_thread) is database.is_sqlite
+    assert (write_default == loop_thread) is database.is_sqlite
+    slugs = database.read_sync(lambda c: list(c.execute(select(tenants.c.slug)).scalars()))
+    assert slugs == ["threaded"]  # the threaded write committed

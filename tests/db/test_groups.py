@@ -162,7 +162,6 @@ def test_replace_group(database: Database, tenant_id: int, user_ids: list[str]) 
             group.id,
             display_name="Retail",
             external_id=None,
-            attributes={},
             member_ids=[user_ids[3]],
         )
     )

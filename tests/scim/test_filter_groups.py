@@ -41,7 +41,6 @@ def seed(connection: Connection) -> int:
                 tenant_id=tenant,
                 display_name=name,
                 external_id=external,
-                attributes={},
                 created=created,
                 last_modified=created,
                 version=1,

@@ -49,7 +49,6 @@ def seed(connection: Connection) -> int:
                     "tenant_id": tenant,
                     "display_name": f"Group {n}",
                     "external_id": f"gext-{tenant}-{n}",
-                    "attributes": {},
                     "created": NOW,
                     "last_modified": NOW,
                     "version": 1,

@@ -46,7 +46,6 @@ def seed(connection: Connection) -> int:
                 id=f"g{n}",
                 tenant_id=tenant,
                 display_name=name,
-                attributes={},
                 created=START + timedelta(days=n),
                 last_modified=START,
                 version=1,

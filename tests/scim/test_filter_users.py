@@ -361,7 +361,6 @@ def test_groups_attribute_of_users(database: Database, acme: int) -> None:
                 id="g-sales",
                 tenant_id=acme,
                 display_name="Sales",
-                attributes={},
                 created=moment("2024-01-01T00:00:00"),
                 last_modified=moment("2024-01-01T00:00:00"),
                 version=1,

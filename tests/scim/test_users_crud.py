@@ -254,7 +254,6 @@ def test_delete_clears_manager_of_reports_and_memberships(
                 id="g1",
                 tenant_id=tenant_id,
                 display_name="Sales",
-                attributes={},
                 created=now,
                 last_modified=now,
                 version=1,
