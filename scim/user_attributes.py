@@ -22,6 +22,8 @@ name; extension attributes under their URN): it is listed here because it is fil
 sortable (without an index). Only singular attributes can be kept that way. Everything the
 map does not name is kept verbatim in the JSON document and is not filterable.
 
+``filterable`` and ``sortable`` say what ``filter`` and ``sortBy`` may name; ``sortBy`` is
+resolved through the filter's attribute table, so a sortable attribute must be filterable.
 ``type``, ``case_exact`` and ``returned`` are RFC 7643's and must agree with the schema
 metadata in ``scim.user_schema`` (a test checks it). Case-insensitive strings are compared
 through ``lower()``, which the expression indexes are built on.
@@ -151,13 +153,19 @@ def attribute_urns() -> tuple[str, ...]:
     return tuple(dict.fromkeys((urns.CORE_USER, *(entry.urn for entry in USER_ATTRIBUTES))))
 
 
-def _check() -> None:
-    columns = [entry.column for entry in USER_ATTRIBUTES if entry.column is not None]
+def check_map(entries: tuple[UserAttribute, ...]) -> None:
+    """Refuse a map the casting and the filter compiler cannot follow."""
+    columns = [entry.column for entry in entries if entry.column is not None]
     if len(set(columns)) != len(columns):
         raise ValueError("a column is mapped twice")
-    for entry in USER_ATTRIBUTES:
-        if entry.column is None and entry.placement is not Placement.SINGULAR:
+    for entry in entries:
+        placement = entry.placement  # refuses a path outside the three shapes
+        if entry.column is None and placement is not Placement.SINGULAR:
             raise ValueError(f"{entry.path!r}: only singular attributes can be JSON-only")
+        if entry.kind is not None and entry.kind != entry.kind.lower():
+            raise ValueError(f"{entry.path!r}: element types are matched in lower case")
+        if entry.sortable and not entry.filterable:
+            raise ValueError(f"{entry.path!r}: sortable needs filterable")
 
 
-_check()
+check_map(USER_ATTRIBUTES)

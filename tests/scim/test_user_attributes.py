@@ -20,6 +20,7 @@ from scim.user_attributes import (
     USER_ATTRIBUTES,
     Placement,
     UserAttribute,
+    check_map,
 )
 from scim.user_cast import document_to_columns, row_to_document
 from scim.user_schema import USER_RESOURCE_TYPE
@@ -144,3 +145,21 @@ def test_attributes_the_map_leaves_out_are_unfilterable() -> None:
         with pytest.raises(ScimError) as error:
             compile_user_filter(f'{name}.value eq "x"')
         assert error.value.scim_type is ScimType.INVALID_FILTER
+
+
+@pytest.mark.parametrize(
+    ("entries", "problem"),
+    [
+        ((UserAttribute("title", "title"), UserAttribute("nickName", "title")), "mapped twice"),
+        ((UserAttribute("name.givenName", None),), "only singular"),
+        ((UserAttribute('emails[type eq "Work"].value', "email"),), "lower case"),
+        ((UserAttribute("title", "title", filterable=False),), "sortable needs filterable"),
+        ((UserAttribute('emails[type eq "work"]', "email"),), "needs a sub-attribute"),
+    ],
+)
+def test_a_map_the_casting_cannot_follow_is_refused(
+    entries: tuple[UserAttribute, ...], problem: str
+) -> None:
+    with pytest.raises(ValueError, match=problem):
+        check_map(entries)
+    check_map(USER_ATTRIBUTES)
