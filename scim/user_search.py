@@ -1,12 +1,13 @@
 """Listing and searching Users: ``GET /Users``, ``POST /Users/.search``, ``POST /.search``.
 
 The hot path of a provisioning cycle is Entra's match request, ``GET /Users?filter=<attribute>
-eq "<value>"`` with no other list parameter, sent once per user in every cycle. Its filter
-goes through ``scim.filters``' per-attribute template (the value a bound parameter), so the
-page statement is the same object every time and the store compiles it once
-(``db.users.list_users``). The request is read from the raw query string when it has exactly
-that shape; every other request is parsed by ``scim.listing``. Both then run the same code:
-one read, one render, one ListResponse.
+eq "<value>"`` with no other list parameter, sent once per user in every cycle. It arrives like
+every other request, through the app's mounts and the SCIM app's router and middleware, at
+``GET /Users``; that endpoint reads it from the raw query string and goes through
+``scim.filters``' per-attribute template (the value a bound parameter), so the page statement
+is the same object every time and the store compiles it once (``db.users.list_users``). Every
+other list request is parsed by ``scim.listing``. Both answer the same bytes (tests compare
+them), and both leave errors to the SCIM app's exception handlers.
 """
 
 from collections.abc import Mapping
@@ -14,21 +15,28 @@ from functools import lru_cache
 from typing import Any
 from urllib.parse import unquote_plus
 
+import orjson
 from sqlalchemy import ColumnElement
 from starlette.requests import Request
 from starlette.responses import Response
+from starlette.types import Receive, Scope, Send
 
+from db.database import Database
 from db.tables import users
+from db.tokens import TokenGrant
 from db.users import list_users
-from scim.context import base_url, config, database, tenant_id
+from scim.config import ScimConfig
+from scim.context import base_url, config, database, scope_base_url, tenant_id
 from scim.filters import BoundFilter, bind_user_filter, template_user_filter, user_sort_column
 from scim.http import read_json_object
 from scim.listing import ListQuery, check_search_request, list_response, make_list_query
-from scim.responses import ScimResponse
+from scim.responses import SCIM_MEDIA_TYPE, ScimResponse
 from scim.user_cast import render_user
 from scim.user_schema import USER_RESOURCE_TYPE
 
 DEFAULT_ORDER: tuple[ColumnElement[Any], ...] = (users.c.created, users.c.id)
+
+_CONTENT_TYPE = SCIM_MEDIA_TYPE.encode()
 
 #: Query parameters that change a list's answer (RFC 7644 §3.4.2).
 _LIST_PARAMETERS = frozenset(
@@ -110,14 +118,57 @@ async def search_users(request: Request, parameters: Mapping[str, Any]) -> dict[
     return await _page(request, query, bound)
 
 
-async def list_users_endpoint(request: Request) -> Response:
-    text = lone_filter(request.scope["query_string"])
-    bound = template_user_filter(text) if text is not None else None
-    if bound is not None:  # Entra's look-up
-        settings = config(request)
+class ListUsersEndpoint:
+    """``GET /Users``, an ASGI endpoint of the SCIM app's router.
+
+    Entra's look-up is answered from the scope: the settings and the store of the SCIM app
+    (``scope["app"]``), the grant ``app.auth.RequireToken`` put in the request state, and the
+    rendered bytes sent without a ``Response`` object. It is the request Blink serves most;
+    everything else is built per request only for the other shapes, which go through
+    ``search_users``. Nothing is caught here: a failure reaches the SCIM app's handlers.
+    """
+
+    async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
+        text = lone_filter(scope["query_string"])
+        bound = template_user_filter(text) if text is not None else None
+        if bound is None:
+            request = Request(scope, receive)
+            response = ScimResponse(await search_users(request, request.query_params))
+            await response(scope, receive, send)
+            return
+        state = scope["app"].state
+        settings: ScimConfig = state.config
+        store: Database = state.database
+        grant: TokenGrant = scope["state"]["grant"]
         query = _lookup_query(settings.default_count, settings.max_results)
-        return ScimResponse(await _page(request, query, bound))
-    return ScimResponse(await search_users(request, request.query_params))
+        total, rows = await store.read(
+            lambda connection: list_users(
+                connection,
+                grant.tenant_id,
+                bound.where,
+                DEFAULT_ORDER,
+                query.offset,
+                query.count,
+                bound.parameters,
+            )
+        )
+        base = scope_base_url(scope, settings.base_url)
+        resources = [render_user(row, base) for row in rows]
+        body = orjson.dumps(list_response(resources, total, query.start_index))
+        await send(
+            {
+                "type": "http.response.start",
+                "status": 200,
+                "headers": [
+                    (b"content-length", str(len(body)).encode()),
+                    (b"content-type", _CONTENT_TYPE),
+                ],
+            }
+        )
+        await send({"type": "http.response.body", "body": body})
+
+
+list_users_endpoint = ListUsersEndpoint()
 
 
 async def search_users_endpoint(request: Request) -> Response:
