@@ -33,7 +33,7 @@ here, and the GraphQL field.
 """
 
 import re
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from enum import Enum
 
 from scim import urns
@@ -59,33 +59,22 @@ class UserAttribute:
     filterable: bool = True
     sortable: bool = True
     returned: str = "default"
+    #: Parsed from ``path``: the schema, the top-level attribute, the element type, the sub.
+    urn: str = field(init=False, repr=False, compare=False)
+    attribute: str = field(init=False, repr=False, compare=False)
+    kind: str | None = field(init=False, repr=False, compare=False)
+    sub: str | None = field(init=False, repr=False, compare=False)
 
-    @property
-    def urn(self) -> str:
-        """The schema the attribute belongs to."""
-        return self.path.rpartition(":")[0] if self.path.startswith("urn:") else urns.CORE_USER
-
-    @property
-    def _parts(self) -> re.Match[str]:
-        local = self.path.rpartition(":")[2] if self.path.startswith("urn:") else self.path
+    def __post_init__(self) -> None:
+        is_extension = self.path.startswith("urn:")
+        urn, _, local = self.path.rpartition(":") if is_extension else ("", "", self.path)
         match = _PATH.fullmatch(local)
         if match is None:
             raise ValueError(f"not an attribute path this map supports: {self.path!r}")
-        return match
-
-    @property
-    def attribute(self) -> str:
-        """The top-level attribute name (``name``, ``emails``, ``department``)."""
-        return self._parts["attribute"]
-
-    @property
-    def sub(self) -> str | None:
-        return self._parts["sub"]
-
-    @property
-    def kind(self) -> str | None:
-        """The element ``type`` of a typed element (``work``, ``mobile``)."""
-        return self._parts["kind"]
+        object.__setattr__(self, "urn", urn if is_extension else urns.CORE_USER)
+        object.__setattr__(self, "attribute", match["attribute"])
+        object.__setattr__(self, "kind", match["kind"])
+        object.__setattr__(self, "sub", match["sub"])
 
     @property
     def placement(self) -> Placement:

@@ -55,6 +55,7 @@ def _fields(entries: tuple[UserAttribute, ...]) -> tuple[_Field, ...]:
 
 
 _ACTIVE = next(entry for entry in USER_ATTRIBUTES if entry.path == "active")
+_ACTIVE_ATTRIBUTE = _ACTIVE.attribute
 _ACTIVE_COLUMN = _ACTIVE.column or ""
 _ACTIVE_UNASSIGNED = "_activeUnassigned"
 _CORE_FIELDS = _fields(tuple(e for e in stored(urns.CORE_USER) if e is not _ACTIVE))
@@ -75,7 +76,7 @@ _EXTENSIONS = tuple(
 )
 _EXTENSION_URNS = frozenset(urn for urn, _, _ in _EXTENSIONS)
 #: Core attributes kept in the JSON document, in the order the schema lists them.
-_COLUMN_ATTRIBUTES = {attribute for attribute, _, _ in _CORE_FIELDS} | {_ACTIVE.attribute}
+_COLUMN_ATTRIBUTES = {attribute for attribute, _, _ in _CORE_FIELDS} | {_ACTIVE_ATTRIBUTE}
 _CORE_JSON_ORDER = tuple(
     attribute.name
     for attribute in CORE_USER_SCHEMA.attributes
@@ -108,8 +109,8 @@ def document_to_columns(document: dict[str, Any]) -> dict[str, Any]:
     rest = {key: value for key, value in document.items() if not key.startswith("urn:")}
     columns: dict[str, Any] = {}
     _take(rest, _CORE_FIELDS, columns)
-    columns[_ACTIVE_COLUMN] = rest.pop(_ACTIVE.attribute, True)
-    if _ACTIVE.attribute not in document:
+    columns[_ACTIVE_COLUMN] = rest.pop(_ACTIVE_ATTRIBUTE, True)
+    if _ACTIVE_ATTRIBUTE not in document:
         rest[_ACTIVE_UNASSIGNED] = True
     for attribute, kind, sub, column in _MIRRORED:
         elements = rest.get(attribute)
@@ -143,7 +144,7 @@ def row_to_document(row: Mapping[Any, Any]) -> dict[str, Any]:
             if complex_value:
                 document[attribute] = complex_value
     if not stored_document.get(_ACTIVE_UNASSIGNED):
-        document[_ACTIVE.attribute] = bool(row[_ACTIVE_COLUMN])
+        document[_ACTIVE_ATTRIBUTE] = bool(row[_ACTIVE_COLUMN])
     for key in _CORE_JSON_ORDER:
         if key in stored_document:
             document[key] = stored_document[key]

@@ -137,7 +137,7 @@ def test_a_field_marked_unsortable_is_refused() -> None:
 
 def test_a_path_outside_the_supported_shapes_is_refused() -> None:
     with pytest.raises(ValueError, match="not an attribute path"):
-        _ = UserAttribute("emails[value eq x]", "email").placement
+        UserAttribute("emails[value eq x]", "email")
 
 
 def test_attributes_the_map_leaves_out_are_unfilterable() -> None:
