@@ -4,8 +4,10 @@ Every request names its tenant through its token. ``RequireToken`` wraps a front
 app: it verifies the ``Authorization: Bearer`` header, checks the token's scope and puts the
 ``TokenGrant`` on ``request.state.grant``; the front-ends scope every query by it.
 
-Verified tokens are cached by hash for a few seconds, so a warm token costs no database
-round trip; a revocation takes effect within that time (at once in this process).
+Verified tokens are cached by hash for ``BLINK_TOKEN_CACHE_SECONDS``, so a warm token costs no
+database round trip. Tokens are revoked by the CLI (``blink-directory token revoke``), a process
+of its own that cannot reach this cache: a revocation takes effect in a running server when the
+cached entry expires, within that time.
 """
 
 from collections import OrderedDict
@@ -44,7 +46,10 @@ class TokenVerifier:
         return grant
 
     def forget(self, token_id: int) -> None:
-        """Drop a revoked token from this process's cache at once."""
+        """Drop a token from this process's cache, so its next use is checked in the store.
+
+        Nothing in the server revokes tokens, so nothing here calls it; it is for code that
+        revokes a token in the serving process."""
         for digest, (_, grant) in list(self._cache.items()):
             if grant is not None and grant.token_id == token_id:
                 del self._cache[digest]

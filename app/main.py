@@ -5,11 +5,9 @@ from collections.abc import AsyncIterator
 from contextlib import asynccontextmanager
 
 from starlette.applications import Starlette
-from starlette.middleware import Middleware
 from starlette.routing import Mount, Route
 
 from app.auth import RequireToken, TokenVerifier
-from app.dispatch import PrefixDispatch
 from app.graphql_api.graphiql import STATIC_PATH, graphiql_assets
 from app.graphql_api.http import DirectoryGraphQL, graphql_auth_error, is_ide_page
 from app.graphql_api.schema import build_schema
@@ -20,7 +18,6 @@ from db.database import Database
 from db.tokens import TokenScope
 from scim.app import create_scim_app
 from scim.config import ScimConfig
-from scim.entra_lookup import EntraLookup
 from scim.errors import scim_error_response
 
 
@@ -32,7 +29,7 @@ def create_app(settings: Settings | None = None) -> Starlette:
     scim_config = ScimConfig(base_url=settings.base_url, max_body_bytes=settings.max_body_bytes)
     scim_app = create_scim_app(database, scim_config)
     scim = RequireToken(
-        EntraLookup(scim_app, database, scim_config),
+        scim_app,
         verifier=verifier,
         required=TokenScope.SCIM,
         reject=lambda status, detail: scim_error_response(status, detail),
@@ -58,14 +55,18 @@ def create_app(settings: Settings | None = None) -> Starlette:
 
     app = Starlette(
         routes=[
+            # Every SCIM request, Entra's look-up included, goes through these mounts and the
+            # SCIM app's own router, so middleware on either app sees all of them. Routes are
+            # tried in order: /scim/v2 before /scim, which would take it too, and the SCIM
+            # mounts ahead of the rest because a provisioning cycle is most of the traffic.
+            Mount("/scim/v2", scim, name="scim-v2"),
+            Mount("/scim", scim, name="scim"),
             Route("/healthz", healthz),
             Route("/readyz", readyz),
             Route("/graphql", graphql, methods=["GET", "POST"]),
             Mount(STATIC_PATH, graphiql_assets(), name="graphiql-assets"),
             *web_routes(),  # /, /orgchart, /favicon.ico and /static
         ],
-        # /scim and /scim/v2 are dispatched ahead of the router (see app.dispatch).
-        middleware=[Middleware(PrefixDispatch, mounts=[("/scim", scim), ("/scim/v2", scim)])],
         lifespan=lifespan,
     )
     app.state.settings = settings

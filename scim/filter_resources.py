@@ -1,22 +1,28 @@
 """The filterable attributes of SCIM Users and Groups, mapped onto ``db.tables``.
 
+User attributes come from the attribute map (``scim.user_attributes``); only what is not a
+stored attribute is added here: ``id``, ``groups`` (rows of ``group_member``), ``meta`` and
+``schemas``. Attributes the User schemas declare but the map does not name (``addresses``,
+``roles``, ``ims``, ``photos``, ``entitlements``, certificates, ``password``) are refused as
+unfilterable.
+
 Case rules are RFC 7643's ``caseExact``: ids and ``externalId`` compare exactly, every other
 string case-insensitively through ``lower()`` on both sides, which is what the expression
 indexes ``ux_user_tenant_username``, ``ix_user_tenant_email`` and ``ux_group_tenant_display_name``
 are built on.
 
-Singular attributes are filterable whether they have a column or live in the ``attributes``
-JSON document (``userType``, ``nickName``, enterprise ``costCenter`` ...; read with SQLAlchemy's
-portable JSON path operators, so without an index). Multi-valued attributes are what the
-columns hold: ``emails`` is the work email (``emails[type eq "work"]``); other emails stay in
-the JSON document and are not matched, so that ``emails.value eq`` remains an index look-up.
-``phoneNumbers`` are the work and the mobile number. Addresses, roles, ims, photos,
-entitlements and certificates are not filterable.
+Singular attributes the map keeps in the ``attributes`` JSON document (``userType``,
+``nickName``, enterprise ``costCenter`` ...) are read with SQLAlchemy's portable JSON path
+operators, so without an index. Multi-valued attributes are what the columns hold: ``emails``
+is the work email (``emails[type eq "work"]``); other emails stay in the JSON document and are
+not matched, so that ``emails.value eq`` remains an index look-up. ``phoneNumbers`` are the
+work and the mobile number.
 """
 
 from sqlalchemy import ColumnElement, or_
 
 from db.tables import group_members, groups, users
+from scim import urns
 from scim.filter_schema import (
     Attribute,
     ColumnField,
@@ -28,15 +34,21 @@ from scim.filter_schema import (
     ResourceSchema,
     has_value,
 )
+from scim.user_attributes import (
+    DOCUMENT_COLUMN,
+    USER_ATTRIBUTES,
+    Placement,
+    UserAttribute,
+    attribute_urns,
+)
+from scim.user_schema import USER_RESOURCE_TYPE
 
-CORE_USER = "urn:ietf:params:scim:schemas:core:2.0:User"
-ENTERPRISE_USER = "urn:ietf:params:scim:schemas:extension:enterprise:2.0:User"
-BLINK_USER = "urn:ietf:params:scim:schemas:extension:blink:2.0:User"
-CORE_GROUP = "urn:ietf:params:scim:schemas:core:2.0:Group"
+CORE_USER = urns.CORE_USER
+ENTERPRISE_USER = urns.ENTERPRISE_USER
+BLINK_USER = urns.BLINK_USER
+CORE_GROUP = urns.CORE_GROUP
 
-
-def _text(column: ColumnElement[object]) -> ColumnField:
-    return ColumnField(column)
+_KINDS = {"boolean": Kind.BOOLEAN, "dateTime": Kind.DATETIME}
 
 
 def _exact(column: ColumnElement[object]) -> ColumnField:
@@ -47,70 +59,84 @@ def _timestamp(column: ColumnElement[object]) -> ColumnField:
     return ColumnField(column, Kind.DATETIME)
 
 
-def _document(*path: str) -> ColumnField:
-    """A singular string kept in the user's JSON document (``scim.user_cast`` stores it there
-    under its canonical name, extension attributes under their URN)."""
-    key = path if len(path) > 1 else path[0]
-    return ColumnField(users.c.attributes[key].as_string())
-
-
 def _single(fields: dict[str, ColumnField | ConstantField]) -> Complex:
     """A singular complex attribute (``name``, ``meta``): no default sub-attribute."""
     return Complex((Element(fields),), default=None)
 
 
-def _stored_in(column: ColumnElement[object], **constants: str) -> Element:
-    """The element of a multi-valued attribute whose ``value`` is kept in ``column``."""
-    fields: dict[str, ColumnField | ConstantField] = {"value": _text(column)}
-    fields.update({name.lower(): ConstantField(value) for name, value in constants.items()})
-    return Element(fields, present=has_value(column))
+def _user_column(entry: UserAttribute) -> ColumnElement[object]:
+    """The entry's column, or its value in the JSON document (under its URN if an extension's)."""
+    if entry.column is not None:
+        return users.c[entry.column]
+    document = users.c[DOCUMENT_COLUMN]
+    key = entry.attribute if entry.urn == CORE_USER else (entry.urn, entry.attribute)
+    value: ColumnElement[object] = document[key].as_string()
+    return value
 
 
-def _schema_element(urn: str, *columns: ColumnElement[object]) -> Element:
+def _user_field(entry: UserAttribute) -> ColumnField:
+    return ColumnField(
+        _user_column(entry),
+        _KINDS.get(entry.type, Kind.STRING),
+        case_exact=entry.case_exact,
+        sortable=entry.sortable,
+    )
+
+
+def _mapped(urn: str) -> dict[str, Attribute]:
+    """The filterable attributes the map gives schema ``urn``, by lower-case name."""
+    groups_: dict[str, list[UserAttribute]] = {}
+    for entry in USER_ATTRIBUTES:
+        if entry.urn == urn and entry.filterable:
+            groups_.setdefault(entry.attribute, []).append(entry)
+    attributes: dict[str, Attribute] = {}
+    for name, entries in groups_.items():
+        placement = entries[0].placement
+        if placement is Placement.SINGULAR:
+            attributes[name.lower()] = _user_field(entries[0])
+        elif placement is Placement.SUB_ATTRIBUTE:
+            fields: dict[str, ColumnField | ConstantField] = {
+                (entry.sub or "").lower(): _user_field(entry) for entry in entries
+            }
+            value = next((entry for entry in entries if entry.sub == "value"), None)
+            if value is None:
+                attributes[name.lower()] = _single(fields)
+            else:  # ``manager eq "…"`` means its value; the manager exists when it has one
+                present = has_value(_user_column(value))
+                attributes[name.lower()] = Complex((Element(fields, present=present),))
+        else:  # one element per typed column: a condition matches when any of them does
+            attributes[name.lower()] = Complex(
+                tuple(
+                    Element(
+                        {
+                            (entry.sub or "").lower(): _user_field(entry),
+                            "type": ConstantField(entry.kind or ""),
+                        },
+                        present=has_value(_user_column(entry)),
+                    )
+                    for entry in entries
+                )
+            )
+    return attributes
+
+
+def _schema_element(urn: str) -> Element:
+    """``schemas[value eq urn]``: the extension is present when any of its attributes is."""
+    entries = [entry for entry in USER_ATTRIBUTES if entry.urn == urn]
+    columns = [users.c[entry.column] for entry in entries if entry.column is not None]
+    if any(entry.column is None for entry in entries):
+        columns.append(users.c[DOCUMENT_COLUMN][urn].as_string())
     present = or_(*(has_value(column) for column in columns))
     return Element({"value": ConstantField(urn)}, present=present)
 
 
 _user_members = group_members.alias("filter_user_group")
 
-_ENTERPRISE_COLUMNS = (
-    users.c.department,
-    users.c.employee_number,
-    users.c.manager_id,
-    users.c.attributes[ENTERPRISE_USER].as_string(),  # costCenter, organization, division
-)
-_BLINK_COLUMNS = (users.c.company, users.c.description, users.c.location)
+_USER_EXTENSIONS = attribute_urns()[1:]
 
 _USER_CORE: dict[str, Attribute] = {
     "id": _exact(users.c.id),
-    "externalid": _exact(users.c.external_id),
-    "username": _text(users.c.user_name),
-    "displayname": _text(users.c.display_name),
-    "title": _text(users.c.title),
-    "active": ColumnField(users.c.active, Kind.BOOLEAN),
-    "nickname": _document("nickName"),
-    "profileurl": _document("profileUrl"),
-    "usertype": _document("userType"),
-    "preferredlanguage": _document("preferredLanguage"),
-    "locale": _document("locale"),
-    "timezone": _document("timezone"),
-    "name": _single(
-        {
-            "givenname": _text(users.c.given_name),
-            "familyname": _text(users.c.family_name),
-            "formatted": _text(users.c.formatted_name),
-            "middlename": _text(users.c.middle_name),
-            "honorificprefix": _text(users.c.honorific_prefix),
-            "honorificsuffix": _text(users.c.honorific_suffix),
-        }
-    ),
-    "emails": Complex((_stored_in(users.c.email, type="work"),)),
-    "phonenumbers": Complex(
-        (
-            _stored_in(users.c.work_phone, type="work"),
-            _stored_in(users.c.mobile_phone, type="mobile"),
-        )
-    ),
+    **_mapped(CORE_USER),
     "groups": Related(
         _user_members,
         _user_members.c.user_id == users.c.id,
@@ -126,52 +152,29 @@ _USER_CORE: dict[str, Attribute] = {
     "schemas": Complex(
         (
             Element({"value": ConstantField(CORE_USER)}),
-            _schema_element(ENTERPRISE_USER, *_ENTERPRISE_COLUMNS),
-            _schema_element(BLINK_USER, *_BLINK_COLUMNS),
+            *(_schema_element(urn) for urn in _USER_EXTENSIONS),
         )
     ),
 }
 
-_USER_ENTERPRISE: dict[str, Attribute] = {
-    "department": _text(users.c.department),
-    "employeenumber": _text(users.c.employee_number),
-    "costcenter": _document(ENTERPRISE_USER, "costCenter"),
-    "organization": _document(ENTERPRISE_USER, "organization"),
-    "division": _document(ENTERPRISE_USER, "division"),
-    # manager.value is a user id: compared exactly, like id (index ix_user_tenant_manager).
-    "manager": Complex(
-        (Element({"value": _exact(users.c.manager_id)}, present=has_value(users.c.manager_id)),)
-    ),
-}
-
-_USER_BLINK: dict[str, Attribute] = {
-    "company": _text(users.c.company),
-    "description": _text(users.c.description),
-    "location": _text(users.c.location),
+_USER_SCHEMAS: dict[str, dict[str, Attribute]] = {
+    CORE_USER.lower(): _USER_CORE,
+    **{urn.lower(): _mapped(urn) for urn in _USER_EXTENSIONS},
 }
 
 USER_SCHEMA = ResourceSchema(
     name="User",
     core_urn=CORE_USER,
-    schemas={
-        CORE_USER.lower(): _USER_CORE,
-        ENTERPRISE_USER.lower(): _USER_ENTERPRISE,
-        BLINK_USER.lower(): _USER_BLINK,
-    },
+    schemas=_USER_SCHEMAS,
     urn_aliases={
-        # Entra's long-standing misspelling of the enterprise URN.
-        "urn:ietf:params:scim:schemas:extension:enterprise:2.0user": ENTERPRISE_USER.lower(),
+        alias: canonical.lower() for alias, canonical in USER_RESOURCE_TYPE.aliases.items()
     },
+    # What the schemas declare and the map does not make filterable.
     unfilterable=frozenset(
-        {
-            "password",
-            "addresses",
-            "ims",
-            "photos",
-            "roles",
-            "entitlements",
-            "x509certificates",
-        }
+        attribute.name.lower()
+        for schema in (USER_RESOURCE_TYPE.core, *USER_RESOURCE_TYPE.extensions)
+        for attribute in schema.attributes
+        if attribute.name.lower() not in _USER_SCHEMAS[schema.id.lower()]
     ),
 )
 
@@ -180,7 +183,7 @@ _group_members = group_members.alias("filter_group_member")
 _GROUP_CORE: dict[str, Attribute] = {
     "id": _exact(groups.c.id),
     "externalid": _exact(groups.c.external_id),
-    "displayname": _text(groups.c.display_name),
+    "displayname": ColumnField(groups.c.display_name),
     # members[value eq "<uid>"] is an EXISTS on group_member's (group_id, user_id) key.
     "members": Related(
         _group_members,

@@ -37,6 +37,8 @@ class ColumnField:
     kind: Kind = Kind.STRING
     #: RFC 7643 ``caseExact``: false compares ``lower(column)`` with ``lower(value)``.
     case_exact: bool = False
+    #: Whether ``sortBy`` may name it.
+    sortable: bool = True
 
     @cached_property
     def lowered(self) -> ColumnElement[str]:

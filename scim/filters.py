@@ -19,11 +19,12 @@ tie-breaker for stable pages; NULLs sort differently on SQLite and PostgreSQL ot
 Compiled expressions are cached by text: they are immutable, carry their values as bound
 parameters, and can be reused by concurrent requests.
 
-What is filterable is listed in ``scim.filter_resources``; notably only the work email and the
-work/mobile phone numbers (the columns) take part in ``emails``/``phoneNumbers`` conditions,
-singular attributes kept only in the JSON document (``userType``, ``nickName``, ``locale``...) are
-filterable without an index, and multi-valued ones kept there (``addresses``, ``roles``...) are
-refused with invalidFilter.
+What is filterable is listed in ``scim.filter_resources``, for Users derived from the attribute
+map (``scim.user_attributes``); notably only the work email and the work/mobile phone numbers
+(the columns) take part in ``emails``/``phoneNumbers`` conditions, singular attributes kept only
+in the JSON document (``userType``, ``nickName``, ``locale``...) are filterable without an
+index, and multi-valued ones kept there (``addresses``, ``roles``...) are refused with
+invalidFilter.
 """
 
 import json
@@ -193,7 +194,7 @@ def _sort_column(sort_by: str, schema: ResourceSchema) -> ColumnElement[Any]:
             raise FilterError(f"{sort_by!r} is not a sortable attribute")
     except FilterError as error:
         raise _invalid_sort(f"cannot sort by {sort_by!r}: {error}") from error
-    if not isinstance(field, ColumnField):
+    if not isinstance(field, ColumnField) or not field.sortable:
         raise _invalid_sort(f"cannot sort by {sort_by!r}: it is not stored")
     if field.kind is Kind.STRING and not field.case_exact:
         return func.lower(field.column)

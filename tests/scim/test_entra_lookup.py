@@ -1,16 +1,20 @@
-"""Entra's match request is answered by ``scim.entra_lookup`` ahead of the SCIM app, with
-exactly the bytes the SCIM app gives; every other request shape still reaches the SCIM app."""
+"""Entra's match request, ``GET /Users?filter=<attribute> eq "<value>"``, is answered by the
+SCIM app's own ``GET /Users`` endpoint: the same bytes as the general list path gives, and a
+store error is answered once, as an error, by the SCIM app's error handling."""
 
+import logging
 from typing import Any
 from urllib.parse import quote
 
 import pytest
 from sqlalchemy.exc import OperationalError
+from starlette.applications import Starlette
 from starlette.testclient import TestClient
 
-from scim import entra_lookup
-from scim.entra_lookup import entra_filter
-from tests.scim.support import CORE, ENTERPRISE, LIST_RESPONSE, create, patched
+from scim import user_search
+from scim.user_search import lone_filter
+from tests.conftest import TenantTokens
+from tests.scim.support import CORE, ENTERPRISE, ERROR, LIST_RESPONSE, create, patched
 
 
 @pytest.mark.parametrize(
@@ -32,22 +36,8 @@ from tests.scim.support import CORE, ENTERPRISE, LIST_RESPONSE, create, patched
         (b"%66ilter=userName+eq+%22x%22", None),
     ],
 )
-def test_only_a_lone_filter_is_taken(query: bytes, expected: str | None) -> None:
-    assert entra_filter(query) == expected
-
-
-@pytest.fixture
-def taken(monkeypatch: pytest.MonkeyPatch) -> list[int]:
-    """How many requests the fast path answered from the store."""
-    calls: list[int] = []
-    original = entra_lookup.list_users
-
-    def counting(*args: Any, **kwargs: Any) -> Any:
-        calls.append(1)
-        return original(*args, **kwargs)
-
-    monkeypatch.setattr(entra_lookup, "list_users", counting)
-    return calls
+def test_only_a_lone_filter_is_read_from_the_raw_query(query: bytes, expected: str | None) -> None:
+    assert lone_filter(query) == expected
 
 
 def _path(prefix: str, expression: str, extra: str = "") -> str:
@@ -66,8 +56,8 @@ def _path(prefix: str, expression: str, extra: str = "") -> str:
     ],
 )
 @pytest.mark.parametrize("prefix", ["/scim", "/scim/v2"])
-def test_the_fast_answer_is_the_scim_apps_answer(
-    scim: TestClient, taken: list[int], expression: str, prefix: str
+def test_the_lookup_answer_is_the_general_paths_answer(
+    scim: TestClient, expression: str, prefix: str
 ) -> None:
     boss = create(scim, "boss@contoso.com", displayName="The Boss")
     alice = create(
@@ -84,16 +74,24 @@ def test_the_fast_answer_is_the_scim_apps_answer(
         {"op": "add", "path": f"{ENTERPRISE}:manager", "value": {"value": boss["id"]}},
     )
 
-    fast = scim.get(_path(prefix, expression))
-    templated = 0 if "[" in expression else 1  # a value filter has no template
-    assert len(taken) == templated
-    slow = scim.get(_path(prefix, expression, "&startIndex=1"))  # same answer, SCIM app
-    assert len(taken) == templated
-    assert fast.status_code == slow.status_code == 200
-    assert fast.content == slow.content
-    assert fast.headers["content-type"] == slow.headers["content-type"]
-    assert fast.headers["content-length"] == slow.headers["content-length"]
-    body = fast.json()
+    lookup = scim.get(_path(prefix, expression, "&aadOptscim062020"))
+    general = [
+        scim.get(_path(prefix, expression, "&startIndex=1")),  # parsed by scim.listing
+        scim.get(_path(prefix, f"({expression})")),  # the full filter compiler
+        scim.post(
+            f"{prefix}/Users/.search",
+            json={
+                "schemas": ["urn:ietf:params:scim:api:messages:2.0:SearchRequest"],
+                "filter": expression,
+            },
+        ),
+    ]
+    for other in general:
+        assert lookup.status_code == other.status_code == 200
+        assert lookup.content == other.content
+        assert lookup.headers["content-type"] == other.headers["content-type"]
+        assert lookup.headers["content-length"] == other.headers["content-length"]
+    body = lookup.json()
     assert body["schemas"] == [LIST_RESPONSE]
     if "nobody" in expression:
         assert body["totalResults"] == 0
@@ -103,38 +101,54 @@ def test_the_fast_answer_is_the_scim_apps_answer(
         assert resource["id"] == alice["id"]
         assert resource["meta"]["location"].endswith(f"{prefix}/Users/{alice['id']}")
         assert resource[ENTERPRISE]["manager"]["displayName"] == "The Boss"
+        assert resource == scim.get(f"{prefix}/Users/{alice['id']}").json()
 
 
 @pytest.mark.parametrize(
-    "query",
+    ("query", "status"),
     [
-        'filter=userName eq "a" or userName eq "b"',
-        'filter=userName co "a"',
-        "filter=userName eq",  # invalid: the SCIM app answers 400 invalidFilter
-        'filter=userName eq "\\ud800"',  # a lone surrogate: not a value the template takes
-        "",
+        ('filter=userName eq "a" or userName eq "b"', 200),
+        ('filter=userName co "a"', 200),
+        ("filter=userName eq", 400),
+        ('filter=userName eq "\\ud800"', 400),  # a lone surrogate
+        ('filter=roles.value eq "admin"', 400),
+        ("", 200),
     ],
 )
-def test_other_requests_reach_the_scim_app(scim: TestClient, taken: list[int], query: str) -> None:
+def test_other_shapes_are_answered_by_the_same_endpoint(
+    scim: TestClient, query: str, status: int
+) -> None:
     create(scim, "a@contoso.com")
     response = scim.get(f"/scim/Users?{query}")
-    assert response.status_code in (200, 400)
+    assert response.status_code == status
     assert response.headers["content-type"] == "application/scim+json"
-    assert taken == []
+    if status == 400:
+        assert response.json()["scimType"] == "invalidFilter"
 
 
-def test_a_store_error_is_answered_by_the_scim_app(
-    scim: TestClient, monkeypatch: pytest.MonkeyPatch
+def test_a_store_error_is_answered_once_as_an_error(
+    app: Starlette,
+    tenant: TenantTokens,
+    monkeypatch: pytest.MonkeyPatch,
+    caplog: pytest.LogCaptureFixture,
 ) -> None:
-    alice = create(scim, "alice@contoso.com")
+    calls: list[int] = []
 
     def failing(*args: Any, **kwargs: Any) -> Any:
+        calls.append(1)
         raise OperationalError("SELECT", {}, Exception("database is locked"))
 
-    monkeypatch.setattr(entra_lookup, "list_users", failing)
-    response = scim.get(_path("/scim", 'userName eq "alice@contoso.com"'))
-    assert response.status_code == 200
-    assert [user["id"] for user in response.json()["Resources"]] == [alice["id"]]
+    with TestClient(app, raise_server_exceptions=False) as client:
+        client.headers.update(tenant.scim_headers())
+        create(client, "alice@contoso.com")
+        monkeypatch.setattr(user_search, "list_users", failing)
+        with caplog.at_level(logging.WARNING):
+            response = client.get(_path("/scim", 'userName eq "alice@contoso.com"'))
+    assert calls == [1]  # no second attempt behind the error
+    assert response.status_code >= 500
+    assert response.headers["content-type"] == "application/scim+json"
+    assert response.json()["schemas"] == [ERROR]
+    assert any(record.levelno >= logging.WARNING for record in caplog.records)
 
 
 def test_the_token_is_still_required(client: TestClient) -> None:

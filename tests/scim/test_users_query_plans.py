@@ -70,7 +70,7 @@ def test_match_filters_use_an_index(database: Database, text: str, index: str | 
         )
         plans = [_plan(connection, statement)]
         template = template_user_filter(text)
-        if template is not None:  # the statement Entra's look-up runs (scim.entra_lookup)
+        if template is not None:  # the statement Entra's look-up runs (scim.user_search)
             prepared = _prepared_page(template.where, DEFAULT_ORDER).statement
             plans.append(
                 _plan(
