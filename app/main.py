@@ -3,16 +3,24 @@
 from collections.abc import AsyncIterator
 from contextlib import asynccontextmanager
 
+from prometheus_client import CollectorRegistry
 from starlette.applications import Starlette
 from starlette.middleware import Middleware
 from starlette.routing import Mount, Route
+from starlette.types import ASGIApp
 
-from app.auth import RequireToken, TokenVerifier
+from app.auth import Rejection, RequireToken, TokenVerifier
 from app.dispatch import PrefixDispatch
 from app.graphql_api.graphiql import STATIC_PATH, graphiql_assets
 from app.graphql_api.http import DirectoryGraphQL, graphql_auth_error, is_ide_page
 from app.graphql_api.schema import build_schema
 from app.health import healthz, readyz
+from app.logging_setup import request_logger, resolve_format
+from app.metrics import Metrics
+from app.metrics_exposure import app_metrics
+from app.rate_limit import RateLimit, TokenBuckets
+from app.request_log import RequestLog
+from app.route_templates import RouteTemplates
 from app.settings import Settings
 from db.database import Database
 from db.tokens import TokenScope
@@ -25,18 +33,34 @@ from scim.errors import scim_error_response
 def create_app(settings: Settings | None = None) -> Starlette:
     settings = settings or Settings()
     database = Database(settings.database_url)
-    verifier = TokenVerifier(database, settings.token_cache_seconds)
+    metrics = Metrics(CollectorRegistry(), tenant_labels=settings.metrics_tenant_labels)
+    verifier = TokenVerifier(database, settings.token_cache_seconds, metrics=metrics)
+    buckets = (
+        TokenBuckets(settings.rate_limit_per_second, settings.rate_limit_burst)
+        if settings.rate_limit_per_second > 0 and settings.rate_limit_burst > 0
+        else None
+    )
+
+    def limited(app: ASGIApp, reject: Rejection, front_end: str) -> ASGIApp:
+        if buckets is None:
+            return app
+        return RateLimit(app, buckets=buckets, reject=reject, front_end=front_end, metrics=metrics)
 
     scim_config = ScimConfig(base_url=settings.base_url, max_body_bytes=settings.max_body_bytes)
     scim_app = create_scim_app(database, scim_config)
+    scim_reject: Rejection = lambda status, detail: scim_error_response(status, detail)  # noqa: E731
     scim = RequireToken(
-        EntraLookup(scim_app, database, scim_config),
+        limited(EntraLookup(scim_app, database, scim_config), scim_reject, "scim"),
         verifier=verifier,
         required=TokenScope.SCIM,
-        reject=lambda status, detail: scim_error_response(status, detail),
+        reject=scim_reject,
     )
     graphql = RequireToken(
-        DirectoryGraphQL(build_schema(debug=settings.debug), database),
+        limited(
+            DirectoryGraphQL(build_schema(debug=settings.debug), database),
+            graphql_auth_error,
+            "graphql",
+        ),
         verifier=verifier,
         required=TokenScope.GRAPHQL,
         reject=graphql_auth_error,
@@ -45,22 +69,39 @@ def create_app(settings: Settings | None = None) -> Starlette:
 
     @asynccontextmanager
     async def lifespan(app: Starlette) -> AsyncIterator[None]:
-        yield
+        async with app_metrics(metrics, database, settings.metrics_host_port):
+            yield
         database.dispose()
 
+    routes = [
+        Route("/healthz", healthz),
+        Route("/readyz", readyz),
+        Route("/graphql", graphql, methods=["GET", "POST"]),
+        Mount(STATIC_PATH, graphiql_assets(), name="graphiql-assets"),
+    ]
+    # Until /scim is mounted by the router, the request log finds its templates here.
+    scim_mounts = [Mount("/scim/v2", app=scim), Mount("/scim", app=scim)]
+    log_format = resolve_format(settings.log_format)
     app = Starlette(
-        routes=[
-            Route("/healthz", healthz),
-            Route("/readyz", readyz),
-            Route("/graphql", graphql, methods=["GET", "POST"]),
-            Mount(STATIC_PATH, graphiql_assets(), name="graphiql-assets"),
+        routes=routes,
+        middleware=[
+            # Outermost: sees every request, including those answered ahead of the router.
+            Middleware(
+                RequestLog,
+                templates=RouteTemplates([*scim_mounts, *routes]),
+                log=request_logger(log_format, settings.log_level)
+                if settings.request_log
+                else None,
+                metrics=metrics,
+            ),
+            # /scim and /scim/v2 are dispatched ahead of the router (see app.dispatch).
+            Middleware(PrefixDispatch, mounts=[("/scim", scim), ("/scim/v2", scim)]),
         ],
-        # /scim and /scim/v2 are dispatched ahead of the router (see app.dispatch).
-        middleware=[Middleware(PrefixDispatch, mounts=[("/scim", scim), ("/scim/v2", scim)])],
         lifespan=lifespan,
     )
     app.state.settings = settings
     app.state.database = database
     app.state.token_verifier = verifier
+    app.state.metrics = metrics
     app.state.scim_app = scim_app
     return app
