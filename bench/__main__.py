@@ -60,7 +60,9 @@ def parse_args() -> argparse.Namespace:
     )
     parser.add_argument("--no-postgres", action="store_true")
     parser.add_argument(
-        "--only", default="", help="comma-separated parts: lookup,sync,graphql,rss,postgres"
+        "--only",
+        default="",
+        help="comma-separated parts: lookup,sync,graphql,rss,postgres,log",
     )
     return parser.parse_args()
 
@@ -138,18 +140,24 @@ def main() -> int:
     small = store.prepare(
         store.sqlite_url(data, f"small-{args.seed}.sqlite"), args.small, args.seed, log=log
     )
-    large = store.prepare(
-        store.sqlite_url(data, f"large-{args.seed}.sqlite"), args.large, args.seed, log=log
+    # Only the look-up, GraphQL, RSS and PostgreSQL parts use the large org.
+    needs_large = not only or bool(only & {"lookup", "graphql", "rss", "postgres"})
+    large = (
+        store.prepare(
+            store.sqlite_url(data, f"large-{args.seed}.sqlite"), args.large, args.seed, log=log
+        )
+        if needs_large
+        else None
     )
-    use_postgres = not args.no_postgres and wanted("postgres")
+    use_postgres = not args.no_postgres and (wanted("postgres") or "log" in only)
     if use_postgres:
         problem = postgres_reachable(args.postgres)
         if problem:
             log(f"[yellow]PostgreSQL unreachable, its figures are skipped: {problem}[/]")
             use_postgres = False
 
-    def ours(name: str, url: str, count_sql: bool = False) -> object:
-        env = {"BLINK_DATABASE_URL": url, "BLINK_LOG_LEVEL": "warning"}
+    def ours(name: str, url: str, count_sql: bool = False, request_log: bool = True) -> object:
+        env = {"BLINK_DATABASE_URL": url, "BLINK_REQUEST_LOG": str(request_log).lower()}
         if count_sql:
             env["BENCH_COUNT_SQL"] = "1"
         return serve(name, OURS, env, logs)
@@ -292,6 +300,48 @@ def main() -> int:
     tokens: dict[int, str] = {}
     if wanted("lookup"):
         lookups("sqlite", small.url, large.url)
+
+    def request_log_cost(backend: str, url: str, token: str) -> None:
+        """The look-up as shipped (request log on) against the same server with no log."""
+        name = f"{lookup_name} {args.small:,} users, request log on vs off"
+        paths = figures.lookup_paths(small.org, "/scim", settings, f"{backend}-log")
+        best: dict[bool, tuple[Throughput, Throughput]] = {}
+        why = ""
+        # On and off take turns, each run divided by the bare run just before it.
+        for _ in range(args.rounds):
+            for logged in (True, False):
+                label = "on" if logged else "off"
+                with ours(f"ours-{backend}-log-{label}", url, request_log=logged) as server:  # type: ignore[attr-defined]
+                    assert isinstance(server, Server)
+                    bare = measure_bare()
+                    result, note = figures.lookup_throughput(server, token, paths, settings)
+                if result is None:
+                    why = note
+                    continue
+                kept = best.get(logged)
+                if kept is None or result.rps / bare.rps > kept[0].rps / kept[1].rps:
+                    best[logged] = (result, bare)
+        if len(best) < 2:
+            report.missing(name, backend, "req/s", why)
+            return
+        (on, on_bare), (off, off_bare) = best[True], best[False]
+        report.add(
+            Figure(
+                name,
+                backend,
+                on.rps,
+                "req/s",
+                (on.rps / on_bare.rps) / (off.rps / off_bare.rps),
+                "no log",
+                0.85,
+                note=f"best of {args.rounds}, each as a ratio to its adjacent bare run; no log "
+                f"{off.rps:,.0f} req/s; server CPU {on.cpu_us_per_request:.0f} µs/req with "
+                f"the log vs {off.cpu_us_per_request:.0f} without",
+            )
+        )
+
+    if wanted("log"):
+        request_log_cost("sqlite", small.url, small.scim_token)
 
     def graphql_figure(backend: str, url: str, token: str) -> None:
         name = "GraphQL user.reports(first:100, maxDepth:3) latency"
@@ -440,10 +490,15 @@ def main() -> int:
         pg_small = store.prepare(
             postgres_url(args.postgres, args.small), args.small, args.seed, log=log
         )
-        pg_large = store.prepare(
-            postgres_url(args.postgres, args.large), args.large, args.seed, log=log
+        if wanted("log"):
+            request_log_cost("postgresql", pg_small.url, pg_small.scim_token)
+        pg_large = (
+            store.prepare(postgres_url(args.postgres, args.large), args.large, args.seed, log=log)
+            if needs_large
+            else None
         )
-        tokens.update({args.small: pg_small.scim_token, args.large: pg_large.scim_token})
+        if pg_large is not None:
+            tokens.update({args.small: pg_small.scim_token, args.large: pg_large.scim_token})
         if wanted("lookup") or "postgres" in only:
             lookups("postgresql", pg_small.url, pg_large.url)
         if wanted("graphql") or "postgres" in only:

@@ -38,9 +38,7 @@ def test_requests_are_counted_by_route_template_method_and_status(
     client.get("/scim/Users/abc", headers=headers)
     client.get("/scim/Users/def", headers=headers)
     text = exposition(app)
-    assert (
-        'blink_http_requests_total{method="GET",route="/scim/Users",status="200"} 1.0' in text
-    )
+    assert 'blink_http_requests_total{method="GET",route="/scim/Users",status="200"} 1.0' in text
     assert (
         'blink_http_requests_total{method="GET",route="/scim/Users/{user_id}",status="404"} 2.0'
         in text
@@ -95,7 +93,10 @@ def test_graphql_operations_by_name_with_cost(
     client: TestClient, tenant: TenantTokens, app: Starlette
 ) -> None:
     headers = tenant.graphql_headers()
-    query = "query Team { users(first: 10) { edges { node { directReports(first: 5) { totalCount } } } } }"
+    query = (
+        "query Team { users(first: 10) "
+        "{ edges { node { directReports(first: 5) { totalCount } } } } }"
+    )
     assert client.post("/graphql", json={"query": query}, headers=headers).status_code == 200
     client.post("/graphql", json={"query": "{ nonsense }"}, headers=headers)
     text = exposition(app)

@@ -86,18 +86,15 @@ def test_scim_failures_log_scim_type_and_a_detail_without_values(
     logged: TestClient, tenant: TenantTokens, log: CapturedLog
 ) -> None:
     body = {"schemas": [USER], "userName": "grace.hopper@contoso.com"}
-    assert logged.post("/scim/v2/Users", json=body, headers=tenant.scim_headers()).status_code == 201
+    created = logged.post("/scim/v2/Users", json=body, headers=tenant.scim_headers())
+    assert created.status_code == 201
     duplicate = logged.post("/scim/v2/Users", json=body, headers=tenant.scim_headers())
     assert duplicate.status_code == 409
     missing = logged.get("/scim/v2/Users/0f1e2d3c", headers=tenant.scim_headers())
     assert missing.status_code == 404
-    created, conflict, not_found = log.requests()
-    assert (created["route"], created["status"], created["level"]) == (
-        "/scim/v2/Users",
-        201,
-        "info",
-    )
-    assert "scim_type" not in created
+    first, conflict, not_found = log.requests()
+    assert (first["route"], first["status"], first["level"]) == ("/scim/v2/Users", 201, "info")
+    assert "scim_type" not in first
     assert (conflict["status"], conflict["scim_type"], conflict["level"]) == (
         409,
         "uniqueness",
@@ -127,7 +124,7 @@ def test_graphql_client_errors_log_their_codes_not_a_traceback(
     response = logged.post(
         "/graphql",
         json={
-            "query": "query Page { users(first: 5, after: \"garbage\") { totalCount } }",
+            "query": 'query Page { users(first: 5, after: "garbage") { totalCount } }',
             "operationName": "Page",
         },
         headers=tenant.graphql_headers(),
