@@ -16,6 +16,7 @@ are not logged by strawberry with a traceback: the request line names their code
 
 import logging
 import sys
+import time
 from typing import Any, Literal, TextIO
 
 import orjson
@@ -59,8 +60,25 @@ def add_request_id(logger: WrappedLogger, method: str, event: EventDict) -> Even
     return event
 
 
+class UtcTime:
+    """``time``: ISO 8601 in UTC with microseconds, the date and second formatted once a second
+    (every request line pays for this processor)."""
+
+    def __init__(self) -> None:
+        self._second: tuple[int, str] = (-1, "")
+
+    def __call__(self, logger: WrappedLogger, method: str, event: EventDict) -> EventDict:
+        second, nanoseconds = divmod(time.time_ns(), 1_000_000_000)
+        cached = self._second
+        if cached[0] != second:
+            cached = (second, time.strftime("%Y-%m-%dT%H:%M:%S", time.gmtime(second)))
+            self._second = cached
+        event["time"] = f"{cached[1]}.{nanoseconds // 1000:06d}Z"
+        return event
+
+
 def _timestamper() -> Processor:
-    return structlog.processors.TimeStamper(fmt="iso", utc=True, key="time")
+    return UtcTime()
 
 
 def _text_renderer(colors: bool) -> Processor:

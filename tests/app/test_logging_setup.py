@@ -4,6 +4,7 @@ import io
 import logging
 import subprocess
 import sys
+import time
 
 import orjson
 import pytest
@@ -12,6 +13,7 @@ from app.graphql_api.errors import ApiError
 from app.logging_setup import (
     DropGraphQLClientErrors,
     TracebackMarker,
+    UtcTime,
     formatter,
     logging_config,
     request_logger,
@@ -118,3 +120,11 @@ def test_the_configuration_as_uvicorn_applies_it() -> None:
     assert [line["event"] for line in lines] == ["Started server process", "x"]
     assert lines[0]["logger"] == "uvicorn.error"
     assert "SELECT" not in done.stdout + done.stderr
+
+
+def test_times_are_utc_iso_with_microseconds(monkeypatch: pytest.MonkeyPatch) -> None:
+    stamp = UtcTime()
+    monkeypatch.setattr(time, "time_ns", lambda: 1764440305_250000000)
+    assert stamp(None, "info", {})["time"] == "2025-11-29T18:18:25.250000Z"
+    monkeypatch.setattr(time, "time_ns", lambda: 1764440306_000001999)
+    assert stamp(None, "info", {})["time"] == "2025-11-29T18:18:26.000001Z"
