@@ -90,12 +90,15 @@ def request_logger(log_format: Format, level: str, stream: TextIO | None = None)
     stream = stream or sys.stdout
     processors: list[Processor] = [structlog.processors.add_log_level, _timestamper()]
     logger: WrappedLogger
+    buffer = getattr(stream, "buffer", None)
     if log_format == "json":
-        processors += [
-            structlog.processors.format_exc_info,
-            structlog.processors.JSONRenderer(serializer=_dumps_bytes),
-        ]
-        logger = structlog.BytesLogger(stream.buffer)
+        processors.append(structlog.processors.format_exc_info)
+        if buffer is not None:
+            processors.append(structlog.processors.JSONRenderer(serializer=_dumps_bytes))
+            logger = structlog.BytesLogger(buffer)
+        else:  # a text-only stream (redirected stdout)
+            processors.append(structlog.processors.JSONRenderer(serializer=_dumps))
+            logger = structlog.PrintLogger(stream)
     else:
         processors.append(_text_renderer(colors=resolve_format("auto", stream) == "text"))
         logger = structlog.PrintLogger(stream)

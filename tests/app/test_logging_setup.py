@@ -128,3 +128,9 @@ def test_times_are_utc_iso_with_microseconds(monkeypatch: pytest.MonkeyPatch) ->
     assert stamp(None, "info", {})["time"] == "2025-11-29T18:18:25.250000Z"
     monkeypatch.setattr(time, "time_ns", lambda: 1764440306_000001999)
     assert stamp(None, "info", {})["time"] == "2025-11-29T18:18:26.000001Z"
+
+
+def test_json_lines_reach_a_text_only_stream() -> None:
+    stream = io.StringIO()
+    request_logger("json", "info", stream).info("request", status=200)
+    assert orjson.loads(stream.getvalue())["status"] == 200
