@@ -234,3 +234,24 @@ def test_redact_blanks_quoted_values_and_addresses() -> None:
     assert redact('userName "a@b.c" exists') == "userName … exists"
     assert redact("duplicate a@b.c here") == "duplicate … here"
     assert len(redact("x" * 1000)) == 300
+
+
+def test_an_unexpected_graphql_error_is_logged_as_one(
+    logged: TestClient, tenant: TenantTokens, log: CapturedLog, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    headers = tenant.graphql_headers()
+    query = {"query": "{ tenant { slug } }"}
+    assert logged.post("/graphql", json=query, headers=headers).status_code == 200  # token cached
+    database = logged.app.state.database  # type: ignore[attr-defined]
+
+    async def broken(work: object) -> None:
+        raise RuntimeError("disk gone")
+
+    monkeypatch.setattr(database, "read", broken)
+    response = logged.post(
+        "/graphql", json={"query": "{ users(first: 1) { totalCount } }"}, headers=headers
+    )
+    assert response.json()["errors"][0]["message"] == "Unexpected error."
+    line = log.requests()[-1]
+    assert line["errors"] == ["INTERNAL_SERVER_ERROR"]
+    assert line["level"] == "error"
