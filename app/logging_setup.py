@@ -2,9 +2,7 @@
 
 Two paths share one shape (``time``, ``level``, ``event``, ``request_id``, ...):
 
-* the request log (``app.request_log``) writes through a structlog logger built here, straight
-  to the output stream: the line every request pays for stays off the standard library's
-  ``LogRecord`` machinery, which measured costlier per line;
+* the request log writes its lines itself (``app.request_lines``), straight to the stream;
 * everything else (uvicorn, the SCIM app's unexpected errors, strawberry) goes through the
   standard library, configured by ``logging_config`` (handed to uvicorn as its ``log_config``)
   and rendered by structlog's ``ProcessorFormatter`` with the same renderer.
@@ -49,10 +47,6 @@ def _dumps(value: Any, **_: Any) -> str:
     return orjson.dumps(value, default=str).decode()
 
 
-def _dumps_bytes(value: Any, **_: Any) -> bytes:
-    return orjson.dumps(value, default=str)
-
-
 def add_request_id(logger: WrappedLogger, method: str, event: EventDict) -> EventDict:
     facts = current_request()
     if facts is not None:
@@ -81,35 +75,8 @@ def _timestamper() -> Processor:
     return UtcTime()
 
 
-def _text_renderer(colors: bool) -> Processor:
+def text_renderer(colors: bool) -> Processor:
     return structlog.dev.ConsoleRenderer(colors=colors, timestamp_key="time")
-
-
-def request_logger(log_format: Format, level: str, stream: TextIO | None = None) -> Any:
-    """The structlog logger the request log writes to (one line per call, flushed)."""
-    stream = stream or sys.stdout
-    processors: list[Processor] = [structlog.processors.add_log_level, _timestamper()]
-    logger: WrappedLogger
-    buffer = getattr(stream, "buffer", None)
-    if log_format == "json":
-        processors.append(structlog.processors.format_exc_info)
-        if buffer is not None:
-            processors.append(structlog.processors.JSONRenderer(serializer=_dumps_bytes))
-            logger = structlog.BytesLogger(buffer)
-        else:  # a text-only stream (redirected stdout)
-            processors.append(structlog.processors.JSONRenderer(serializer=_dumps))
-            logger = structlog.PrintLogger(stream)
-    else:
-        processors.append(_text_renderer(colors=resolve_format("auto", stream) == "text"))
-        logger = structlog.PrintLogger(stream)
-    return structlog.wrap_logger(
-        logger,
-        processors=processors,
-        wrapper_class=structlog.make_filtering_bound_logger(
-            logging.getLevelNamesMapping()[level.upper()]
-        ),
-        cache_logger_on_first_use=True,
-    )
 
 
 def formatter(log_format: Format = "json") -> logging.Formatter:
@@ -119,7 +86,7 @@ def formatter(log_format: Format = "json") -> logging.Formatter:
         renderer = structlog.processors.JSONRenderer(serializer=_dumps)
         pre: list[Processor] = [structlog.processors.format_exc_info]
     else:
-        renderer = _text_renderer(colors=resolve_format("auto") == "text")
+        renderer = text_renderer(colors=resolve_format("auto") == "text")
         pre = []
     return structlog.stdlib.ProcessorFormatter(
         foreign_pre_chain=[

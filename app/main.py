@@ -15,10 +15,11 @@ from app.graphql_api.graphiql import STATIC_PATH, graphiql_assets
 from app.graphql_api.http import DirectoryGraphQL, graphql_auth_error, is_ide_page
 from app.graphql_api.schema import build_schema
 from app.health import healthz, readyz
-from app.logging_setup import request_logger, resolve_format
+from app.logging_setup import resolve_format
 from app.metrics import Metrics
 from app.metrics_exposure import app_metrics
 from app.rate_limit import RateLimit, TokenBuckets
+from app.request_lines import request_lines
 from app.request_log import RequestLog
 from app.route_templates import RouteTemplates
 from app.settings import Settings
@@ -89,9 +90,7 @@ def create_app(settings: Settings | None = None) -> Starlette:
             Middleware(
                 RequestLog,
                 templates=RouteTemplates([*scim_mounts, *routes]),
-                log=request_logger(log_format, settings.log_level)
-                if settings.request_log
-                else None,
+                log=request_lines(log_format, settings.log_level) if settings.request_log else None,
                 metrics=metrics,
             ),
             # /scim and /scim/v2 are dispatched ahead of the router (see app.dispatch).

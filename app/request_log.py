@@ -20,6 +20,7 @@ from starlette.types import ASGIApp, Message, Receive, Scope, Send
 
 from app.metrics import Metrics
 from app.request_context import RequestFacts, end_request, start_request
+from app.request_lines import RequestLines
 from app.route_templates import RouteTemplates
 from db.tokens import TokenGrant
 
@@ -96,7 +97,7 @@ class RequestLog:
         app: ASGIApp,
         *,
         templates: RouteTemplates,
-        log: Any | None = None,
+        log: RequestLines | None = None,
         metrics: Metrics | None = None,
     ) -> None:
         self.app = app
@@ -157,10 +158,11 @@ class RequestLog:
                     facts.graphql_cost,
                 )
         if self.log is not None:
-            self._write(scope, route, status, seconds, size, grant, facts, failure, error)
+            self._write(self.log, scope, route, status, seconds, size, grant, facts, failure, error)
 
     def _write(
         self,
+        log: RequestLines,
         scope: Scope,
         route: str,
         status: int,
@@ -190,6 +192,4 @@ class RequestLog:
         if failure:
             fields.update(failure_fields(bytes(failure)))
         level = level_of(status, facts, error is not None)
-        if error is not None and not facts.traceback_logged:
-            fields["exc_info"] = error
-        getattr(self.log, level)("request", **fields)
+        log.write(level, fields, None if facts.traceback_logged else error)

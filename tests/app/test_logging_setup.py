@@ -16,10 +16,10 @@ from app.logging_setup import (
     UtcTime,
     formatter,
     logging_config,
-    request_logger,
     resolve_format,
 )
 from app.request_context import end_request, start_request
+from app.request_lines import request_lines
 from graphql import GraphQLError
 
 
@@ -37,8 +37,8 @@ def test_auto_is_text_on_a_terminal_and_json_elsewhere() -> None:
 
 def test_text_request_lines_are_readable() -> None:
     stream = io.StringIO()
-    log = request_logger("text", "info", stream)
-    log.info("request", method="GET", route="/scim/Users", status=200)
+    log = request_lines("text", "info", stream)
+    log.write("info", {"method": "GET", "route": "/scim/Users", "status": 200}, None)
     line = stream.getvalue()
     assert "request" in line
     assert "route=/scim/Users" in line
@@ -48,9 +48,9 @@ def test_text_request_lines_are_readable() -> None:
 
 def test_json_request_lines_below_the_level_are_dropped() -> None:
     stream = io.TextIOWrapper(io.BytesIO(), write_through=True)
-    log = request_logger("json", "warning", stream)
-    log.info("request", status=200)
-    log.warning("request", status=404)
+    log = request_lines("json", "warning", stream)
+    log.write("info", {"status": 200}, None)
+    log.write("warning", {"status": 404}, None)
     lines = stream.buffer.getvalue().splitlines()  # type: ignore[attr-defined]
     assert [orjson.loads(line)["status"] for line in lines] == [404]
 
@@ -132,5 +132,7 @@ def test_times_are_utc_iso_with_microseconds(monkeypatch: pytest.MonkeyPatch) ->
 
 def test_json_lines_reach_a_text_only_stream() -> None:
     stream = io.StringIO()
-    request_logger("json", "info", stream).info("request", status=200)
-    assert orjson.loads(stream.getvalue())["status"] == 200
+    request_lines("json", "info", stream).write("error", {"status": 500}, RuntimeError("x"))
+    line = orjson.loads(stream.getvalue())
+    assert (line["status"], line["level"], line["event"]) == (500, "error", "request")
+    assert "RuntimeError: x" in line["exception"]
