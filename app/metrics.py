@@ -109,16 +109,38 @@ class Metrics:
             registry=registry,
         )
         self._operation_names: set[str] = set()
+        # Bounded like the labels: route templates, methods, statuses (and tenants if on).
+        self._request_series: dict[
+            tuple[str, str, int, str | None], tuple[Counter, Histogram, Counter | None]
+        ] = {}
 
     def request(
         self, route: str, method: str, status: int, seconds: float, tenant: str | None
     ) -> None:
+        key = (route, method, status, tenant if self.tenant_labels else None)
+        series = self._request_series.get(key)
+        if series is None:
+            series = self._request_series[key] = self._series_of(route, method, status, tenant)
+        requests, latency, writes = series
+        requests.inc()
+        latency.observe(seconds)
+        if writes is not None:
+            writes.inc()
+
+    def _series_of(
+        self, route: str, method: str, status: int, tenant: str | None
+    ) -> tuple[Counter, Histogram, Counter | None]:
+        """The labelled series a request counts in, looked up once per label set (every
+        request pays for this, and ``labels()`` validates and locks on each call)."""
         tenant_label = (tenant or "-",) if self.tenant_labels else ()
-        self.requests.labels(route, method, str(status), *tenant_label).inc()
-        self.latency.labels(route, method).observe(seconds)
         write = scim_write(route, method)
-        if write is not None:
-            self.scim_writes.labels(*write, outcome_of(status), *tenant_label).inc()
+        return (
+            self.requests.labels(route, method, str(status), *tenant_label),
+            self.latency.labels(route, method),
+            self.scim_writes.labels(*write, outcome_of(status), *tenant_label)
+            if write is not None
+            else None,
+        )
 
     def graphql_operation(
         self, name: str | None, status: int, failed: bool, cost: int | None
