@@ -186,7 +186,7 @@ def test_a_traceback_logged_by_the_app_is_not_repeated(
     assert logged.get("/scim/Users/x", headers=headers).status_code == 404  # token now cached
     database = logged.app.state.database  # type: ignore[attr-defined]
 
-    async def broken(work: object) -> None:
+    async def broken(*args: object, **kwargs: object) -> None:
         raise RuntimeError("disk gone")
 
     monkeypatch.setattr(database, "read", broken)
@@ -244,7 +244,7 @@ def test_an_unexpected_graphql_error_is_logged_as_one(
     assert logged.post("/graphql", json=query, headers=headers).status_code == 200  # token cached
     database = logged.app.state.database  # type: ignore[attr-defined]
 
-    async def broken(work: object) -> None:
+    async def broken(*args: object, **kwargs: object) -> None:
         raise RuntimeError("disk gone")
 
     monkeypatch.setattr(database, "read", broken)
