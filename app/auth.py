@@ -2,7 +2,8 @@
 
 Every request names its tenant through its token. ``RequireToken`` wraps a front-end's ASGI
 app: it verifies the ``Authorization: Bearer`` header, checks the token's scope and puts the
-``TokenGrant`` on ``request.state.grant``; the front-ends scope every query by it.
+``TokenGrant`` on ``request.state.grant``; the front-ends scope every query by it, and the rate
+limit, request log and metrics read the tenant and token from it.
 
 Verified tokens are cached by hash for ``BLINK_TOKEN_CACHE_SECONDS``, so a warm token costs no
 database round trip. Tokens are revoked by the CLI (``blink-directory token revoke``), a process
@@ -19,6 +20,7 @@ from sqlalchemy import Connection
 from starlette.responses import Response
 from starlette.types import ASGIApp, Receive, Scope, Send
 
+from app.metrics import Metrics
 from db.database import Database
 from db.tokens import TokenGrant, TokenScope, find_grant, hash_secret, touch_token
 
@@ -26,18 +28,30 @@ Rejection = Callable[[int, str], Response]
 
 
 class TokenVerifier:
-    def __init__(self, database: Database, ttl_seconds: float, max_entries: int = 10_000) -> None:
+    def __init__(
+        self,
+        database: Database,
+        ttl_seconds: float,
+        max_entries: int = 10_000,
+        metrics: Metrics | None = None,
+    ) -> None:
         self._database = database
         self._ttl = ttl_seconds
         self._max_entries = max_entries
         self._cache: OrderedDict[str, tuple[float, TokenGrant | None]] = OrderedDict()
+        self._hits = metrics.token_cache_hit if metrics is not None else None
+        self._misses = metrics.token_cache_miss if metrics is not None else None
 
     async def verify(self, secret: str) -> TokenGrant | None:
         digest = hash_secret(secret)
         now = monotonic()
         cached = self._cache.get(digest)
         if cached is not None and cached[0] > now:
+            if self._hits is not None:
+                self._hits.inc()
             return cached[1]
+        if self._misses is not None:
+            self._misses.inc()
         grant = await self._database.write(partial(_find_and_touch, secret))
         self._cache[digest] = (now + self._ttl, grant)
         self._cache.move_to_end(digest)

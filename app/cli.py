@@ -20,6 +20,8 @@ from app.demo.org import generate_org
 from app.demo.provision import ProvisioningError
 from app.demo.shape import MIN_SIZE
 from app.graphql_api.schema import schema_sdl
+from app.logging_setup import logging_config, resolve_format
+from app.metrics_exposure import multiprocess_registry, prepare_multiprocess_dir, serve_metrics
 from app.settings import Settings, describe_validation_error
 from db.database import Database
 from db.errors import StoreError
@@ -105,7 +107,9 @@ def serve(
     host: Annotated[str | None, typer.Option(help="Overrides BLINK_HOST.")] = None,
     port: Annotated[int | None, typer.Option(help="Overrides BLINK_PORT.")] = None,
     database_url: DatabaseUrlOption = None,
-    workers: Annotated[int, typer.Option(min=1, help="uvicorn worker processes.")] = 1,
+    workers: Annotated[
+        int, typer.Option(min=1, envvar="BLINK_WORKERS", help="uvicorn worker processes.")
+    ] = 1,
     no_migrate: Annotated[
         bool, typer.Option("--no-migrate", help="Do not apply pending migrations first.")
     ] = False,
@@ -121,6 +125,7 @@ def serve(
     out.print(banner(f"http://{settings.host}:{settings.port}", first_run, empty))
     # Workers re-create the app from the environment, so pass the effective settings on.
     os.environ["BLINK_DATABASE_URL"] = settings.database_url
+    serve_metrics_of_workers(settings, workers)
     uvicorn.run(
         "app.main:create_app",
         factory=True,
@@ -128,8 +133,20 @@ def serve(
         port=settings.port,
         workers=workers,
         log_level=settings.log_level,
+        # The request log (app.request_log) replaces uvicorn's access line.
+        access_log=False,
+        log_config=logging_config(settings.log_level, resolve_format(settings.log_format)),
         proxy_headers=True,
     )
+
+
+def serve_metrics_of_workers(settings: Settings, workers: int) -> None:
+    """Several workers: prometheus-client's multiprocess mode, served by this process."""
+    if prepare_multiprocess_dir(workers) is None:
+        return  # one worker: the app serves its own metrics
+    address = settings.metrics_host_port
+    if address is not None:
+        serve_metrics(*address, multiprocess_registry())
 
 
 @cli.command()

@@ -4,14 +4,24 @@ import gc
 from collections.abc import AsyncIterator
 from contextlib import asynccontextmanager
 
+from prometheus_client import CollectorRegistry
 from starlette.applications import Starlette
+from starlette.middleware import Middleware
 from starlette.routing import Mount, Route
+from starlette.types import ASGIApp
 
-from app.auth import RequireToken, TokenVerifier
+from app.auth import Rejection, RequireToken, TokenVerifier
 from app.graphql_api.graphiql import STATIC_PATH, graphiql_assets
 from app.graphql_api.http import DirectoryGraphQL, graphql_auth_error, is_ide_page
 from app.graphql_api.schema import build_schema
 from app.health import healthz, readyz
+from app.logging_setup import resolve_format
+from app.metrics import Metrics
+from app.metrics_exposure import app_metrics
+from app.rate_limit import RateLimit, TokenBuckets
+from app.request_lines import request_lines
+from app.request_log import RequestLog
+from app.route_templates import RouteTemplates
 from app.settings import Settings
 from app.web.pages import web_routes
 from db.database import Database
@@ -24,18 +34,34 @@ from scim.errors import scim_error_response
 def create_app(settings: Settings | None = None) -> Starlette:
     settings = settings or Settings()
     database = Database(settings.database_url)
-    verifier = TokenVerifier(database, settings.token_cache_seconds)
+    metrics = Metrics(CollectorRegistry(), tenant_labels=settings.metrics_tenant_labels)
+    verifier = TokenVerifier(database, settings.token_cache_seconds, metrics=metrics)
+    buckets = (
+        TokenBuckets(settings.rate_limit_per_second, settings.rate_limit_burst)
+        if settings.rate_limit_per_second > 0 and settings.rate_limit_burst > 0
+        else None
+    )
+
+    def limited(app: ASGIApp, reject: Rejection, front_end: str) -> ASGIApp:
+        if buckets is None:
+            return app
+        return RateLimit(app, buckets=buckets, reject=reject, front_end=front_end, metrics=metrics)
 
     scim_config = ScimConfig(base_url=settings.base_url, max_body_bytes=settings.max_body_bytes)
     scim_app = create_scim_app(database, scim_config)
+    scim_reject: Rejection = lambda status, detail: scim_error_response(status, detail)  # noqa: E731
     scim = RequireToken(
-        scim_app,
+        limited(scim_app, scim_reject, "scim"),
         verifier=verifier,
         required=TokenScope.SCIM,
-        reject=lambda status, detail: scim_error_response(status, detail),
+        reject=scim_reject,
     )
     graphql = RequireToken(
-        DirectoryGraphQL(build_schema(debug=settings.debug), database),
+        limited(
+            DirectoryGraphQL(build_schema(debug=settings.debug), database),
+            graphql_auth_error,
+            "graphql",
+        ),
         verifier=verifier,
         required=TokenScope.GRAPHQL,
         reject=graphql_auth_error,
@@ -49,28 +75,41 @@ def create_app(settings: Settings | None = None) -> Starlette:
         # would otherwise walk all of it each time work in a thread allocates enough.
         gc.collect()
         gc.freeze()
-        yield
+        async with app_metrics(metrics, database, settings.metrics_host_port):
+            yield
         gc.unfreeze()
         database.dispose()
 
+    routes = [
+        # Every SCIM request, Entra's look-up included, goes through these mounts and the
+        # SCIM app's own router, so middleware on either app sees all of them. Routes are
+        # tried in order: /scim/v2 before /scim, which would take it too, and the SCIM
+        # mounts ahead of the rest because a provisioning cycle is most of the traffic.
+        Mount("/scim/v2", scim, name="scim-v2"),
+        Mount("/scim", scim, name="scim"),
+        Route("/healthz", healthz),
+        Route("/readyz", readyz),
+        Route("/graphql", graphql, methods=["GET", "POST"]),
+        Mount(STATIC_PATH, graphiql_assets(), name="graphiql-assets"),
+        *web_routes(),  # /, /orgchart, /favicon.ico and /static
+    ]
+    log_format = resolve_format(settings.log_format)
     app = Starlette(
-        routes=[
-            # Every SCIM request, Entra's look-up included, goes through these mounts and the
-            # SCIM app's own router, so middleware on either app sees all of them. Routes are
-            # tried in order: /scim/v2 before /scim, which would take it too, and the SCIM
-            # mounts ahead of the rest because a provisioning cycle is most of the traffic.
-            Mount("/scim/v2", scim, name="scim-v2"),
-            Mount("/scim", scim, name="scim"),
-            Route("/healthz", healthz),
-            Route("/readyz", readyz),
-            Route("/graphql", graphql, methods=["GET", "POST"]),
-            Mount(STATIC_PATH, graphiql_assets(), name="graphiql-assets"),
-            *web_routes(),  # /, /orgchart, /favicon.ico and /static
+        routes=routes,
+        middleware=[
+            # Outermost: sees every request and every answer, errors included.
+            Middleware(
+                RequestLog,
+                templates=RouteTemplates(routes),
+                log=request_lines(log_format, settings.log_level) if settings.request_log else None,
+                metrics=metrics,
+            ),
         ],
         lifespan=lifespan,
     )
     app.state.settings = settings
     app.state.database = database
     app.state.token_verifier = verifier
+    app.state.metrics = metrics
     app.state.scim_app = scim_app
     return app

@@ -8,6 +8,7 @@ from sqlalchemy.engine import make_url
 from sqlalchemy.exc import ArgumentError
 
 LogLevel = Literal["critical", "error", "warning", "info", "debug"]
+LogFormat = Literal["auto", "json", "text"]
 
 
 class Settings(BaseSettings):
@@ -33,6 +34,45 @@ class Settings(BaseSettings):
         default=1024 * 1024, ge=1024, description="Largest request body accepted (413 above)"
     )
     debug: bool = Field(default=False, description="Unmasked GraphQL errors; never in production")
+    log_format: LogFormat = Field(
+        default="auto", description="json, text, or auto: text on a terminal, JSON otherwise"
+    )
+    request_log: bool = Field(default=True, description="One structured line per request")
+    metrics_address: str | None = Field(
+        default=None,
+        description="host:port where Prometheus metrics are served (unset: not served)",
+    )
+    metrics_tenant_labels: bool = Field(
+        default=False, description="Label request and SCIM write metrics with the tenant slug"
+    )
+    rate_limit_per_second: float = Field(
+        default=250.0, ge=0, description="Requests per second per token (0: no limit)"
+    )
+    rate_limit_burst: int = Field(
+        default=500, ge=0, description="Requests a token may send at once above the rate"
+    )
+
+    @field_validator("log_format", mode="before")
+    @classmethod
+    def _lower_case_format(cls, value: object) -> object:
+        return value.lower() if isinstance(value, str) else value
+
+    @field_validator("metrics_address")
+    @classmethod
+    def _host_and_port(cls, value: str | None) -> str | None:
+        if value is None or value == "":
+            return None
+        host, _, port = value.rpartition(":")
+        if not host or not port.isdigit() or not 0 < int(port) < 65536:
+            raise ValueError("must be host:port, e.g. 127.0.0.1:9464")
+        return value
+
+    @property
+    def metrics_host_port(self) -> tuple[str, int] | None:
+        if self.metrics_address is None:
+            return None
+        host, _, port = self.metrics_address.rpartition(":")
+        return host.strip("[]"), int(port)
 
     @field_validator("log_level", mode="before")
     @classmethod

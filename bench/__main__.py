@@ -7,6 +7,7 @@ reported as ``n/a (endpoint missing)``.
 
 import argparse
 import os
+import statistics
 import subprocess
 import sys
 import time
@@ -50,6 +51,9 @@ def parse_args() -> argparse.Namespace:
     parser.add_argument(
         "--rounds", type=int, default=2, help="look-up runs per size (the best is kept)"
     )
+    parser.add_argument(
+        "--log-rounds", type=int, default=4, help="on/off pairs for the request-log figure"
+    )
     parser.add_argument("--page-budget", type=float, default=60, help="s per paging run")
     parser.add_argument(
         "--postgres",
@@ -62,7 +66,7 @@ def parse_args() -> argparse.Namespace:
     parser.add_argument(
         "--only",
         default="",
-        help="comma-separated parts: lookup,sync,graphql,rss,stall,postgres",
+        help="comma-separated parts: lookup,sync,graphql,rss,stall,postgres,log",
     )
     return parser.parse_args()
 
@@ -140,18 +144,24 @@ def main() -> int:
     small = store.prepare(
         store.sqlite_url(data, f"small-{args.seed}.sqlite"), args.small, args.seed, log=log
     )
-    large = store.prepare(
-        store.sqlite_url(data, f"large-{args.seed}.sqlite"), args.large, args.seed, log=log
+    # Only the look-up, GraphQL, RSS and PostgreSQL parts use the large org.
+    needs_large = not only or bool(only & {"lookup", "graphql", "rss", "postgres"})
+    large = (
+        store.prepare(
+            store.sqlite_url(data, f"large-{args.seed}.sqlite"), args.large, args.seed, log=log
+        )
+        if needs_large
+        else None
     )
-    use_postgres = not args.no_postgres and wanted("postgres")
+    use_postgres = not args.no_postgres and (wanted("postgres") or "log" in only)
     if use_postgres:
         problem = postgres_reachable(args.postgres)
         if problem:
             log(f"[yellow]PostgreSQL unreachable, its figures are skipped: {problem}[/]")
             use_postgres = False
 
-    def ours(name: str, url: str, count_sql: bool = False) -> object:
-        env = {"BLINK_DATABASE_URL": url, "BLINK_LOG_LEVEL": "warning"}
+    def ours(name: str, url: str, count_sql: bool = False, request_log: bool = True) -> object:
+        env = {"BLINK_DATABASE_URL": url, "BLINK_REQUEST_LOG": str(request_log).lower()}
         if count_sql:
             env["BENCH_COUNT_SQL"] = "1"
         return serve(name, OURS, env, logs)
@@ -294,6 +304,56 @@ def main() -> int:
     tokens: dict[int, str] = {}
     if wanted("lookup"):
         lookups("sqlite", small.url, large.url)
+
+    def request_log_cost(backend: str, url: str, token: str) -> None:
+        """The look-up as shipped (request log on) against the same server with no log.
+
+        Both servers run side by side and take turns under load (on, off, then off, on, ...),
+        so each pair of runs sees the same machine; the figure is the median of the pairs'
+        ratios. Two runs of the same service need no bare run between them.
+        """
+        name = f"{lookup_name} {args.small:,} users, request log on vs off"
+        paths = figures.lookup_paths(small.org, "/scim", settings, f"{backend}-log")
+        ratios: list[float] = []
+        cpu_ratios: list[float] = []
+        runs: dict[bool, list[Throughput]] = {True: [], False: []}
+        with (
+            ours(f"ours-{backend}-log-on", url) as logged,  # type: ignore[attr-defined]
+            ours(f"ours-{backend}-log-off", url, request_log=False) as silent,  # type: ignore[attr-defined]
+        ):
+            servers = {True: logged, False: silent}
+            for turn in range(args.log_rounds):
+                order = (True, False) if turn % 2 == 0 else (False, True)
+                pair: dict[bool, Throughput] = {}
+                for on in order:
+                    result, why = figures.lookup_throughput(servers[on], token, paths, settings)
+                    if result is None:
+                        report.missing(name, backend, "req/s", why)
+                        return
+                    pair[on] = result
+                    runs[on].append(result)
+                ratios.append(pair[True].rps / pair[False].rps)
+                cpu_ratios.append(pair[False].cpu_us_per_request / pair[True].cpu_us_per_request)
+        best_on = max(runs[True], key=lambda run: run.rps)
+        best_off = max(runs[False], key=lambda run: run.rps)
+        report.add(
+            Figure(
+                name,
+                backend,
+                best_on.rps,
+                "req/s",
+                statistics.median(ratios),
+                "no log",
+                0.85,
+                note=f"median of {len(ratios)} adjacent on/off pairs "
+                f"({', '.join(f'{ratio:.2f}' for ratio in ratios)}); best no-log run "
+                f"{best_off.rps:,.0f} req/s; server CPU per request, off/on: median "
+                f"{statistics.median(cpu_ratios):.2f}",
+            )
+        )
+
+    if wanted("log"):
+        request_log_cost("sqlite", small.url, small.scim_token)
 
     def graphql_figure(backend: str, url: str, token: str) -> None:
         name = "GraphQL user.reports(first:100, maxDepth:3) latency"
@@ -470,10 +530,15 @@ def main() -> int:
         pg_small = store.prepare(
             postgres_url(args.postgres, args.small), args.small, args.seed, log=log
         )
-        pg_large = store.prepare(
-            postgres_url(args.postgres, args.large), args.large, args.seed, log=log
+        if wanted("log"):
+            request_log_cost("postgresql", pg_small.url, pg_small.scim_token)
+        pg_large = (
+            store.prepare(postgres_url(args.postgres, args.large), args.large, args.seed, log=log)
+            if needs_large
+            else None
         )
-        tokens.update({args.small: pg_small.scim_token, args.large: pg_large.scim_token})
+        if pg_large is not None:
+            tokens.update({args.small: pg_small.scim_token, args.large: pg_large.scim_token})
         if wanted("lookup") or "postgres" in only:
             lookups("postgresql", pg_small.url, pg_large.url)
         if wanted("graphql") or "postgres" in only:

@@ -1,5 +1,12 @@
-"""Real servers for the benchmark: uvicorn subprocesses, one worker, the same flags for all."""
+"""Real servers for the benchmark: uvicorn subprocesses, one worker, the same flags for all.
 
+The service runs as shipped: with the request log on, configured the way ``blink-directory
+serve`` configures logging (JSON lines; here into the server's log file under ``.bench/logs``)
+and uvicorn's access line off. The one difference is the rate limit, which is off: the load
+generator drives every request with one token, which the limit exists to stop.
+"""
+
+import json
 import os
 import socket
 import subprocess
@@ -10,8 +17,24 @@ from contextlib import contextmanager
 from dataclasses import dataclass
 from pathlib import Path
 
+from app.logging_setup import logging_config
+
 HOST = "127.0.0.1"
-UVICORN_FLAGS = ["--workers", "1", "--log-level", "warning", "--no-access-log"]
+UVICORN_FLAGS = ["--workers", "1", "--log-level", "info", "--no-access-log"]
+#: The environment ``serve`` would run with, apart from the rate limit (see above).
+AS_SHIPPED = {
+    "BLINK_LOG_LEVEL": "info",
+    "BLINK_LOG_FORMAT": "json",
+    "BLINK_REQUEST_LOG": "true",
+    "BLINK_RATE_LIMIT_PER_SECOND": "0",
+}
+
+
+def log_config_file(directory: Path) -> Path:
+    """``serve``'s logging configuration as a file for ``uvicorn --log-config``."""
+    path = directory / "log-config.json"
+    path.write_text(json.dumps(logging_config("info", "json")))
+    return path
 
 
 def free_port() -> int:
@@ -70,10 +93,12 @@ def serve(
     port = free_port()
     command = [sys.executable, "-m", "uvicorn", "--factory", factory, "--host", HOST]
     command += ["--port", str(port), *UVICORN_FLAGS]
+    if log_dir:
+        command += ["--log-config", str(log_config_file(log_dir))]
     log = (log_dir / f"{name}.log").open("wb") if log_dir else subprocess.DEVNULL
     process = subprocess.Popen(
         command,
-        env={**os.environ, **(env or {})},
+        env={**os.environ, **AS_SHIPPED, **(env or {})},
         stdout=log,
         stderr=subprocess.STDOUT,
     )

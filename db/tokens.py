@@ -36,6 +36,8 @@ class TokenGrant:
     tenant_slug: str
     tenant_name: str
     scope: TokenScope
+    #: The token's label, for request logs (never its secret).
+    token_name: str = ""
 
 
 @dataclass(frozen=True, slots=True)
@@ -93,6 +95,7 @@ def find_grant(connection: Connection, secret: str) -> TokenGrant | None:
             api_tokens.c.id,
             api_tokens.c.token_hash,
             api_tokens.c.scope,
+            api_tokens.c.name.label("token_name"),
             tenants.c.id.label("tenant_id"),
             tenants.c.slug,
             tenants.c.name,
@@ -102,7 +105,9 @@ def find_grant(connection: Connection, secret: str) -> TokenGrant | None:
     ).first()
     if row is None or not hmac.compare_digest(row.token_hash, digest):
         return None
-    return TokenGrant(row.id, row.tenant_id, row.slug, row.name, TokenScope(row.scope))
+    return TokenGrant(
+        row.id, row.tenant_id, row.slug, row.name, TokenScope(row.scope), row.token_name
+    )
 
 
 def touch_token(connection: Connection, token_id: int) -> None:

@@ -32,6 +32,9 @@ from db.tables import metadata
 from db.tenants import create_tenant
 from db.tokens import TokenScope, issue_token
 
+# Tests send requests as fast as they can: only the rate limit's own tests turn it on.
+os.environ["BLINK_RATE_LIMIT_PER_SECOND"] = "0"
+
 POSTGRES_URL = os.environ.get("TEST_DATABASE_URL")
 BACKENDS = ["sqlite", *(["postgresql"] if POSTGRES_URL else [])]
 _postgres_tests = 0

@@ -54,7 +54,9 @@ def run_demo(
     settings: Settings, slug: str, org: DemoOrg, progress: Progress | None = None
 ) -> DemoOutcome:
     """Provision ``org`` into tenant ``slug`` (created when missing) through the SCIM API."""
-    app = create_app(settings)
+    # The demo is the operator's own process calling the SCIM app in memory: no client to
+    # throttle, and one request line per person would bury the progress bars.
+    app = create_app(settings.model_copy(update={"rate_limit_per_second": 0, "request_log": False}))
     database = app.state.database
     try:
         access: Access = database.write_sync(partial(_prepare, slug))

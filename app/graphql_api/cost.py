@@ -14,6 +14,7 @@ from weakref import WeakKeyDictionary
 from strawberry.extensions import SchemaExtension
 
 from app.graphql_api.limits import COST_BUDGET, DEFAULT_FIRST, MAX_FIRST
+from app.request_context import current_request
 from graphql import ExecutionResult as GraphQLExecutionResult
 from graphql import (
     FieldNode,
@@ -190,6 +191,9 @@ class CostLimiter(SchemaExtension):
         messages: list[str] = []
         for operation in operations[:1] if context.operation_name is None else operations:
             cost, errors = query_cost(schema, operation, fragments, context.variables or {})
+            facts = current_request()
+            if facts is not None:
+                facts.graphql_cost = cost  # for the request log and metrics
             messages.extend(dict.fromkeys(errors))
             if cost > self.budget:
                 messages.append(

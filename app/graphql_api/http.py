@@ -52,7 +52,7 @@ def is_ide_page(scope: Scope) -> bool:
 
 
 def graphql_auth_error(status: int, detail: str) -> Response:
-    code = "UNAUTHENTICATED" if status == 401 else "FORBIDDEN"
+    code = {401: "UNAUTHENTICATED", 429: "RATE_LIMITED"}.get(status, "FORBIDDEN")
     return JSONResponse(
         {"data": None, "errors": [{"message": detail, "extensions": {"code": code}}]},
         status_code=status,

@@ -173,3 +173,12 @@ def test_a_changed_group_gets_its_members_back(settings: Settings, database: Dat
     restored = {g["displayName"]: g for g in scim_read(settings, database, "/Groups")}
     members = {m["value"] for m in restored[group.display_name]["members"]}
     assert members == {first.user_ids[key] for key in group.members}
+
+
+def test_the_demo_is_not_throttled_by_a_configured_rate_limit(
+    settings: Settings, database: Database
+) -> None:
+    # A limit far below the demo's pace: the operator's own in-process provisioning ignores it.
+    limited = settings.model_copy(update={"rate_limit_per_second": 1.0, "rate_limit_burst": 1})
+    outcome = run_demo(limited, "acme", generate_org(SIZE, seed=7))
+    assert outcome.report.users_created == SIZE

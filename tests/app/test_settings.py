@@ -39,6 +39,11 @@ def test_environment_overrides(monkeypatch: pytest.MonkeyPatch) -> None:
         ("BLINK_DATABASE_URL", "not a url", "not a database URL"),
         ("BLINK_LOG_LEVEL", "loud", "BLINK_LOG_LEVEL"),
         ("BLINK_BASE_URL", "ftp://x", "http"),
+        ("BLINK_LOG_FORMAT", "xml", "BLINK_LOG_FORMAT"),
+        ("BLINK_METRICS_ADDRESS", "9464", "host:port"),
+        ("BLINK_METRICS_ADDRESS", "127.0.0.1:99999", "host:port"),
+        ("BLINK_RATE_LIMIT_PER_SECOND", "-1", "BLINK_RATE_LIMIT_PER_SECOND"),
+        ("BLINK_RATE_LIMIT_BURST", "many", "BLINK_RATE_LIMIT_BURST"),
     ],
 )
 def test_bad_values_are_described_in_one_line(
@@ -50,3 +55,18 @@ def test_bad_values_are_described_in_one_line(
     message = describe_validation_error(raised.value)
     assert "\n" not in message
     assert fragment in message
+
+
+def test_operations_defaults_and_overrides(monkeypatch: pytest.MonkeyPatch) -> None:
+    defaults = Settings()
+    assert (defaults.log_format, defaults.request_log) == ("auto", True)
+    assert defaults.metrics_address is None
+    assert defaults.metrics_tenant_labels is False
+    assert (defaults.rate_limit_per_second, defaults.rate_limit_burst) == (250, 500)
+    monkeypatch.setenv("BLINK_LOG_FORMAT", "JSON")
+    monkeypatch.setenv("BLINK_METRICS_ADDRESS", "[::1]:9464")
+    monkeypatch.setenv("BLINK_RATE_LIMIT_PER_SECOND", "0")
+    settings = Settings()
+    assert settings.log_format == "json"
+    assert settings.metrics_host_port == ("::1", 9464)
+    assert settings.rate_limit_per_second == 0

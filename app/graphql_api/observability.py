@@ -1,0 +1,49 @@
+"""A schema extension that tells the request log and metrics what a GraphQL request did.
+
+It records, on the current request's facts (``app.request_context``), the operation's name
+and the codes of its errors (``app.graphql_api.cost`` records the cost there). GraphQL answers
+most errors with status 200, so the request log cannot learn them from the status.
+"""
+
+from collections.abc import Iterator
+
+from strawberry.extensions import SchemaExtension
+
+from app.graphql_api.errors import should_mask
+from app.request_context import current_request
+from graphql import GraphQLError, OperationDefinitionNode
+
+
+def error_code(error: GraphQLError) -> str:
+    """The error's own ``extensions.code``, else a code for its kind."""
+    code = (error.extensions or {}).get("code")
+    if isinstance(code, str):
+        return code
+    if should_mask(error):
+        return "INTERNAL_SERVER_ERROR"
+    if error.original_error is not None:
+        return "BAD_USER_INPUT"
+    if error.message.startswith("Syntax Error"):
+        return "GRAPHQL_PARSE_FAILED"
+    return "GRAPHQL_VALIDATION_FAILED"
+
+
+class RequestObserver(SchemaExtension):
+    def on_operation(self) -> Iterator[None]:
+        yield
+        facts = current_request()
+        if facts is None:
+            return
+        context = self.execution_context
+        facts.graphql = True
+        facts.graphql_operation = context.operation_name
+        document = context.graphql_document
+        if facts.graphql_operation is None and document is not None:
+            for node in document.definitions:
+                if isinstance(node, OperationDefinitionNode):
+                    facts.graphql_operation = node.name.value if node.name else None
+                    break
+        result = context.result
+        errors = (result.errors if result is not None else None) or context.pre_execution_errors
+        if errors:
+            facts.graphql_error_codes = [error_code(error) for error in errors]

@@ -1,0 +1,37 @@
+"""Build the app with its request log written to memory, and read the lines back."""
+
+import io
+import sys
+from typing import Any
+
+import orjson
+import pytest
+from starlette.applications import Starlette
+
+from app.main import create_app
+from app.settings import Settings
+
+
+class CapturedLog:
+    def __init__(self) -> None:
+        self.raw = io.BytesIO()
+        self.stream = io.TextIOWrapper(self.raw, write_through=True)
+
+    def text(self) -> str:
+        return self.raw.getvalue().decode()
+
+    def lines(self) -> list[dict[str, Any]]:
+        return [orjson.loads(line) for line in self.raw.getvalue().splitlines()]
+
+    def requests(self) -> list[dict[str, Any]]:
+        return [line for line in self.lines() if line.get("event") == "request"]
+
+
+def app_logging_to(
+    captured: CapturedLog, monkeypatch: pytest.MonkeyPatch, settings: Settings
+) -> Starlette:
+    """``create_app`` writes its request log to stdout: point stdout at ``captured``."""
+    monkeypatch.setattr(sys, "stdout", captured.stream)
+    app = create_app(settings.model_copy(update={"log_format": "json"}))
+    monkeypatch.undo()
+    return app
