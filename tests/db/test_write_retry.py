@@ -14,6 +14,7 @@ from db.database import Database
 from db.retry import backoff_seconds
 from db.tables import tenants
 from db.tenants import create_tenant
+from tests.conftest import BACKENDS
 
 
 @pytest.fixture(autouse=True)
@@ -88,11 +89,13 @@ def test_backoff_is_short_jittered_and_bounded() -> None:
     assert len(set(delays)) > 1
 
 
+# PostgreSQL only: SQLite admits one writer at a time, so its writes cannot deadlock.
+@pytest.mark.parametrize(
+    "database_url", [backend for backend in BACKENDS if backend == "postgresql"], indirect=True
+)
 def test_a_real_deadlock_is_broken_and_both_writes_succeed(database: Database) -> None:
     """Two transactions lock two rows in opposite order; PostgreSQL aborts one of them, and
     the store runs it again once the other has committed."""
-    if database.is_sqlite:
-        pytest.skip("SQLite admits one writer at a time: its writes cannot deadlock")
     first, second = database.write_sync(
         lambda c: (create_tenant(c, "first").id, create_tenant(c, "second").id)
     )
