@@ -43,7 +43,8 @@ def templates_of(app: Starlette) -> RouteTemplates:
         ("PUT", "/healthz", "/healthz"),  # 405: the route is still known
         ("GET", "/scim/Nothing", UNMATCHED),
         ("GET", "/scimx/Users", UNMATCHED),
-        ("GET", "/", UNMATCHED),
+        ("GET", "/", "/"),  # the landing page
+        ("GET", "/nothing-here", UNMATCHED),
     ],
 )
 def test_templates_of_the_app_as_built(
