@@ -138,7 +138,8 @@ _USER_ENTERPRISE: dict[str, Attribute] = {
     "costcenter": _document(ENTERPRISE_USER, "costCenter"),
     "organization": _document(ENTERPRISE_USER, "organization"),
     "division": _document(ENTERPRISE_USER, "division"),
-    # manager.value is a user id: compared exactly, like id (index ix_user_tenant_manager_display_name).
+    # manager.value is a user id: compared exactly, like id
+    # (index ix_user_tenant_manager_display_name).
     "manager": Complex(
         (Element({"value": _exact(users.c.manager_id)}, present=has_value(users.c.manager_id)),)
     ),
