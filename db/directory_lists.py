@@ -123,11 +123,16 @@ class UserPage:
 
 @dataclass(frozen=True, slots=True)
 class UserSet:
-    """Users of one tenant meeting ``conditions`` (and in ``group_id`` when given)."""
+    """Users of one tenant meeting ``conditions`` (and in ``group_id`` when given).
+
+    ``constant`` names columns the conditions hold at one value: pages order by them first
+    (see ``keyset_page``), so an index that starts with them serves the order.
+    """
 
     tenant_id: int
     conditions: Sequence[ColumnElement[bool]] = field(default_factory=tuple)
     group_id: str | None = None
+    constant: Sequence[ColumnElement[Any]] = field(default_factory=tuple)
 
     def restrict(self, query: Select[Any]) -> Select[Any]:
         query = query.where(in_tenant(self.tenant_id), *self.conditions)
@@ -152,6 +157,7 @@ class UserSet:
             first=first,
             after=after,
             descending=sort.descending,
+            constant=self.constant,
         )
         return UserPage(
             [user_record(row) for row in page.rows],
@@ -173,7 +179,13 @@ def directory(tenant_id: int, spec: UserFilterSpec) -> UserSet:
 
 
 def roots(tenant_id: int, *, include_inactive: bool) -> UserSet:
-    return UserSet(tenant_id, [users.c.manager_id.is_(None), *active_only(include_inactive)])
+    """Users without a manager: the (tenant, no manager) range of
+    ix_user_tenant_manager_display_name, already in the directory's order."""
+    return UserSet(
+        tenant_id,
+        [users.c.manager_id.is_(None), *active_only(include_inactive)],
+        constant=(users.c.manager_id,),
+    )
 
 
 def group_members_set(tenant_id: int, group_id: str) -> UserSet:
@@ -191,31 +203,74 @@ def direct_reports_pages(
 ) -> dict[str, UserPage]:
     """A page of direct reports for each of many managers, in one statement.
 
-    ROW_NUMBER() per manager in the directory order keeps the first ``first + 1`` of each;
-    the managers themselves are the reports' managers, so none are fetched again.
+    The managers themselves are the reports' managers, so none are fetched again.
     """
     pages = {manager_id: UserPage([], [], False) for manager_id in manager_ids}
     if not manager_ids:
         return pages
     sort = UserSort()
-    key = sort.key_expression()
-    position = func.row_number().over(partition_by=users.c.manager_id, order_by=(key, users.c.id))
-    conditions = [
-        in_tenant(tenant_id),
-        users.c.manager_id.in_(set(manager_ids)),
-        *active_only(include_inactive),
-    ]
-    if after is not None:
-        conditions.append(tuple_(key, users.c.id) > tuple_(*after))
-    numbered = select(*USER_COLUMNS, position.label("position")).where(*conditions).subquery()
-    rows = connection.execute(
-        select(numbered)
-        .where(numbered.c.position <= first + 1)
-        .order_by(numbered.c.manager_id, numbered.c.position)
-    ).mappings()
+    ids = sorted(set(manager_ids))
+    if len(ids) == 1:  # one person's reports, as the org chart asks for them
+        statement = _page_of_one_manager(tenant_id, ids[0], include_inactive, first, after)
+    else:
+        statement = _pages_numbered(tenant_id, ids, include_inactive, first, after)
     found: dict[str, list[UserRecord]] = defaultdict(list)
-    for row in rows:
+    for row in connection.execute(statement).mappings():
         found[row["manager_id"]].append(user_record(row))
     for manager_id, records in found.items():
+        # The database compares display names byte-wise (UTF-8, or COLLATE "C"), which is
+        # the order of code points: Python's own string order, so sorting here agrees.
+        records.sort(key=sort.key_of)
         pages[manager_id] = UserPage(records[:first], [], len(records) > first)
     return pages
+
+
+def _reports_of(
+    tenant_id: int,
+    manager: ColumnElement[bool],
+    include_inactive: bool,
+    after: tuple[Any, str] | None,
+) -> list[ColumnElement[bool]]:
+    conditions = [in_tenant(tenant_id), manager, *active_only(include_inactive)]
+    if after is not None:
+        conditions.append(tuple_(UserSort().key_expression(), users.c.id) > tuple_(*after))
+    return conditions
+
+
+def _page_of_one_manager(
+    tenant_id: int,
+    manager_id: str,
+    include_inactive: bool,
+    first: int,
+    after: tuple[Any, str] | None,
+) -> Select[Any]:
+    """Equal (tenant, manager) and the directory's order: a range of
+    ix_user_tenant_manager_display_name read in order, stopping after the page, whatever
+    statistics the planner has."""
+    manager = users.c.manager_id == manager_id
+    return (
+        select(*USER_COLUMNS)
+        .where(*_reports_of(tenant_id, manager, include_inactive, after))
+        .order_by(UserSort().key_expression(), users.c.id)
+        .limit(first + 1)
+    )
+
+
+def _pages_numbered(
+    tenant_id: int,
+    manager_ids: Sequence[str],
+    include_inactive: bool,
+    first: int,
+    after: tuple[Any, str] | None,
+) -> Select[Any]:
+    """ROW_NUMBER() per manager in the directory's order keeps the first ``first + 1``: one
+    statement of one shape for any number of managers, reading only their reports."""
+    key = UserSort().key_expression()
+    position = func.row_number().over(partition_by=users.c.manager_id, order_by=(key, users.c.id))
+    manager = users.c.manager_id.in_(manager_ids)
+    numbered = (
+        select(*USER_COLUMNS, position.label("position"))
+        .where(*_reports_of(tenant_id, manager, include_inactive, after))
+        .subquery()
+    )
+    return select(numbered).where(numbered.c.position <= first + 1)

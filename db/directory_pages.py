@@ -31,12 +31,19 @@ def keyset_page(
     first: int,
     after: Sequence[Any] | None,
     descending: bool = False,
+    constant: Sequence[ColumnElement[Any]] = (),
 ) -> KeysetPage:
-    """The ``first`` rows of ``query`` ordered by ``keys`` (the last key unique) after ``after``."""
+    """The ``first`` rows of ``query`` ordered by ``keys`` (the last key unique) after ``after``.
+
+    ``constant`` are columns ``query`` holds at one value (such as ``manager_id IS NULL``):
+    they lead the ORDER BY but not the cursor. The order is the same, but PostgreSQL only
+    knows a column is constant from ``= value``, so without them it would sort what an index
+    on (..., constant, keys) already gives in order.
+    """
     if after is not None:
         position = tuple_(*keys)
         bound = tuple_(*after)
         query = query.where(position < bound if descending else position > bound)
-    order = [key.desc() if descending else key.asc() for key in keys]
+    order = [key.desc() if descending else key.asc() for key in (*constant, *keys)]
     rows = list(connection.execute(query.order_by(*order).limit(first + 1)).mappings())
     return KeysetPage(rows[:first], len(rows) > first)

@@ -127,8 +127,14 @@ group_members = _table(GroupMember)
 Index("ux_user_tenant_username", users.c.tenant_id, func.lower(users.c.user_name), unique=True)
 Index("ix_user_tenant_external_id", users.c.tenant_id, users.c.external_id)
 Index("ix_user_tenant_email", users.c.tenant_id, func.lower(users.c.email))
-Index("ix_user_tenant_manager", users.c.tenant_id, users.c.manager_id)
-Index("ix_user_manager", users.c.manager_id)
+# For ON DELETE SET NULL (a deleted manager's reports, whatever the tenant). Partial: users
+# without a manager are the roots, which only a (tenant, manager) index should serve.
+Index(
+    "ix_user_manager",
+    users.c.manager_id,
+    postgresql_where=users.c.manager_id.is_not(None),
+    sqlite_where=users.c.manager_id.is_not(None),
+)
 # SCIM lists users by (created, id) when no sortBy is given: pages walk this index.
 Index("ix_user_tenant_created", users.c.tenant_id, users.c.created, users.c.id)
 # The directory's default order (displayName byte-wise, then id): pages read the index, no
@@ -137,6 +143,16 @@ Index("ix_user_tenant_created", users.c.tenant_id, users.c.created, users.c.id)
 Index(
     "ix_user_tenant_display_name",
     users.c.tenant_id,
+    func.coalesce(users.c.display_name, ""),
+    users.c.id,
+)
+# Each manager's reports in that order (the org chart's pages, and the roots as the users
+# without a manager): a range of one (tenant, manager), read in order. Built like the index
+# above (COLLATE "C" on PostgreSQL, migration 0005); it also serves (tenant, manager) look-ups.
+Index(
+    "ix_user_tenant_manager_display_name",
+    users.c.tenant_id,
+    users.c.manager_id,
     func.coalesce(users.c.display_name, ""),
     users.c.id,
 )

@@ -4,12 +4,14 @@ import re
 from collections.abc import Callable
 from typing import Any
 
-from sqlalchemy import Connection, event, text
+from sqlalchemy import Connection, event, insert, text
 
 from db.database import Database
 from db.directory_lists import UserFilterSpec, UserSort, directory
 from db.org_chains import management_chains
+from db.tables import users
 from db.tenants import create_tenant
+from db.types import utcnow
 
 
 def test_the_index_sorts_byte_wise_on_postgresql(database: Database) -> None:
@@ -76,6 +78,9 @@ def explain(database: Database, statement: str, parameters: Any) -> list[str]:
 def test_chains_start_from_the_primary_key(database: Database) -> None:
     """The chain CTE probes the start users by id instead of scanning the tenant's index."""
     tenant = database.write_sync(lambda c: create_tenant(c, "acme"))
+    # A tenant of a few thousand users, as the org chart reads them: on an empty table with
+    # sequential scans disabled, PostgreSQL would scan any whole index rather than probe one.
+    database.write_sync(lambda c: insert_org(c, tenant.id, 3000))
     # A page's worth of users: with many ids SQLite was tempted by a tenant index.
     ids = [f"user-{n}" for n in range(100)]
     statement, parameters = captured_statement(
@@ -87,3 +92,26 @@ def test_chains_start_from_the_primary_key(database: Database) -> None:
         assert "ix_user_tenant_" not in described  # no index range over the whole tenant
     else:
         assert re.search(r"(Index|Recheck) Cond: \(\(id\)::text = ANY", described), described
+
+
+def insert_org(connection: Connection, tenant_id: int, size: int) -> None:
+    """``size`` users in one bulk insert, user-N managed by user-(N // 8)."""
+    now = utcnow()
+    connection.execute(
+        insert(users),
+        [
+            {
+                "id": f"user-{n}",
+                "tenant_id": tenant_id,
+                "user_name": f"user{n}@contoso.com",
+                "display_name": f"User {n}",
+                "manager_id": f"user-{n // 8}" if n else None,
+                "active": True,
+                "attributes": {},
+                "created": now,
+                "last_modified": now,
+                "version": 1,
+            }
+            for n in range(size)
+        ],
+    )

@@ -1,0 +1,302 @@
+"""The org chart's reads walk ix_user_tenant_manager_display_name, on both databases.
+
+The org chart page opens with the roots (users without a manager), then one person with a
+page of their direct reports and each report's count of reports; expanding a person reads
+the next page. Each of those must be a range of one (tenant, manager) of the index, read in
+the directory's order, so its cost follows the manager's span and not the tenant's size.
+
+The tenant gets a few thousand users in bulk (and another tenant as many roots). SQLite gets
+no ANALYZE, as a directory Entra filled has none: its planner's choice is the one a real
+tenant gets. One manager's page needs no statistics on PostgreSQL either; where its planner
+costs from them (a list of managers, the roots) the test gathers them, as autovacuum would.
+"""
+
+import re
+from collections import defaultdict
+from collections.abc import Callable
+from typing import Any
+
+import pytest
+from sqlalchemy import Connection, insert, text
+
+from db.database import Database
+from db.directory_lists import (
+    UserPage,
+    UserSort,
+    direct_reports_pages,
+    roots,
+)
+from db.directory_reads import direct_report_counts
+from db.tables import users
+from db.tenants import create_tenant
+from db.types import utcnow
+from tests.db.test_directory_order_index import captured_statement, explain
+
+INDEX = "ix_user_tenant_manager_display_name"
+ROWS = 3000
+SPAN = 8
+# Byte-wise order puts "Zoë" before "zoe" and "Émile" after both; None sorts as "".
+NAMES = ["zoe", "Zoë", "Émile", "ada", "Ada", None, "Bob", "bob", "Çelik", "Ümit"]
+
+
+def user_id(number: int) -> str:
+    return f"u-{number:05d}"
+
+
+def manager_of(number: int) -> str | None:
+    return None if number == 0 else user_id((number - 1) // SPAN)
+
+
+def display_name(number: int) -> str | None:
+    name = NAMES[(number * 7) % len(NAMES)]
+    return None if name is None else f"{name} {number % 13}"
+
+
+@pytest.fixture
+def org(database: Database) -> int:
+    """A tree of ``ROWS`` users, ``SPAN`` reports per manager, plus two more roots."""
+
+    def work(connection: Connection) -> int:
+        tenant = create_tenant(connection, "acme")
+        other = create_tenant(connection, "other")
+        now = utcnow()
+
+        def row(tenant_id: int, number: int, manager: str | None, **extra: Any) -> Any:
+            return {
+                "id": f"{tenant_id}-{user_id(number)}"
+                if tenant_id == other.id
+                else user_id(number),
+                "tenant_id": tenant_id,
+                "user_name": f"user{number}@contoso.com",
+                "display_name": display_name(number),
+                "manager_id": manager,
+                "active": True,
+                "attributes": {},
+                "created": now,
+                "last_modified": now,
+                "version": 1,
+                **extra,
+            }
+
+        tree = [row(tenant.id, n, manager_of(n), active=n % 11 != 5) for n in range(ROWS)]
+        extra_roots = [row(tenant.id, ROWS + n, None) for n in range(2)]
+        elsewhere = [row(other.id, n, None) for n in range(ROWS)]
+        connection.execute(insert(users), tree + extra_roots + elsewhere)
+        return tenant.id
+
+    return database.write_sync(work)
+
+
+def expected_reports(include_inactive: bool) -> dict[str, list[str]]:
+    reports: dict[str, list[str]] = defaultdict(list)
+    for number in sorted(range(1, ROWS), key=lambda n: (display_name(n) or "", user_id(n))):
+        if include_inactive or number % 11 != 5:
+            manager = manager_of(number)
+            assert manager is not None
+            reports[manager].append(user_id(number))
+    return reports
+
+
+def plan_of(database: Database, marker: str, work: Callable[[Connection], object]) -> str:
+    statement, parameters = captured_statement(database, marker, work)
+    return "\n".join(explain(database, statement, parameters))
+
+
+def assert_manager_lookups(database: Database, plan: str) -> None:
+    """A list of managers is looked up by manager: a (tenant, manager) range of the index, or
+    on PostgreSQL ix_user_manager's entries for those ids (ids are unique across tenants),
+    never a range of the whole tenant."""
+    if database.is_sqlite:
+        assert_ranges_over_the_index(database, plan)
+    else:
+        assert re.search(r"Index Cond: \(.*manager_id\)::text = ANY", plan), plan
+        assert "Seq Scan" not in plan, plan
+
+
+def assert_ranges_over_the_index(database: Database, plan: str) -> None:
+    """The users are read as (tenant, manager) ranges of the index, nothing wider."""
+    if database.is_sqlite:
+        searches = re.findall(rf"INDEX {INDEX} \(tenant_id=\? AND manager_id=\?", plan)
+        assert len(searches) == 1, plan
+        assert "ix_user_tenant_display_name" not in plan, plan
+    else:
+        scans = re.split(rf"(?:using|Bitmap Index Scan on) {INDEX}", plan)[1:]
+        assert len(scans) == 1, plan
+        for scan in scans:
+            assert re.match(r".*\n\s*Index Cond: \(\(tenant_id = \d+\) AND \(+manager_id", scan), (
+                plan
+            )
+        assert "Seq Scan" not in plan, plan
+
+
+def analyze_postgresql(database: Database) -> None:
+    """Statistics that describe this table, as PostgreSQL's autovacuum gathers them once a
+    table has grown this much (the test cannot wait for it; without, the planner would cost
+    from whatever an earlier test left). SQLite never gathers any by itself: it plans
+    without, as on a directory Entra filled."""
+    if not database.is_sqlite:
+        database.write_sync(lambda c: c.exec_driver_sql('ANALYZE "user"'))
+
+
+@pytest.mark.parametrize("after", [None, ("M", "")])
+def test_one_managers_page_is_a_range_read_in_order(
+    database: Database, org: int, after: tuple[str, str] | None
+) -> None:
+    """What the org chart asks: one person's reports, first page or next. No statistics."""
+
+    def pages(connection: Connection) -> object:
+        return direct_reports_pages(
+            connection, org, [user_id(0)], include_inactive=False, first=5, after=after
+        )
+
+    plan = plan_of(database, "SELECT", pages)
+    assert_ranges_over_the_index(database, plan)
+    assert "TEMP B-TREE" not in plan.upper()  # SQLite: the range is read in order
+    assert "Sort" not in plan  # PostgreSQL: likewise
+
+
+@pytest.mark.parametrize("managers", [2, 40])
+def test_many_managers_pages_read_only_their_ranges(
+    database: Database, org: int, managers: int
+) -> None:
+    manager_ids = [user_id(n) for n in range(managers)]
+    analyze_postgresql(database)
+
+    def pages(connection: Connection) -> object:
+        return direct_reports_pages(
+            connection, org, manager_ids, include_inactive=True, first=5, after=None
+        )
+
+    assert_manager_lookups(database, plan_of(database, "SELECT", pages))
+
+
+def test_the_roots_page_reads_the_index_in_order(database: Database, org: int) -> None:
+    """Another tenant's thousands of roots are not read (ix_user_manager holds no roots)."""
+    analyze_postgresql(database)
+    top = roots(org, include_inactive=True)
+    plan = plan_of(database, "ORDER BY", lambda c: top.page(c, UserSort(), first=50, after=None))
+    assert_ranges_over_the_index(database, plan)
+    assert "TEMP B-TREE" not in plan.upper()  # SQLite: no sort step
+    assert "Sort" not in plan  # PostgreSQL: likewise
+    assert_ranges_over_the_index(database, plan_of(database, "count", top.count))
+
+
+def test_direct_report_counts_look_up_the_managers(database: Database, org: int) -> None:
+    reports = [user_id(n) for n in range(40)]
+    analyze_postgresql(database)
+
+    def counts(connection: Connection) -> object:
+        return direct_report_counts(connection, org, reports, include_inactive=False)
+
+    assert_manager_lookups(database, plan_of(database, "count", counts))
+
+
+def read_pages(
+    database: Database,
+    org: int,
+    managers: list[str],
+    *,
+    include_inactive: bool,
+    first: int,
+    after: tuple[str, str] | None,
+) -> dict[str, UserPage]:
+    def read(connection: Connection) -> dict[str, UserPage]:
+        return direct_reports_pages(
+            connection, org, managers, include_inactive=include_inactive, first=first, after=after
+        )
+
+    return database.read_sync(read)
+
+
+@pytest.mark.parametrize("managers", [1, 2, 60])
+@pytest.mark.parametrize("include_inactive", [True, False])
+@pytest.mark.parametrize("after", [None, ("M", ""), ("Zoë 3", "u-00000")])
+def test_pages_follow_the_directory_order(
+    database: Database,
+    org: int,
+    managers: int,
+    include_inactive: bool,
+    after: tuple[str, str] | None,
+) -> None:
+    """The directory's order for one manager and for many: byte-wise display name, then id."""
+    ids = [user_id(n) for n in range(managers)]
+    expected = expected_reports(include_inactive)
+    for first in (1, SPAN - 1, SPAN):
+        pages = read_pages(
+            database, org, ids, include_inactive=include_inactive, first=first, after=after
+        )
+        assert set(pages) == set(ids)
+        for manager in ids:
+            rest = [
+                report
+                for report in expected[manager]
+                if after is None or (display_name(int(report[2:])) or "", report) > after
+            ]
+            assert [record.id for record in pages[manager].users] == rest[:first]
+            assert pages[manager].has_next == (len(rest) > first)
+
+
+def test_a_cursor_walks_one_managers_reports(database: Database, org: int) -> None:
+    walked: list[str] = []
+    after: tuple[str, str] | None = None
+    while True:
+        page = read_pages(database, org, [user_id(2)], include_inactive=True, first=3, after=after)[
+            user_id(2)
+        ]
+        walked += [record.id for record in page.users]
+        if not page.has_next:
+            break
+        after = UserSort().key_of(page.users[-1])
+    assert walked == expected_reports(True)[user_id(2)]
+
+
+def test_the_roots_are_the_users_without_a_manager(database: Database, org: int) -> None:
+    top = roots(org, include_inactive=True)
+    page = database.read_sync(lambda c: top.page(c, UserSort(), first=2, after=None))
+    expected = sorted(
+        (user_id(n) for n in (0, ROWS, ROWS + 1)), key=lambda i: (display_name(int(i[2:])) or "", i)
+    )
+    assert [record.id for record in page.users] == expected[:2]
+    assert page.has_next
+    after = UserSort().key_of(page.users[-1])
+    rest = database.read_sync(lambda c: top.page(c, UserSort(), first=2, after=after))
+    assert [record.id for record in rest.users] == expected[2:]
+    assert not rest.has_next
+    assert database.read_sync(top.count) == 3
+
+
+def test_the_index_sorts_byte_wise_and_replaces_the_manager_prefix(database: Database) -> None:
+    if database.is_sqlite:
+        names = database.read_sync(
+            lambda c: (
+                c.execute(
+                    text(
+                        "SELECT name FROM sqlite_master WHERE type = 'index' AND tbl_name = 'user'"
+                    )
+                )
+                .scalars()
+                .all()
+            )
+        )
+        definition = database.read_sync(
+            lambda c: c.execute(
+                text("SELECT sql FROM sqlite_master WHERE name = :name"), {"name": INDEX}
+            ).scalar_one()
+        )
+        assert "manager_id, coalesce(display_name, ''), id" in definition
+    else:
+        names = database.read_sync(
+            lambda c: (
+                c.execute(text("SELECT indexname FROM pg_indexes WHERE tablename = 'user'"))
+                .scalars()
+                .all()
+            )
+        )
+        definition = database.read_sync(
+            lambda c: c.execute(
+                text("SELECT indexdef FROM pg_indexes WHERE indexname = :name"), {"name": INDEX}
+            ).scalar_one()
+        )
+        assert 'COLLATE "C"' in definition
+    assert INDEX in names
+    assert "ix_user_tenant_manager" not in names  # a prefix of the new index
