@@ -76,28 +76,34 @@ def _find_and_touch(secret: str, connection: Connection) -> TokenGrant | None:
     return grant
 
 
-def bearer_token(scope: Scope) -> str | None:
-    """The token of an ``Authorization: Bearer <token>`` header, or None."""
+def _authorization(scope: Scope) -> tuple[str, str] | None:
+    """The scheme and the credentials of the ``Authorization`` header, or None without one."""
     headers: list[tuple[bytes, bytes]] = scope["headers"]
     for name, value in headers:
         if name == b"authorization":
-            scheme, _, token = value.decode("latin-1").strip().partition(" ")
-            token = token.strip()
-            if scheme.lower() != "bearer" or not token or " " in token:
-                return None
-            return token
+            scheme, _, credentials = value.decode("latin-1").strip().partition(" ")
+            return scheme, credentials.strip()
     return None
+
+
+def bearer_token(scope: Scope) -> str | None:
+    """The token of an ``Authorization: Bearer <token>`` header, or None."""
+    found = _authorization(scope)
+    if found is None:
+        return None
+    scheme, token = found
+    if scheme.lower() != "bearer" or not token or " " in token:
+        return None
+    return token
 
 
 def placeholder_token(scope: Scope) -> str | None:
     """The ``<...>`` of an ``Authorization: Bearer <...>`` header: a placeholder left in."""
-    headers: list[tuple[bytes, bytes]] = scope["headers"]
-    for name, value in headers:
-        if name == b"authorization":
-            _, _, token = value.decode("latin-1").strip().partition(" ")
-            token = token.strip()
-            return token if token.startswith("<") and token.endswith(">") else None
-    return None
+    found = _authorization(scope)
+    if found is None:
+        return None
+    token = found[1]
+    return token if token.startswith("<") and token.endswith(">") else None
 
 
 class RequireToken:
