@@ -12,7 +12,7 @@ on live in typed, indexed columns; everything else Entra sent (more emails, addr
 from datetime import datetime
 from typing import Any, cast
 
-from sqlalchemy import Column, ForeignKey, Index, String, Table, func
+from sqlalchemy import BigInteger, Column, ForeignKey, Index, Integer, String, Table, func
 from sqlmodel import Field, SQLModel
 
 from db.types import JSONDocument, UTCDateTime, utcnow
@@ -112,6 +112,50 @@ class GroupMember(SQLModel, table=True):
     )
 
 
+#: SQLite gives a row id (and so autoincrement) only to an INTEGER primary key.
+_EVENT_ID = BigInteger().with_variant(Integer(), "sqlite")
+
+
+class ActivityEvent(SQLModel, table=True):
+    """One change a client made to one resource, or one write it was refused (append-only).
+
+    ``id`` is given at insert and orders nothing a reader relies on; ``seq`` is the tenant's
+    commit-ordered position, given once the event's transaction has committed (see
+    ``db.activity``), and readers page by it. Attribute values are JSON as SCIM sent them.
+    """
+
+    __tablename__ = "activity_event"
+
+    id: int | None = Field(default=None, sa_column=Column(_EVENT_ID, primary_key=True))
+    tenant_id: int = Field(
+        sa_column=Column(ForeignKey("tenant.id", ondelete="CASCADE"), nullable=False)
+    )
+    seq: int | None = Field(default=None, sa_column=Column(BigInteger))
+    occurred_at: datetime = Field(default_factory=utcnow, sa_type=UTCDateTime, nullable=False)
+    # The token is kept by id and name, not by reference: its events outlive it.
+    actor_token_id: int | None = Field(default=None)
+    actor_name: str = Field(sa_column=Column(String, nullable=False))
+    request_id: str = Field(sa_column=Column(String(128), nullable=False))
+    client_request_id: str | None = Field(default=None, sa_column=Column(String(128)))
+    operation: str = Field(max_length=8, nullable=False)  # CREATE, REPLACE, UPDATE, DELETE
+    outcome: str = Field(max_length=8, nullable=False)  # SUCCESS, FAILURE
+    resource_type: str = Field(max_length=8, nullable=False)  # User, Group
+    resource_id: str | None = Field(default=None, sa_column=Column(String(36)))
+    resource_name: str | None = Field(default=None, sa_column=Column(String))
+    # A refused write: the answer's status, scimType and detail, and what was asked.
+    status: int | None = Field(default=None)
+    scim_type: str | None = Field(default=None, sa_column=Column(String(32)))
+    detail: str | None = Field(default=None, sa_column=Column(String))
+    method: str | None = Field(default=None, sa_column=Column(String(8)))
+    path: str | None = Field(default=None, sa_column=Column(String))
+    # [{"attribute": SCIM path, "oldValue": JSON, "newValue": JSON}, ...]
+    changes: list[dict[str, Any]] | None = Field(default=None, sa_column=Column(JSONDocument))
+    # Member ids, the first MAX_LISTED_MEMBERS of each; member_change_count counts them all.
+    members_added: list[str] | None = Field(default=None, sa_column=Column(JSONDocument))
+    members_removed: list[str] | None = Field(default=None, sa_column=Column(JSONDocument))
+    member_change_count: int = Field(default=0, nullable=False)
+
+
 def _table(model: type[SQLModel]) -> Table:
     return cast(Table, model.__table__)  # type: ignore[attr-defined]
 
@@ -121,6 +165,7 @@ api_tokens = _table(ApiToken)
 users = _table(User)
 groups = _table(Group)
 group_members = _table(GroupMember)
+activity_events = _table(ActivityEvent)
 
 # Case-insensitive uniqueness and look-ups use indexes on lower(...): SCIM userName and group
 # displayName are caseExact=false, and Entra matches on them.
@@ -163,6 +208,26 @@ Index(
     unique=True,
 )
 Index("ix_group_tenant_external_id", groups.c.tenant_id, groups.c.external_id)
+
+# The activity log: a tenant's events by position (paging, "everything after seq N"), the
+# events still waiting for their position, one resource's history, one request's events,
+# and the old ones retention prunes.
+Index("ux_activity_tenant_seq", activity_events.c.tenant_id, activity_events.c.seq, unique=True)
+Index(
+    "ix_activity_unsequenced",
+    activity_events.c.tenant_id,
+    activity_events.c.id,
+    postgresql_where=activity_events.c.seq.is_(None),
+    sqlite_where=activity_events.c.seq.is_(None),
+)
+Index(
+    "ix_activity_tenant_resource",
+    activity_events.c.tenant_id,
+    activity_events.c.resource_id,
+    activity_events.c.seq,
+)
+Index("ix_activity_tenant_request", activity_events.c.tenant_id, activity_events.c.request_id)
+Index("ix_activity_occurred_at", activity_events.c.occurred_at)
 
 metadata = SQLModel.metadata
 
