@@ -1,0 +1,60 @@
+"""Numbering a tenant's new events soon after they commit, off the request path.
+
+``Sequencer.schedule(tenant_id)`` is called after a write committed; it returns at once. A
+pass (``db.activity.sequence_events`` through ``Database.write``) then runs as a task of its
+own. Calls are coalesced per tenant: while a pass is waiting to start, more calls add
+nothing (it will see their events); while one runs, one more is queued (the running pass may
+have started before their commit). A pass that fails is logged and its events stay
+unnumbered until the next pass of the tenant, or a reader's, numbers them: nothing is lost.
+"""
+
+import asyncio
+import logging
+from functools import partial
+
+from sqlalchemy import Connection
+
+from db.activity import sequence_events
+from db.database import Database
+
+log = logging.getLogger(__name__)
+
+
+class Sequencer:
+    def __init__(self, database: Database) -> None:
+        self._database = database
+        self._waiting: set[int] = set()  # a pass is queued and has not started yet
+        self._locks: dict[int, asyncio.Lock] = {}
+        self._tasks: set[asyncio.Task[None]] = set()
+
+    def schedule(self, tenant_id: int) -> None:
+        """Make sure a pass for ``tenant_id`` starts after this call (needs a running loop)."""
+        if tenant_id in self._waiting:
+            return
+        self._waiting.add(tenant_id)
+        task = asyncio.get_running_loop().create_task(self._pass(tenant_id))
+        self._tasks.add(task)
+        task.add_done_callback(self._tasks.discard)
+
+    async def _pass(self, tenant_id: int) -> None:
+        lock = self._locks.setdefault(tenant_id, asyncio.Lock())
+        async with lock:  # one pass per tenant at a time in this process
+            self._waiting.discard(tenant_id)
+            try:
+                await self.sequence(tenant_id)
+            except Exception:
+                log.exception("numbering the activity events of tenant %s failed", tenant_id)
+
+    async def sequence(self, tenant_id: int) -> int:
+        """Run one pass now; the number of events it numbered."""
+        work = partial(_sequence, tenant_id)
+        return await self._database.write(work)
+
+    async def drain(self) -> None:
+        """Wait for the passes scheduled so far (at shutdown, before the engine goes)."""
+        while self._tasks:
+            await asyncio.gather(*self._tasks, return_exceptions=True)
+
+
+def _sequence(tenant_id: int, connection: Connection) -> int:
+    return sequence_events(connection, tenant_id)
