@@ -19,12 +19,12 @@ from typing import Any
 
 from sqlalchemy import ColumnElement, Connection, Select, and_, false, func, select
 
+from db.activity import Operation, Outcome
 from db.directory_pages import keyset_page
 from db.tables import activity_events
 
-OPERATIONS = ("CREATE", "REPLACE", "UPDATE", "DELETE")
-OUTCOMES = ("SUCCESS", "FAILURE")
-RESOURCE_TYPES = ("User", "Group")
+OPERATIONS = tuple(operation.value for operation in Operation)
+OUTCOMES = tuple(outcome.value for outcome in Outcome)
 #: How many failure reasons the provisioning summary names.
 TOP_FAILURE_REASONS = 5
 
@@ -307,7 +307,7 @@ class ProvisioningSummary:
 
     @property
     def failures(self) -> int:
-        return sum(entry.count for entry in self.counts if entry.outcome == "FAILURE")
+        return sum(entry.count for entry in self.counts if entry.outcome == Outcome.FAILURE.value)
 
     @property
     def failure_ratio(self) -> float:
@@ -342,7 +342,7 @@ def provisioning_summary(
         select(
             table.status, table.scim_type, table.detail, func.count(), func.max(table.occurred_at)
         )
-        .where(*window, table.outcome == "FAILURE")
+        .where(*window, table.outcome == Outcome.FAILURE.value)
         .group_by(table.status, table.scim_type, table.detail)
     ):
         key = (status, scim_type, detail_pattern(detail))
