@@ -15,6 +15,7 @@ from typing import IO, Any
 import pytest
 from rich.console import Console
 from sqlalchemy import Connection, insert
+from starlette.testclient import TestClient
 from typer.testing import CliRunner
 
 from app.activity_listing import ActivityLog, event_table, parse_since, what_changed
@@ -28,6 +29,7 @@ from tests.conftest import TenantTokens
 from tests.directory_rows import insert_users
 
 runner = CliRunner()
+CORE_USER = "urn:ietf:params:scim:schemas:core:2.0:User"
 NOW = datetime.now(UTC)
 
 
@@ -307,11 +309,19 @@ def test_following_emits_each_new_event_once_in_order(
 
 
 def test_follow_prints_new_events_until_ctrl_c(
-    database_url: str, database: Database, make_tenant: Callable[[str], TenantTokens]
+    database_url: str, client: TestClient, make_tenant: Callable[[str], TenantTokens]
 ) -> None:
-    make_tenant("acme"), make_tenant("globex")
-    acme, globex = tenant_id(database, "acme"), tenant_id(database, "globex")
-    database.write_sync(lambda c: insert_events(c, acme, [{"request_id": "before"}]))
+    acme, globex = make_tenant("acme"), make_tenant("globex")
+
+    def create(tokens: TenantTokens, user_name: str, request_id: str) -> None:
+        response = client.post(
+            "/scim/v2/Users",
+            json={"schemas": [CORE_USER], "userName": user_name},
+            headers={**tokens.scim_headers(), "X-Request-ID": request_id},
+        )
+        assert response.status_code == 201, response.text
+
+    create(acme, "before@example.com", "before")
     command = [
         str(Path(sys.executable).with_name("blink-directory")),
         "activity",
@@ -330,17 +340,12 @@ def test_follow_prints_new_events_until_ctrl_c(
         try:
             lines, reader = line_reader(process.stdout)
             assert json.loads(lines.get(timeout=60))["requestId"] == "before"
-            database.write_sync(
-                lambda c: c.execute(
-                    insert(activity_events),
-                    [
-                        event_row(globex, None, request_id="globex's"),
-                        event_row(acme, None, request_id="new"),
-                    ],
-                )
-            )
+            # SCIM writes commit while the command follows: another tenant's, then acme's
+            create(globex, "other@example.com", "globex's")
+            create(acme, "new@example.com", "new")
             new = json.loads(lines.get(timeout=60))
             assert (new["seq"], new["requestId"]) == (2, "new")
+            assert new["resourceName"] == "new@example.com"
             process.send_signal(signal.SIGINT)
             process.wait(timeout=60)
             reader.join(timeout=60)
