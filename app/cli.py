@@ -23,6 +23,7 @@ from app.graphql_api.schema import schema_sdl
 from app.logging_setup import logging_config, resolve_format
 from app.metrics_exposure import multiprocess_registry, prepare_multiprocess_dir, serve_metrics
 from app.settings import Settings, describe_validation_error
+from db.activity_retention import prune_sync
 from db.database import Database
 from db.errors import StoreError
 from db.migrate import upgrade
@@ -41,6 +42,8 @@ tenant_cli = typer.Typer(help="Manage tenants (one per Blink customer).", no_arg
 token_cli = typer.Typer(help="Manage API tokens.", no_args_is_help=True)
 cli.add_typer(tenant_cli, name="tenant")
 cli.add_typer(token_cli, name="token")
+activity_cli = typer.Typer(help="The provisioning activity log.", no_args_is_help=True)
+cli.add_typer(activity_cli, name="activity")
 
 out = Console(highlight=False, soft_wrap=True)
 
@@ -256,6 +259,24 @@ def token_revoke(token_id: int, database_url: DatabaseUrlOption = None) -> None:
     """Revoke a token; running servers stop accepting it within seconds."""
     in_transaction(database_url, lambda connection: revoke_token(connection, token_id))
     out.print(f"revoked token {token_id}")
+
+
+@activity_cli.command("prune")
+def activity_prune(
+    days: Annotated[
+        int | None,
+        typer.Option(min=0, help="Keep this many days (overrides BLINK_ACTIVITY_RETENTION_DAYS)."),
+    ] = None,
+    database_url: DatabaseUrlOption = None,
+) -> None:
+    """Delete activity events older than the retention period, in batches (0 keeps all)."""
+    keep = load_settings(activity_retention_days=days).activity_retention_days
+    if keep == 0:
+        out.print("retention is 0 days: every event is kept, nothing deleted")
+        return
+    with open_database(database_url) as database, store_errors():
+        deleted = prune_sync(database, keep)
+    out.print(f"deleted {deleted} activity events older than {keep} days")
 
 
 def main() -> None:
