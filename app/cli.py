@@ -28,6 +28,7 @@ from app.metrics_exposure import multiprocess_registry, prepare_multiprocess_dir
 from app.settings import Settings, describe_validation_error
 from db.activity import Outcome, ResourceType
 from db.activity_reads import ActivityFilterSpec, EventRecord
+from db.activity_retention import prune_sync
 from db.database import Database
 from db.errors import StoreError
 from db.migrate import upgrade
@@ -45,12 +46,13 @@ cli = typer.Typer(
 tenant_cli = typer.Typer(help="Manage tenants (one per Blink customer).", no_args_is_help=True)
 token_cli = typer.Typer(help="Manage API tokens.", no_args_is_help=True)
 cli.add_typer(tenant_cli, name="tenant")
+cli.add_typer(token_cli, name="token")
+# ``activity`` lists the log itself (its callback) and has sub-commands (``prune``).
 activity_cli = typer.Typer(
     help="The provisioning activity log: every change a SCIM client made, every write it was "
-    "refused."
+    "refused.",
+    no_args_is_help=True,
 )
-cli.add_typer(tenant_cli, name="tenant")
-cli.add_typer(token_cli, name="token")
 cli.add_typer(activity_cli, name="activity")
 
 out = Console(highlight=False, soft_wrap=True)
@@ -339,6 +341,24 @@ def activity(
                 log.follow(position, partial(show, header=False), interval)
     except KeyboardInterrupt:
         pass  # Ctrl-C is how --follow ends
+
+
+@activity_cli.command("prune")
+def activity_prune(
+    days: Annotated[
+        int | None,
+        typer.Option(min=0, help="Keep this many days (overrides BLINK_ACTIVITY_RETENTION_DAYS)."),
+    ] = None,
+    database_url: DatabaseUrlOption = None,
+) -> None:
+    """Delete activity events older than the retention period, in batches (0 keeps all)."""
+    keep = load_settings(activity_retention_days=days).activity_retention_days
+    if keep == 0:
+        out.print("retention is 0 days: every event is kept, nothing deleted")
+        return
+    with open_database(database_url) as database, store_errors():
+        deleted = prune_sync(database, keep)
+    out.print(f"deleted {deleted} activity events older than {keep} days")
 
 
 def main() -> None:
