@@ -28,6 +28,7 @@ from db.activity_reads import (
     EventRecord,
     activity_page,
     events_after,
+    has_unnumbered,
     latest_resource_id,
     latest_seq,
 )
@@ -89,7 +90,8 @@ class ActivityLog:
     spec: ActivityFilterSpec
 
     def _numbered(self) -> None:
-        self.database.write_sync(partial(sequence_events, tenant_id=self.tenant_id))
+        if self.database.read_sync(partial(has_unnumbered, tenant_id=self.tenant_id)):
+            self.database.write_sync(partial(sequence_events, tenant_id=self.tenant_id))
 
     def newest(self, limit: int) -> tuple[list[EventRecord], int]:
         """The newest ``limit`` matching events, oldest first, and the position they were

@@ -4,7 +4,8 @@ events after a position (to follow the log) and the provisioning summary.
 Readers only see events that have their position (``seq IS NOT NULL``): an event gets it once
 its transaction has committed (``db.activity``), so a page by ``seq`` never shows an event
 and later finds another one slipping in before it. Callers number the committed events first.
-Every statement is scoped by tenant and walks one of the table's indexes:
+Every statement is scoped by tenant and walks one of the table's indexes (``has_unnumbered``:
+``ix_activity_unsequenced``):
 ``ux_activity_tenant_seq`` for the log, ``ix_activity_tenant_resource`` for one resource,
 ``ix_activity_tenant_request`` for one request.
 """
@@ -152,6 +153,15 @@ def events_after(
         .limit(limit)
     )
     return [event_record(row) for row in connection.execute(query).mappings()]
+
+
+def has_unnumbered(connection: Connection, tenant_id: int) -> bool:
+    """Whether some committed event of the tenant still waits for its number: readers number
+    before reading only then, so that a read of a quiet log writes nothing (on PostgreSQL a
+    numbering pass is a transaction with a lock: four round trips instead of this one)."""
+    table = activity_events.c
+    query = select(table.id).where(table.tenant_id == tenant_id, table.seq.is_(None)).limit(1)
+    return connection.execute(query).first() is not None
 
 
 def latest_seq(connection: Connection, tenant_id: int) -> int:

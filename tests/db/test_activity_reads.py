@@ -13,6 +13,7 @@ from db.activity_reads import (
     count_activity,
     detail_pattern,
     events_after,
+    has_unnumbered,
     latest_resource_id,
     latest_seq,
     provisioning_summary,
@@ -417,3 +418,8 @@ def test_an_empty_summary(database: Database) -> None:
     assert summary.failure_ratio == 0.0
     assert summary.failure_reasons == []
     assert summary.last_event_at is None
+
+
+def test_events_waiting_for_their_number(database: Database, mixed_log: dict[str, Any]) -> None:
+    assert database.read_sync(lambda c: has_unnumbered(c, mixed_log["acme"])) is True
+    assert database.read_sync(lambda c: has_unnumbered(c, mixed_log["globex"])) is False
