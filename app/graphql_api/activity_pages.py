@@ -24,6 +24,8 @@ from db.activity_reads import (
 )
 
 CURSOR_KIND = "activity"
+#: The largest seq the store can hold (BIGINT): larger numbers name no event.
+MAX_SEQ = 2**63 - 1
 #: An event's node id is this prefix and its seq: users and groups have UUIDs as ids.
 NODE_ID_PREFIX = "ActivityEvent:"
 
@@ -37,14 +39,22 @@ def seq_of_node_id(node_id: str) -> int | None:
     if not node_id.startswith(NODE_ID_PREFIX):
         return None
     number = node_id[len(NODE_ID_PREFIX) :]
-    return int(number) if number.isascii() and number.isdigit() else None
+    if not (number.isascii() and number.isdigit() and len(number) <= len(str(MAX_SEQ))):
+        return None
+    seq = int(number)
+    return seq if seq <= MAX_SEQ else None
 
 
 def decode_activity_position(after: str | None) -> int | None:
     if after is None:
         return None
     raw = decode_cursor(CURSOR_KIND, after)
-    if not (len(raw) == 1 and isinstance(raw[0], int) and not isinstance(raw[0], bool)):
+    if not (
+        len(raw) == 1
+        and isinstance(raw[0], int)
+        and not isinstance(raw[0], bool)
+        and 0 <= raw[0] <= MAX_SEQ
+    ):
         raise ApiError("invalid cursor for this list")
     return raw[0]
 

@@ -16,6 +16,7 @@ import pytest
 from sqlalchemy import Connection, insert
 from starlette.testclient import TestClient
 
+from app.graphql_api.cursors import encode_cursor
 from db.database import Database
 from db.groups import create_group
 from db.tables import activity_events
@@ -328,7 +329,13 @@ def test_node_resolves_an_event(log: Log) -> None:
         "operation": "REPLACE",
         "user": {"userName": "person0@example.com"},
     }
-    for missing in ("ActivityEvent:99", "ActivityEvent:x", "ActivityEvent:-1"):
+    for missing in (
+        "ActivityEvent:99",
+        "ActivityEvent:x",
+        "ActivityEvent:-1",
+        "ActivityEvent:" + "9" * 30,  # beyond BIGINT
+        "ActivityEvent:٣",  # a digit, but not an ASCII one
+    ):
         assert log.acme.data(query, {"id": missing})["node"] is None
     # users and groups still resolve
     assert log.acme.data(query, {"id": log.users[0]})["node"]["id"] == log.users[0]
@@ -416,6 +423,14 @@ def test_another_tenant_never_sees_an_event(log: Log) -> None:
             SEQS,
             {"filter": {"since": "2026-11-02T00:00:00Z", "until": "2026-11-01T00:00:00Z"}},
             "filter.since must not be after filter.until",
+        ),
+        (SEQS, {"after": encode_cursor("activity", [2**63])}, "invalid cursor for this list"),
+        (SEQS, {"after": encode_cursor("activity", [-1])}, "invalid cursor for this list"),
+        (SEQS, {"after": encode_cursor("activity", [True])}, "invalid cursor for this list"),
+        (
+            SEQS,
+            {"filter": {"since": "0001-01-01T00:00:00+01:00"}},
+            "0001-01-01T00:00:00+01:00 is out of range",
         ),
     ],
 )

@@ -24,7 +24,10 @@ TIMES = "A time without an offset is taken as UTC."
 
 
 def utc(value: datetime) -> datetime:
-    return value.replace(tzinfo=UTC) if value.tzinfo is None else value.astimezone(UTC)
+    try:
+        return value.replace(tzinfo=UTC) if value.tzinfo is None else value.astimezone(UTC)
+    except OverflowError:  # 0001-01-01T00:00:00+01:00 is before the first UTC time
+        raise ApiError(f"{value.isoformat()} is out of range") from None
 
 
 @strawberry.input(description="Narrows the events listed; all given conditions must hold.")
