@@ -32,7 +32,7 @@ class Sequencer:
         self._database = database
         self._delay = delay
         self._waiting: set[int] = set()  # a pass is queued and has not started yet
-        self._locks: dict[int, asyncio.Lock] = {}
+        self._running: set[int] = set()  # a pass is running (one per tenant at a time)
         self._tasks: set[asyncio.Task[None]] = set()
 
     def schedule(self, tenant_id: int) -> None:
@@ -45,14 +45,19 @@ class Sequencer:
         task.add_done_callback(self._tasks.discard)
 
     async def _pass(self, tenant_id: int) -> None:
-        await asyncio.sleep(self._delay)
-        lock = self._locks.setdefault(tenant_id, asyncio.Lock())
-        async with lock:  # one pass per tenant at a time in this process
+        try:
+            await asyncio.sleep(self._delay)
+            while tenant_id in self._running:  # the running pass may have missed our events
+                await asyncio.sleep(self._delay)
+        finally:  # cancelled or not: the next call schedules a pass again
             self._waiting.discard(tenant_id)
-            try:
-                await self.sequence(tenant_id)
-            except Exception:
-                log.exception("numbering the activity events of tenant %s failed", tenant_id)
+        self._running.add(tenant_id)
+        try:
+            await self.sequence(tenant_id)
+        except Exception:
+            log.exception("numbering the activity events of tenant %s failed", tenant_id)
+        finally:
+            self._running.discard(tenant_id)
 
     async def sequence(self, tenant_id: int) -> int:
         """Run one pass now; the number of events it numbered."""
