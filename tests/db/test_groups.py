@@ -290,4 +290,5 @@ def test_a_member_delta_is_net() -> None:
     assert (list(delta.added), list(delta.removed)) == (["a"], ["c"])
     delta.merge(MemberDelta().add(["c", "d"]))
     assert (list(delta.added), list(delta.removed)) == (["a", "d"], [])
-    assert not MemberDelta() and delta
+    assert not MemberDelta()
+    assert delta

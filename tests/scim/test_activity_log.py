@@ -64,9 +64,10 @@ def test_a_patch_failing_midway_records_one_failure_and_changes_nothing(
 
 def test_a_duplicate_create_records_one_409_failure(app: Starlette, scim: TestClient) -> None:
     create(scim, "dup@contoso.com")
-    response = scim.post("/scim/Users", json={"userName": "DUP@contoso.com"})
-    assert_error(response, 409, "uniqueness")
+    body = {"userName": "DUP@contoso.com", "password": "Sup3r-Secret!"}
+    assert_error(scim.post("/scim/Users", json=body), 409, "uniqueness")
     (failure,) = _failures(app)
+    assert "Sup3r" not in str(failure)
     assert (failure["operation"], failure["status"], failure["scim_type"]) == (
         "CREATE",
         409,
