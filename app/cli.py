@@ -30,12 +30,17 @@ from db.activity import Outcome, ResourceType
 from db.activity_reads import ActivityFilterSpec, EventRecord
 from db.activity_retention import prune_sync
 from db.database import Database
+from db.engine import is_sqlite
 from db.errors import StoreError
 from db.migrate import upgrade
 from db.tenants import create_tenant, get_tenant, list_tenants
 from db.tokens import TokenScope, issue_token, list_tokens, revoke_token
 
 T = TypeVar("T")
+
+SQLITE_ONE_WORKER = (
+    "SQLite serves one worker: use --workers 1 (BLINK_WORKERS=1), or PostgreSQL for several"
+)
 
 cli = typer.Typer(
     help="Blink directory service: SCIM 2.0 provisioning and a GraphQL org-chart API.",
@@ -129,6 +134,10 @@ def serve(
 ) -> None:
     """Serve SCIM at /scim, GraphQL at /graphql (migrating the database first)."""
     settings = load_settings(host=host, port=port, database_url=database_url)
+    if workers > 1 and is_sqlite(settings.database_url):
+        # SQLite admits one writer at a time: more processes only queue on its lock (and
+        # none would let the others' WAL checkpoints finish), so they would add waits, not speed.
+        fail(SQLITE_ONE_WORKER)
     with (
         open_database(settings.database_url, migrate=not no_migrate) as database,
         store_errors(),
