@@ -1,11 +1,11 @@
 """Where request log lines go: JSON lines written in batches, or readable text on a terminal.
 
-Every request pays for its line, so the JSON writer does the least that makes a correct line:
-one dict, one ``orjson`` encoding, and no system call of its own. Lines are held in memory
-and written together, the way nginx's ``access_log ... buffer= flush=`` does:
+Every request pays for its line, so the JSON writer does the least it can while the request is
+served: it notes the line's time and fields, and writes nothing yet. Lines are encoded
+(``orjson``) and written together, the way nginx's ``access_log ... buffer= flush=`` does:
 
 * at most ``FLUSH_SECONDS`` after the first line of a batch (a timer on the event loop), or
-  when a batch reaches ``MAX_BATCH_BYTES``;
+  when a batch reaches ``MAX_BATCH_LINES``;
 * at once for a ``warning`` or ``error`` line, together with the lines waiting before it, so a
   failure is never held back;
 * when the app shuts down (the lifespan calls ``flush``) and when the interpreter exits, so a
@@ -36,13 +36,14 @@ from app.logging_setup import Format, UtcTime, resolve_format, text_renderer
 LEVELS = logging.getLevelNamesMapping()
 #: The longest a request line waits in memory before it is written.
 FLUSH_SECONDS = 0.5
-#: A batch this large is written at once (about 200 look-up lines).
-MAX_BATCH_BYTES = 64 * 1024
+#: A batch of this many lines is written at once.
+MAX_BATCH_LINES = 256
 
 
 class RequestLines(Protocol):
     def write(self, level: str, fields: dict[str, Any], error: BaseException | None) -> None:
-        """Write one line at ``level`` ("info", "warning", "error"), with ``error``'s traceback."""
+        """Write one line at ``level`` ("info", "warning", "error"), with ``error``'s traceback.
+        ``fields`` may be kept until the line is written: the caller must not change it."""
 
     def flush(self) -> None:
         """Write every line still waiting."""
@@ -62,6 +63,10 @@ def _flush_at_exit() -> None:
         writer.flush()
 
 
+#: A line waiting in a batch: its time (``time.time_ns()``), level, fields and traceback.
+_Waiting = tuple[int, str, dict[str, Any], str | None]
+
+
 class JsonLines:
     def __init__(
         self,
@@ -69,16 +74,15 @@ class JsonLines:
         level: str,
         *,
         flush_seconds: float = FLUSH_SECONDS,
-        max_batch_bytes: int = MAX_BATCH_BYTES,
+        max_batch_lines: int = MAX_BATCH_LINES,
     ) -> None:
         self.minimum = LEVELS[level.upper()]
         self.stream = stream
         self.buffer = getattr(stream, "buffer", None)  # None: a text-only stream
         self.stamp = UtcTime()
         self.flush_seconds = flush_seconds
-        self.max_batch_bytes = max_batch_bytes
-        self._batch: list[bytes] = []
-        self._batch_bytes = 0
+        self.max_batch_lines = max_batch_lines
+        self._batch: list[_Waiting] = []
         #: When the waiting batch is due (time.monotonic), or None when nothing waits.
         self._due: float | None = None
         self._timer: asyncio.TimerHandle | None = None
@@ -87,15 +91,9 @@ class JsonLines:
     def write(self, level: str, fields: dict[str, Any], error: BaseException | None) -> None:
         if LEVELS[level.upper()] < self.minimum:
             return
-        line: dict[str, Any] = {"level": level, "event": "request"}
-        self.stamp(None, level, line)
-        line.update(fields)
-        if error is not None:
-            line["exception"] = _traceback(error)
-        data = orjson.dumps(line, default=str, option=orjson.OPT_APPEND_NEWLINE)
-        self._batch.append(data)
-        self._batch_bytes += len(data)
-        if level != "info" or self._batch_bytes >= self.max_batch_bytes:
+        batch = self._batch
+        batch.append((time.time_ns(), level, fields, None if error is None else _traceback(error)))
+        if level != "info" or len(batch) >= self.max_batch_lines:
             self.flush()
         elif self._due is None:
             self._start_batch()
@@ -113,6 +111,15 @@ class JsonLines:
         self._due = time.monotonic() + self.flush_seconds
         self._timer = loop.call_later(self.flush_seconds, self.flush)
 
+    def _encode(self, waiting: _Waiting) -> bytes:
+        time_ns, level, fields, exception = waiting
+        line: dict[str, Any] = {"level": level, "event": "request"}
+        line["time"] = self.stamp.format(time_ns)
+        line.update(fields)
+        if exception is not None:
+            line["exception"] = exception
+        return orjson.dumps(line, default=str, option=orjson.OPT_APPEND_NEWLINE)
+
     def flush(self) -> None:
         if self._timer is not None:
             self._timer.cancel()
@@ -120,9 +127,8 @@ class JsonLines:
         self._due = None
         if not self._batch:
             return
-        data = b"".join(self._batch)
+        data = b"".join([self._encode(waiting) for waiting in self._batch])
         self._batch.clear()
-        self._batch_bytes = 0
         if self.buffer is not None:
             self.buffer.write(data)
             self.buffer.flush()
