@@ -1,17 +1,18 @@
 """Where request log lines go: JSON lines written in batches, or readable text on a terminal.
 
-Every request pays for its line, so the JSON writer does the least it can while the request is
-served: it notes the line's time and fields, and writes nothing yet. Lines are encoded
-(``orjson``) and written together, the way nginx's ``access_log ... buffer= flush=`` does:
+Every request pays for its line, so the JSON writer does the least that makes a correct line:
+one dict, one ``orjson`` encoding, and no system call of its own. Encoded lines are held in
+memory and written together, the way nginx's ``access_log ... buffer= flush=`` does:
 
 * at most ``FLUSH_SECONDS`` after the first line of a batch (a timer on the event loop), or
-  when a batch reaches ``MAX_BATCH_LINES``;
+  when a batch reaches ``MAX_BATCH_BYTES``;
 * at once for a ``warning`` or ``error`` line, together with the lines waiting before it, so a
   failure is never held back;
 * when the app shuts down (the lifespan calls ``flush``) and when the interpreter exits, so a
   normal stop loses nothing. Only a process killed outright loses the lines of its last
   ``FLUSH_SECONDS``.
 
+Lines wait encoded (bytes, which the garbage collector does not track), not as their fields.
 Lines of other loggers (uvicorn, tracebacks) are written as they come, so in the output they
 may precede request lines that were still waiting in a batch; every line carries its time.
 
@@ -36,14 +37,13 @@ from app.logging_setup import Format, UtcTime, resolve_format, text_renderer
 LEVELS = logging.getLevelNamesMapping()
 #: The longest a request line waits in memory before it is written.
 FLUSH_SECONDS = 0.5
-#: A batch of this many lines is written at once.
-MAX_BATCH_LINES = 256
+#: A batch this large is written at once (a few hundred lines).
+MAX_BATCH_BYTES = 64 * 1024
 
 
 class RequestLines(Protocol):
     def write(self, level: str, fields: dict[str, Any], error: BaseException | None) -> None:
-        """Write one line at ``level`` ("info", "warning", "error"), with ``error``'s traceback.
-        ``fields`` may be kept until the line is written: the caller must not change it."""
+        """Write one line at ``level`` ("info", "warning", "error"), with ``error``'s traceback."""
 
     def flush(self) -> None:
         """Write every line still waiting."""
@@ -63,10 +63,6 @@ def _flush_at_exit() -> None:
         writer.flush()
 
 
-#: A line waiting in a batch: its time (``time.time_ns()``), level, fields and traceback.
-_Waiting = tuple[int, str, dict[str, Any], str | None]
-
-
 class JsonLines:
     def __init__(
         self,
@@ -74,15 +70,16 @@ class JsonLines:
         level: str,
         *,
         flush_seconds: float = FLUSH_SECONDS,
-        max_batch_lines: int = MAX_BATCH_LINES,
+        max_batch_bytes: int = MAX_BATCH_BYTES,
     ) -> None:
         self.minimum = LEVELS[level.upper()]
         self.stream = stream
         self.buffer = getattr(stream, "buffer", None)  # None: a text-only stream
         self.stamp = UtcTime()
         self.flush_seconds = flush_seconds
-        self.max_batch_lines = max_batch_lines
-        self._batch: list[_Waiting] = []
+        self.max_batch_bytes = max_batch_bytes
+        self._batch: list[bytes] = []
+        self._batch_bytes = 0
         #: When the waiting batch is due (time.monotonic), or None when nothing waits.
         self._due: float | None = None
         self._timer: asyncio.TimerHandle | None = None
@@ -91,9 +88,18 @@ class JsonLines:
     def write(self, level: str, fields: dict[str, Any], error: BaseException | None) -> None:
         if LEVELS[level.upper()] < self.minimum:
             return
-        batch = self._batch
-        batch.append((time.time_ns(), level, fields, None if error is None else _traceback(error)))
-        if level != "info" or len(batch) >= self.max_batch_lines:
+        line: dict[str, Any] = {
+            "level": level,
+            "event": "request",
+            "time": self.stamp.format(time.time_ns()),
+            **fields,
+        }
+        if error is not None:
+            line["exception"] = _traceback(error)
+        data = orjson.dumps(line, default=str, option=orjson.OPT_APPEND_NEWLINE)
+        self._batch.append(data)
+        self._batch_bytes += len(data)
+        if level != "info" or self._batch_bytes >= self.max_batch_bytes:
             self.flush()
         elif self._due is None:
             self._start_batch()
@@ -111,15 +117,6 @@ class JsonLines:
         self._due = time.monotonic() + self.flush_seconds
         self._timer = loop.call_later(self.flush_seconds, self.flush)
 
-    def _encode(self, waiting: _Waiting) -> bytes:
-        time_ns, level, fields, exception = waiting
-        line: dict[str, Any] = {"level": level, "event": "request"}
-        line["time"] = self.stamp.format(time_ns)
-        line.update(fields)
-        if exception is not None:
-            line["exception"] = exception
-        return orjson.dumps(line, default=str, option=orjson.OPT_APPEND_NEWLINE)
-
     def flush(self) -> None:
         if self._timer is not None:
             self._timer.cancel()
@@ -127,8 +124,9 @@ class JsonLines:
         self._due = None
         if not self._batch:
             return
-        data = b"".join([self._encode(waiting) for waiting in self._batch])
+        data = b"".join(self._batch)
         self._batch.clear()
+        self._batch_bytes = 0
         if self.buffer is not None:
             self.buffer.write(data)
             self.buffer.flush()

@@ -50,7 +50,7 @@ def test_a_failure_is_written_at_once_after_the_lines_before_it() -> None:
 
 
 def test_a_full_batch_is_written_at_once() -> None:
-    lines, raw = memory_lines(flush_seconds=60, max_batch_lines=20)
+    lines, raw = memory_lines(flush_seconds=60, max_batch_bytes=1000)
 
     async def serve() -> None:
         for number in range(50):
