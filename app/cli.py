@@ -38,6 +38,8 @@ from db.tokens import TokenScope, issue_token, list_tokens, revoke_token
 
 T = TypeVar("T")
 
+WORKER_HEALTHCHECK_SECONDS = 60
+
 SQLITE_ONE_WORKER = (
     "SQLite serves one worker: use --workers 1 (BLINK_WORKERS=1), or PostgreSQL for several"
 )
@@ -159,6 +161,10 @@ def serve(
         access_log=False,
         log_config=logging_config(settings.log_level, resolve_format(settings.log_format)),
         proxy_headers=True,
+        # uvicorn replaces a worker that has not answered its supervisor within this time; its
+        # default (5 s) is shorter than a worker's start on a busy host, where every worker
+        # was then replaced before it could serve, over and over.
+        timeout_worker_healthcheck=WORKER_HEALTHCHECK_SECONDS,
     )
 
 
