@@ -26,8 +26,18 @@ from app.settings import Settings, describe_validation_error
 from db.database import Database
 from db.errors import StoreError
 from db.migrate import upgrade
+from db.oauth_clients import (
+    DEFAULT_SECRET_DAYS,
+    IssuedSecret,
+    add_secret,
+    create_client,
+    list_clients,
+    revoke_client,
+    revoke_secret,
+)
 from db.tenants import create_tenant, list_tenants
 from db.tokens import TokenScope, issue_token, list_tokens, revoke_token
+from db.types import utcnow
 
 T = TypeVar("T")
 
@@ -41,6 +51,13 @@ tenant_cli = typer.Typer(help="Manage tenants (one per Blink customer).", no_arg
 token_cli = typer.Typer(help="Manage API tokens.", no_args_is_help=True)
 cli.add_typer(tenant_cli, name="tenant")
 cli.add_typer(token_cli, name="token")
+client_cli = typer.Typer(
+    help="Manage OAuth 2.0 clients (client credentials for POST /oauth/token).",
+    no_args_is_help=True,
+)
+client_secret_cli = typer.Typer(help="Add and revoke a client's secrets.", no_args_is_help=True)
+client_cli.add_typer(client_secret_cli, name="secret")
+cli.add_typer(client_cli, name="client")
 
 out = Console(highlight=False, soft_wrap=True)
 
@@ -256,6 +273,97 @@ def token_revoke(token_id: int, database_url: DatabaseUrlOption = None) -> None:
     """Revoke a token; running servers stop accepting it within seconds."""
     in_transaction(database_url, lambda connection: revoke_token(connection, token_id))
     out.print(f"revoked token {token_id}")
+
+
+# --- OAuth 2.0 clients (issue 16) ---------------------------------------------------------
+
+
+def _print_secret(issued: IssuedSecret) -> None:
+    out.print(
+        f"secret {issued.info.id} of client {issued.client_id} expires "
+        f"{issued.info.expires.isoformat(timespec='seconds')}; it follows and is not shown again:"
+    )
+    typer.echo(issued.secret)
+
+
+@client_cli.command("create")
+def client_create(
+    tenant: Annotated[str, typer.Option(help="Tenant slug.")],
+    scope: Annotated[TokenScope, typer.Option(help="scim (for Entra) or graphql (readers).")],
+    name: Annotated[str | None, typer.Option(help="A label for the client.")] = None,
+    secret_days: Annotated[
+        int, typer.Option(min=1, help="Days until the first secret expires.")
+    ] = DEFAULT_SECRET_DAYS,
+    database_url: DatabaseUrlOption = None,
+) -> None:
+    """Create a client; its id is printed, then its secret once, as the last line."""
+    info, issued = in_transaction(
+        database_url,
+        lambda connection: create_client(connection, tenant, scope, utcnow(), name, secret_days),
+    )
+    out.print(
+        f"created {info.scope.value} OAuth client ({info.name}) for tenant {info.tenant_slug!r}"
+    )
+    out.print(f"client id: {info.client_id}")
+    _print_secret(issued)
+
+
+@client_secret_cli.command("add")
+def client_secret_add(
+    client_id: str,
+    days: Annotated[
+        int, typer.Option(min=1, help="Days until the secret expires.")
+    ] = DEFAULT_SECRET_DAYS,
+    database_url: DatabaseUrlOption = None,
+) -> None:
+    """Add a secret (the others stay valid): deploy it, then revoke the old one."""
+    issued = in_transaction(
+        database_url, lambda connection: add_secret(connection, client_id, utcnow(), days)
+    )
+    _print_secret(issued)
+
+
+@client_secret_cli.command("revoke")
+def client_secret_revoke(
+    client_id: str, secret_id: int, database_url: DatabaseUrlOption = None
+) -> None:
+    """Revoke one secret and the access tokens it minted."""
+    in_transaction(
+        database_url, lambda connection: revoke_secret(connection, client_id, secret_id, utcnow())
+    )
+    out.print(f"revoked secret {secret_id} of client {client_id}")
+
+
+@client_cli.command("list")
+def client_list(
+    tenant: Annotated[str | None, typer.Option(help="Only this tenant's clients.")] = None,
+    database_url: DatabaseUrlOption = None,
+) -> None:
+    """List clients and their secrets' ids, expiry and state (never the secrets)."""
+    table = Table("client id", "tenant", "scope", "name", "created", "revoked", "secrets")
+    for client in in_transaction(database_url, lambda connection: list_clients(connection, tenant)):
+        secrets = "\n".join(
+            f"{secret.id}: expires {secret.expires.date().isoformat()}"
+            + (" (revoked)" if secret.revoked else "")
+            for secret in client.secrets
+        )
+        table.add_row(
+            client.client_id,
+            client.tenant_slug,
+            client.scope.value,
+            client.name,
+            client.created.isoformat(timespec="seconds"),
+            client.revoked.isoformat(timespec="seconds") if client.revoked else "-",
+            secrets or "-",
+        )
+    out.print(table)
+
+
+@client_cli.command("revoke")
+def client_revoke(client_id: str, database_url: DatabaseUrlOption = None) -> None:
+    """Revoke a client: its secrets and access tokens stop working within seconds."""
+    in_transaction(database_url, lambda connection: revoke_client(connection, client_id, utcnow()))
+    out.print(f"revoked client {client_id}")
 
 
 def main() -> None:
