@@ -10,7 +10,7 @@ import typer
 import uvicorn
 from pydantic import ValidationError
 from rich.console import Console
-from rich.table import Table
+from rich.table import Column, Table
 from sqlalchemy import Connection
 from sqlalchemy.exc import ArgumentError, OperationalError
 
@@ -340,7 +340,10 @@ def client_list(
     database_url: DatabaseUrlOption = None,
 ) -> None:
     """List clients and their secrets' ids, expiry and state (never the secrets)."""
-    table = Table("client id", "tenant", "scope", "name", "created", "revoked", "secrets")
+    # The client id is what an administrator copies: never wrapped.
+    table = Table(
+        Column("client id", no_wrap=True), "tenant", "scope", "name", "revoked", "secrets"
+    )
     for client in in_transaction(database_url, lambda connection: list_clients(connection, tenant)):
         secrets = "\n".join(
             f"{secret.id}: expires {secret.expires.date().isoformat()}"
@@ -352,7 +355,6 @@ def client_list(
             client.tenant_slug,
             client.scope.value,
             client.name,
-            client.created.isoformat(timespec="seconds"),
             client.revoked.isoformat(timespec="seconds") if client.revoked else "-",
             secrets or "-",
         )
