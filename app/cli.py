@@ -28,6 +28,7 @@ from db.errors import StoreError
 from db.migrate import upgrade
 from db.oauth_clients import (
     DEFAULT_SECRET_DAYS,
+    MAX_SECRET_DAYS,
     IssuedSecret,
     add_secret,
     create_client,
@@ -292,7 +293,7 @@ def client_create(
     scope: Annotated[TokenScope, typer.Option(help="scim (for Entra) or graphql (readers).")],
     name: Annotated[str | None, typer.Option(help="A label for the client.")] = None,
     secret_days: Annotated[
-        int, typer.Option(min=1, help="Days until the first secret expires.")
+        int, typer.Option(min=1, max=MAX_SECRET_DAYS, help="Days until the first secret expires.")
     ] = DEFAULT_SECRET_DAYS,
     database_url: DatabaseUrlOption = None,
 ) -> None:
@@ -312,7 +313,7 @@ def client_create(
 def client_secret_add(
     client_id: str,
     days: Annotated[
-        int, typer.Option(min=1, help="Days until the secret expires.")
+        int, typer.Option(min=1, max=MAX_SECRET_DAYS, help="Days until the secret expires.")
     ] = DEFAULT_SECRET_DAYS,
     database_url: DatabaseUrlOption = None,
 ) -> None:

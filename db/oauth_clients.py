@@ -29,6 +29,8 @@ CLIENT_ID_PREFIX = "bdc_"
 CLIENT_SECRET_PREFIX = "bdcs_"  # noqa: S105 - a public marker, not a secret
 ACCESS_TOKEN_PREFIX = "bdat_"  # noqa: S105 - a public marker, not a secret
 DEFAULT_SECRET_DAYS = 365
+#: Entra's gallery requirements: client secrets expire after one to three years at most.
+MAX_SECRET_DAYS = 3 * 365
 
 
 @dataclass(frozen=True, slots=True)
@@ -116,8 +118,8 @@ def add_secret(
     connection: Connection, client_id: str, now: datetime, days: int = DEFAULT_SECRET_DAYS
 ) -> IssuedSecret:
     """Another active secret for the client: rotation without a moment with none."""
-    if days < 1:
-        raise ValueError("a secret must be valid for at least one day")
+    if not 1 <= days <= MAX_SECRET_DAYS:
+        raise ValueError(f"a secret must be valid for 1 to {MAX_SECRET_DAYS} days")
     pk = _client_pk(connection, client_id, active=True)
     secret = CLIENT_SECRET_PREFIX + secrets.token_urlsafe(32)
     expires = now + timedelta(days=days)

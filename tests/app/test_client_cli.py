@@ -81,3 +81,7 @@ def test_client_errors_are_one_line(database_url: str) -> None:
         "client", "create", "--tenant", "acme", "--scope", "scim", "--secret-days", "0", *db
     )
     assert code == 2  # typer refuses a secret valid for less than a day
+    code, _, err = run(
+        "client", "create", "--tenant", "acme", "--scope", "scim", "--secret-days", "1096", *db
+    )
+    assert code == 2  # or for more than three years, as Entra's gallery requires
