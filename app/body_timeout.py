@@ -19,7 +19,7 @@ class BodyTimeout:
         self.seconds = seconds
 
     async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
-        if scope["type"] != "http":
+        if scope["type"] != "http" or not _has_body(scope):
             await self.app(scope, receive, send)
             return
         deadline: float | None = None
@@ -63,3 +63,11 @@ class BodyTimeout:
         except Exception:
             if not timed_out:
                 raise
+
+
+def _has_body(scope: Scope) -> bool:
+    """Whether the request announces a body (most GETs, Entra's look-ups among them, do not)."""
+    for name, value in scope["headers"]:
+        if name == b"transfer-encoding" or (name == b"content-length" and value != b"0"):
+            return True
+    return False

@@ -12,7 +12,8 @@ it; Starlette's own error middleware sits outside every user middleware and woul
 without them.
 """
 
-from starlette.datastructures import MutableHeaders
+from collections.abc import Iterable
+
 from starlette.responses import PlainTextResponse
 from starlette.types import ASGIApp, Message, Receive, Scope, Send
 
@@ -23,6 +24,29 @@ PAGE_POLICY = (
     "frame-ancestors 'none'; form-action 'self'"
 )
 API_POLICY = "default-src 'none'; frame-ancestors 'none'"
+
+
+_ALWAYS = (
+    (b"x-content-type-options", b"nosniff"),
+    (b"referrer-policy", b"no-referrer"),
+)
+_PAGE = (b"content-security-policy", PAGE_POLICY.encode())
+_API = (b"content-security-policy", API_POLICY.encode())
+
+
+def _with_security_headers(
+    headers: Iterable[tuple[bytes, bytes]],
+) -> list[tuple[bytes, bytes]]:
+    """The response's headers plus ours, where the response did not set its own."""
+    result = list(headers)
+    present = {name.lower() for name, _ in result}
+    html = any(
+        name.lower() == b"content-type" and value.startswith(b"text/html") for name, value in result
+    )
+    result.extend(header for header in _ALWAYS if header[0] not in present)
+    if b"content-security-policy" not in present:
+        result.append(_PAGE if html else _API)
+    return result
 
 
 class SecurityHeaders:
@@ -39,12 +63,7 @@ class SecurityHeaders:
             nonlocal started
             if message["type"] == "http.response.start":
                 started = True
-                headers = MutableHeaders(scope=message)
-                headers.setdefault("X-Content-Type-Options", "nosniff")
-                headers.setdefault("Referrer-Policy", "no-referrer")
-                if "content-security-policy" not in headers:
-                    html = headers.get("content-type", "").startswith("text/html")
-                    headers["Content-Security-Policy"] = PAGE_POLICY if html else API_POLICY
+                message["headers"] = _with_security_headers(message.get("headers", ()))
             await send(message)
 
         try:
