@@ -214,10 +214,12 @@ def exchange(base_url: str, head: bytes, body_parts: list[bytes]) -> bytes:
         return received
 
 
-def slow_form(path: str, extra: str = "") -> bytes:
+def slow_form(
+    path: str, extra: str = "", content_type: str = "application/x-www-form-urlencoded"
+) -> bytes:
     return (
         f"POST {path} HTTP/1.1\r\nHost: test\r\n{extra}"
-        "Content-Type: application/x-www-form-urlencoded\r\nContent-Length: 100\r\n\r\n"
+        f"Content-Type: {content_type}\r\nContent-Length: 100\r\n\r\n"
     ).encode()
 
 
@@ -227,14 +229,20 @@ def slow_server(settings: Settings) -> Iterator[str]:
         yield url
 
 
-@pytest.mark.parametrize("front_end", ["oauth", "scim"])
+@pytest.mark.parametrize("front_end", ["oauth", "scim", "graphql"])
 def test_a_body_sent_too_slowly_gets_408_and_the_connection_closes(
     slow_server: str, tenant: TenantTokens, front_end: str
 ) -> None:
     if front_end == "oauth":
         head = slow_form("/oauth/token")
+    elif front_end == "scim":
+        head = slow_form(
+            "/scim/v2/Users", f"Authorization: Bearer {tenant.scim}\r\n", "application/scim+json"
+        )
     else:
-        head = slow_form("/scim/v2/Users", f"Authorization: Bearer {tenant.scim}\r\n")
+        head = slow_form(
+            "/graphql", f"Authorization: Bearer {tenant.graphql}\r\n", "application/json"
+        )
     # Ten bytes of the hundred announced, then nothing: the server must not wait forever
     # (recv returns b"" once it closes the connection; the socket timeout fails the test).
     received = exchange(slow_server, head, [b"grant_type"])
