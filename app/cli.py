@@ -3,6 +3,7 @@
 import os
 from collections.abc import Callable, Iterator
 from contextlib import contextmanager
+from datetime import datetime
 from pathlib import Path
 from typing import Annotated, NoReturn, TypeVar
 
@@ -10,7 +11,7 @@ import typer
 import uvicorn
 from pydantic import ValidationError
 from rich.console import Console
-from rich.table import Column, Table
+from rich.table import Table
 from sqlalchemy import Connection
 from sqlalchemy.exc import ArgumentError, OperationalError
 
@@ -341,25 +342,25 @@ def client_list(
     database_url: DatabaseUrlOption = None,
 ) -> None:
     """List clients and their secrets' ids, expiry and state (never the secrets)."""
-    # The client id is what an administrator copies: never wrapped.
-    table = Table(
-        Column("client id", no_wrap=True), "tenant", "scope", "name", "revoked", "secrets"
-    )
+    # One line per client and one per secret rather than a table: client ids stay whole on
+    # any terminal width, and the output greps.
     for client in in_transaction(database_url, lambda connection: list_clients(connection, tenant)):
-        secrets = "\n".join(
-            f"{secret.id}: expires {secret.expires.date().isoformat()}"
-            + (" (revoked)" if secret.revoked else "")
-            for secret in client.secrets
+        state = f"revoked {_day(client.revoked)}" if client.revoked else "active"
+        out.print(
+            f"{client.client_id}  tenant {client.tenant_slug}  scope {client.scope.value}  "
+            f"{state}  {client.name!r}"
         )
-        table.add_row(
-            client.client_id,
-            client.tenant_slug,
-            client.scope.value,
-            client.name,
-            client.revoked.isoformat(timespec="seconds") if client.revoked else "-",
-            secrets or "-",
-        )
-    out.print(table)
+        for secret in client.secrets:
+            line = f"  secret {secret.id}  expires {_day(secret.expires)}"
+            if secret.last_used:
+                line += f"  last used {_day(secret.last_used)}"
+            if secret.revoked:
+                line += f"  revoked {_day(secret.revoked)}"
+            out.print(line)
+
+
+def _day(moment: datetime) -> str:
+    return moment.date().isoformat()
 
 
 @client_cli.command("revoke")

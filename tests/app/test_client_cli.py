@@ -60,7 +60,11 @@ def test_the_client_lifecycle(database_url: str, database: Database) -> None:
     assert code == 0
     assert not authenticates(database, client_id, secret)
     assert authenticates(database, client_id, second)
-    assert "(revoked)" in run("client", "list", *db)[1]
+    lines = run("client", "list", *db)[1].splitlines()
+    assert lines[0].startswith(f"{client_id}  tenant acme  scope scim  active")
+    assert lines[1].startswith(f"  secret {first_id}  expires")
+    assert "revoked" in lines[1]
+    assert "revoked" not in lines[2]
 
     code, out, _ = run("client", "revoke", client_id, *db)
     assert code == 0
