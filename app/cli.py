@@ -3,7 +3,8 @@
 import os
 from collections.abc import Callable, Iterator
 from contextlib import contextmanager
-from datetime import datetime
+from datetime import UTC, datetime
+from functools import partial
 from pathlib import Path
 from typing import Annotated, NoReturn, TypeVar
 
@@ -15,6 +16,7 @@ from rich.table import Table
 from sqlalchemy import Connection
 from sqlalchemy.exc import ArgumentError, OperationalError
 
+from app.activity_listing import ActivityLog, event_table, find_user_id, json_line, parse_since
 from app.bootstrap import DEFAULT_TENANT, banner, bootstrap_if_empty, has_users
 from app.demo.command import ProgressBars, run_demo, summary
 from app.demo.org import generate_org
@@ -24,7 +26,11 @@ from app.graphql_api.schema import schema_sdl
 from app.logging_setup import logging_config, resolve_format
 from app.metrics_exposure import multiprocess_registry, prepare_multiprocess_dir, serve_metrics
 from app.settings import Settings, describe_validation_error
+from db.activity import Outcome, ResourceType
+from db.activity_reads import ActivityFilterSpec, EventRecord
+from db.activity_retention import prune_sync
 from db.database import Database
+from db.engine import is_sqlite
 from db.errors import StoreError
 from db.migrate import upgrade
 from db.oauth_clients import (
@@ -37,11 +43,15 @@ from db.oauth_clients import (
     revoke_client,
     revoke_secret,
 )
-from db.tenants import create_tenant, list_tenants
+from db.tenants import create_tenant, get_tenant, list_tenants
 from db.tokens import TokenScope, issue_token, list_tokens, revoke_token
 from db.types import utcnow
 
 T = TypeVar("T")
+
+SQLITE_ONE_WORKER = (
+    "SQLite serves one worker: use --workers 1 (BLINK_WORKERS=1), or PostgreSQL for several"
+)
 
 cli = typer.Typer(
     help="Blink directory service: SCIM 2.0 provisioning and a GraphQL org-chart API.",
@@ -53,6 +63,13 @@ tenant_cli = typer.Typer(help="Manage tenants (one per Blink customer).", no_arg
 token_cli = typer.Typer(help="Manage API tokens.", no_args_is_help=True)
 cli.add_typer(tenant_cli, name="tenant")
 cli.add_typer(token_cli, name="token")
+# ``activity`` lists the log itself (its callback) and has sub-commands (``prune``).
+activity_cli = typer.Typer(
+    help="The provisioning activity log: every change a SCIM client made, every write it was "
+    "refused.",
+    no_args_is_help=True,
+)
+cli.add_typer(activity_cli, name="activity")
 client_cli = typer.Typer(
     help="Manage OAuth 2.0 clients (client credentials for POST /oauth/token).",
     no_args_is_help=True,
@@ -135,6 +152,10 @@ def serve(
 ) -> None:
     """Serve SCIM at /scim, GraphQL at /graphql (migrating the database first)."""
     settings = load_settings(host=host, port=port, database_url=database_url)
+    if workers > 1 and is_sqlite(settings.database_url):
+        # SQLite admits one writer at a time: more processes only queue on its lock (and
+        # none would let the others' WAL checkpoints finish), so they would add waits, not speed.
+        fail(SQLITE_ONE_WORKER)
     with (
         open_database(settings.database_url, migrate=not no_migrate) as database,
         store_errors(),
@@ -275,6 +296,96 @@ def token_revoke(token_id: int, database_url: DatabaseUrlOption = None) -> None:
     """Revoke a token; running servers stop accepting it within seconds."""
     in_transaction(database_url, lambda connection: revoke_token(connection, token_id))
     out.print(f"revoked token {token_id}")
+
+
+@activity_cli.callback(invoke_without_command=True)
+def activity(
+    context: typer.Context,
+    tenant: Annotated[
+        str | None, typer.Option(help="Tenant slug (required to list).", show_default=False)
+    ] = None,
+    since: Annotated[
+        str | None,
+        typer.Option(
+            help="Only events since then: a duration (30m, 2h, 7d) or an ISO-8601 time.",
+            show_default=False,
+        ),
+    ] = None,
+    user: Annotated[
+        str | None,
+        typer.Option(help="Only events about this user: id or userName.", show_default=False),
+    ] = None,
+    failures: Annotated[bool, typer.Option("--failures", help="Only refused writes.")] = False,
+    limit: Annotated[int, typer.Option(min=1, help="How many of the newest events.")] = 50,
+    json_lines: Annotated[
+        bool, typer.Option("--json", help="One JSON document per line, every field.")
+    ] = False,
+    follow: Annotated[
+        bool, typer.Option("--follow", "-f", help="Keep printing new events (Ctrl-C ends).")
+    ] = False,
+    interval: Annotated[
+        float, typer.Option(min=0.05, help="Seconds between polls with --follow.")
+    ] = 1.0,
+    database_url: DatabaseUrlOption = None,
+) -> None:
+    """List a tenant's activity log: the newest --limit events, oldest first."""
+    if context.invoked_subcommand is not None:
+        return
+    if tenant is None:
+        fail("--tenant is required to list a tenant's activity")
+    try:
+        start = None if since is None else parse_since(since, datetime.now(UTC))
+    except ValueError as error:
+        fail(str(error))
+
+    def show(events: list[EventRecord], header: bool) -> None:
+        if json_lines:
+            for event in events:
+                typer.echo(json_line(event))
+        elif events or header:
+            out.print(event_table(events, header=header))
+
+    try:
+        with open_database(database_url) as database, store_errors():
+            tenant_id = database.read_sync(partial(get_tenant, slug=tenant)).id
+            user_id = None
+            if user is not None:
+                user_id = database.read_sync(partial(find_user_id, tenant_id=tenant_id, user=user))
+                if user_id is None:
+                    fail(f"no user {user!r} in tenant {tenant!r}")
+            spec = ActivityFilterSpec(
+                resource_id=user_id,
+                resource_type=None if user_id is None else ResourceType.USER.value,
+                outcome=Outcome.FAILURE.value if failures else None,
+                since=start,
+            )
+            log = ActivityLog(database, tenant_id, spec)
+            events, position = log.newest(limit)
+            show(events, header=bool(events) or follow)
+            if not events and not follow and not json_lines:
+                out.print("no matching events")
+            if follow:
+                log.follow(position, partial(show, header=False), interval)
+    except KeyboardInterrupt:
+        pass  # Ctrl-C is how --follow ends
+
+
+@activity_cli.command("prune")
+def activity_prune(
+    days: Annotated[
+        int | None,
+        typer.Option(min=0, help="Keep this many days (overrides BLINK_ACTIVITY_RETENTION_DAYS)."),
+    ] = None,
+    database_url: DatabaseUrlOption = None,
+) -> None:
+    """Delete activity events older than the retention period, in batches (0 keeps all)."""
+    keep = load_settings(activity_retention_days=days).activity_retention_days
+    if keep == 0:
+        out.print("retention is 0 days: every event is kept, nothing deleted")
+        return
+    with open_database(database_url) as database, store_errors():
+        deleted = prune_sync(database, keep)
+    out.print(f"deleted {deleted} activity events older than {keep} days")
 
 
 # --- OAuth 2.0 clients (issue 16) ---------------------------------------------------------

@@ -12,6 +12,7 @@ from starlette.middleware.cors import CORSMiddleware
 from starlette.routing import Mount, Route
 from starlette.types import ASGIApp
 
+from app.activity_retention import retention
 from app.auth import Rejection, RequireToken, TokenVerifier
 from app.body_timeout import BodyTimeout
 from app.graphql_api.graphiql import STATIC_PATH, graphiql_assets
@@ -29,6 +30,7 @@ from app.route_templates import RouteTemplates
 from app.security_headers import SecurityHeaders
 from app.settings import Settings
 from app.web.pages import web_routes
+from db.activity_sequencer import Sequencer
 from db.database import Database
 from db.tokens import TokenScope
 from db.types import utcnow
@@ -56,8 +58,13 @@ def create_app(
             return app
         return RateLimit(app, buckets=buckets, reject=reject, front_end=front_end, metrics=metrics)
 
-    scim_config = ScimConfig(base_url=settings.base_url, max_body_bytes=settings.max_body_bytes)
-    scim_app = create_scim_app(database, scim_config)
+    scim_config = ScimConfig(
+        base_url=settings.base_url,
+        max_body_bytes=settings.max_body_bytes,
+        activity_log=settings.activity_log,
+    )
+    sequencer = Sequencer(database)
+    scim_app = create_scim_app(database, scim_config, sequencer)
     scim_reject: Rejection = lambda status, detail: scim_error_response(status, detail)  # noqa: E731
     scim = RequireToken(
         limited(scim_app, scim_reject, "scim"),
@@ -84,8 +91,12 @@ def create_app(
         # would otherwise walk all of it each time work in a thread allocates enough.
         gc.collect()
         gc.freeze()
-        async with app_metrics(metrics, database, settings.metrics_host_port):
+        async with (
+            app_metrics(metrics, database, settings.metrics_host_port),
+            retention(database, settings.activity_retention_days),
+        ):
             yield
+        await sequencer.drain()  # number what the last writes recorded, while the store is up
         gc.unfreeze()
         database.dispose()
 
@@ -131,6 +142,7 @@ def create_app(
     app.state.token_verifier = verifier
     app.state.metrics = metrics
     app.state.scim_app = scim_app
+    app.state.sequencer = sequencer
     return app
 
 

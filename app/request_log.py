@@ -23,6 +23,7 @@ from app.request_context import RequestFacts, end_request, start_request
 from app.request_lines import RequestLines
 from app.route_templates import RouteTemplates
 from db.tokens import TokenGrant
+from scim.context import REQUEST_ID_STATE
 
 REQUEST_ID_HEADER = b"x-request-id"
 _ACCEPTED_REQUEST_ID = re.compile(rb"[A-Za-z0-9._:\-]{1,128}")
@@ -115,6 +116,7 @@ class RequestLog:
         # Routing may rewrite the scope's paths: find the template first.
         route = self.templates.of(scope)
         state: dict[str, Any] = scope.setdefault("state", {})  # shared with mounted apps
+        state[REQUEST_ID_STATE] = request_id  # the SCIM app's activity log records it
         id_header = (REQUEST_ID_HEADER, request_id.encode("ascii"))
         status = 0
         size = 0

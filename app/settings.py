@@ -51,6 +51,12 @@ class Settings(BaseSettings):
     rate_limit_burst: int = Field(
         default=500, ge=0, description="Requests a token may send at once above the rate"
     )
+    activity_log: bool = Field(
+        default=True, description="Record every SCIM change and refused write (activity log)"
+    )
+    activity_retention_days: int = Field(
+        default=90, ge=0, description="Days activity events are kept (0: kept forever)"
+    )
     # OAuth 2.0 and HTTP hardening (issue 16).
     access_token_seconds: int = Field(
         default=3600,

@@ -11,6 +11,7 @@ import statistics
 import subprocess
 import sys
 import time
+from collections.abc import Callable
 from contextlib import ExitStack
 from pathlib import Path
 
@@ -18,13 +19,13 @@ from rich.console import Console
 from sqlalchemy import text
 from sqlalchemy.engine import make_url
 
-from bench import figures, stall, store
+from bench import activity_cost, figures, stall, store
 from bench.checks import check_bulk_rows
 from bench.dataset import generate
 from bench.figures import LoadSettings
 from bench.loadgen import Throughput, ensure_wrk
 from bench.report import Figure, Report, machine, markdown, render, write_json
-from bench.scim_load import sync
+from bench.scim_load import SyncResult, sync
 from bench.servers import HOST, Server, serve
 
 ROOT = Path(__file__).resolve().parent.parent
@@ -71,7 +72,7 @@ def parse_args() -> argparse.Namespace:
     return parser.parse_args()
 
 
-def postgres_url(base: str, size: int) -> str:
+def postgres_url(base: str, size: int | str) -> str:
     parsed = make_url(base)
     return parsed.set(database=f"{parsed.database}_{size}").render_as_string(hide_password=False)
 
@@ -135,7 +136,8 @@ def main() -> int:
     settings = LoadSettings(wrk, args.seconds, args.connections, args.seed, WORK)
     report.info["load"] = (
         f"{'wrk (1 thread)' if wrk else 'python asyncio client'}, {args.connections} connections, "
-        f"{args.seconds:g} s per run after 1 s warm-up; uvicorn 1 worker for every server"
+        f"{args.seconds:g} s per run after 1 s warm-up; uvicorn 1 worker for every server but "
+        "the two-worker sync"
     )
 
     log("checking bulk-loaded rows against rows written through the SCIM API")
@@ -153,18 +155,29 @@ def main() -> int:
         if needs_large
         else None
     )
-    use_postgres = not args.no_postgres and (wanted("postgres") or "log" in only)
+    use_postgres = not args.no_postgres and (wanted("postgres") or bool(only & {"log", "sync"}))
     if use_postgres:
         problem = postgres_reachable(args.postgres)
         if problem:
             log(f"[yellow]PostgreSQL unreachable, its figures are skipped: {problem}[/]")
             use_postgres = False
 
-    def ours(name: str, url: str, count_sql: bool = False, request_log: bool = True) -> object:
-        env = {"BLINK_DATABASE_URL": url, "BLINK_REQUEST_LOG": str(request_log).lower()}
+    def ours(
+        name: str,
+        url: str,
+        count_sql: bool = False,
+        request_log: bool = True,
+        activity_log: bool = True,
+        workers: int = 1,
+    ) -> object:
+        env = {
+            "BLINK_DATABASE_URL": url,
+            "BLINK_REQUEST_LOG": str(request_log).lower(),
+            "BLINK_ACTIVITY_LOG": str(activity_log).lower(),
+        }
         if count_sql:
             env["BENCH_COUNT_SQL"] = "1"
-        return serve(name, OURS, env, logs)
+        return serve(name, OURS, env, logs, workers)
 
     # 1. the framework's ceiling, which also shows the load generator is not the bottleneck.
     # It keeps running: every throughput figure is divided by a bare run measured right
@@ -461,41 +474,102 @@ def main() -> int:
                 except figures.GraphQLFailure as error:
                     report.missing(f"{name} (GraphQL)", "sqlite", "MB", f"n/a ({error})")
 
-    if wanted("sync"):
+    def sync_run(
+        backend: str, url: str, activity_log: bool, workers: int
+    ) -> tuple[SyncResult, Throughput, float] | None:
+        """One Entra-style initial sync into a fresh empty database, a bare run just before
+        it: (result, that bare run, server CPU µs per request), or None if it could not run."""
         name = f"Entra-style initial sync, {args.sync_users:,} users, 8 connections"
-        url = store.sqlite_url(data, "sync.sqlite")
         scim_token, _ = store.prepare_empty(url)
-        with ours("ours-sqlite-sync", url) as server:  # type: ignore[attr-defined]
+        label = f"ours-{backend}-sync-log-{'on' if activity_log else 'off'}-{workers}w"
+        with ours(label, url, activity_log=activity_log, workers=workers) as server:  # type: ignore[attr-defined]
             missing = figures.scim_missing(server, scim_token)
             if missing:
-                report.missing(name, "sqlite", "req/s", missing)
-            else:
-                log(f"Entra-style initial sync of {args.sync_users:,} users")
-                bare = measure_bare()
-                began_cpu = server.cpu_seconds()
-                result = sync(
-                    HOST, server.port, scim_token, "/scim", generate(args.sync_users, args.seed)
-                )
-                cpu_us = 1e6 * (server.cpu_seconds() - began_cpu) / max(1, result.requests)
-                note = (
-                    f"{result.requests:,} requests in {result.seconds:.1f} s; bare "
-                    f"{bare.rps:,.0f} req/s just before; server CPU {cpu_us:.0f} µs/req"
-                )
-                if result.errors:
-                    note += f"; {result.errors} errors, first: {result.first_error}"
-                report.add(
-                    Figure(
-                        name,
-                        "sqlite",
-                        result.rps,
-                        "req/s",
-                        result.rps / bare.rps,
-                        "bare",
-                        1000,
-                        judge_value=True,
-                        note=note,
-                    )
-                )
+                report.missing(name, backend, "req/s", missing)
+                return None
+            log(
+                f"Entra-style initial sync of {args.sync_users:,} users, {backend}, {workers} "
+                f"worker(s), activity log {'on' if activity_log else 'off'}"
+            )
+            bare = measure_bare()
+            began_cpu = server.cpu_seconds()
+            result = sync(
+                HOST, server.port, scim_token, "/scim", generate(args.sync_users, args.seed)
+            )
+            cpu_us = 1e6 * (server.cpu_seconds() - began_cpu) / max(1, result.requests)
+        return result, bare, cpu_us
+
+    def sync_figure(
+        name: str, backend: str, run: tuple[SyncResult, Throughput, float], target: float
+    ) -> None:
+        result, bare, cpu_us = run
+        note = (
+            f"{result.requests:,} requests in {result.seconds:.1f} s; bare "
+            f"{bare.rps:,.0f} req/s just before; server CPU {cpu_us:.0f} µs/req"
+        )
+        if result.errors:
+            note += f"; {result.errors} errors, first: {result.first_error}"
+        report.add(
+            Figure(
+                name,
+                backend,
+                result.rps,
+                "req/s",
+                result.rps / bare.rps,
+                "bare",
+                target,
+                judge_value=True,
+                note=note,
+            )
+        )
+
+    def sync_figures(
+        backend: str, url_of: Callable[[str], str], more_workers: tuple[int, ...] = ()
+    ) -> None:
+        """The Entra-style initial sync as shipped (activity log on) and with the activity log
+        off, one worker each; then the log's bytes per event (measured once the server has
+        stopped and numbered every event); then as shipped with ``more_workers`` workers
+        (PostgreSQL: SQLite serves one worker, ``serve`` refuses more)."""
+        name = f"Entra-style initial sync, {args.sync_users:,} users, 8 connections"
+        off_run = sync_run(backend, url_of("off"), False, 1)
+        on_run = sync_run(backend, url_of("on"), True, 1)
+        if off_run is None or on_run is None:
+            return
+        sync_figure(name, backend, on_run, 1000)
+        result, bare, cpu_us = on_run
+        off, off_bare, off_cpu = off_run
+        off_note = f"; {off.errors} errors without the log" if off.errors else ""
+        report.add(
+            Figure(
+                f"{name}, activity log on vs off",
+                backend,
+                result.rps,
+                "req/s",
+                (result.rps / bare.rps) / (off.rps / off_bare.rps),
+                "no log",
+                0.8,
+                note=f"each as a ratio to its adjacent bare run; no log {off.rps:,.0f} req/s "
+                f"(bare {off_bare.rps:,.0f} just before); server CPU per request on/off "
+                f"{cpu_us:.0f}/{off_cpu:.0f} µs{off_note}",
+            )
+        )
+        per_event, events = activity_cost.bytes_per_event(url_of("on"))
+        report.add(
+            Figure(
+                f"activity log size after a {args.sync_users:,}-user initial sync",
+                backend,
+                per_event,
+                "bytes/event",
+                note=f"{events:,} events; table and indexes",
+            )
+        )
+        for workers in more_workers:
+            run = sync_run(backend, url_of(f"{workers}w"), True, workers)
+            if run is not None:
+                sync_figure(f"{name}, {workers} workers", backend, run, 1500)
+
+    if wanted("sync"):
+        sync_figures("sqlite", lambda suffix: store.sqlite_url(data, f"sync-log-{suffix}.sqlite"))
 
     if wanted("stall"):
         name = (
@@ -532,6 +606,12 @@ def main() -> int:
         )
         if wanted("log"):
             request_log_cost("postgresql", pg_small.url, pg_small.scim_token)
+        if wanted("sync"):
+            sync_figures(
+                "postgresql",
+                lambda suffix: postgres_url(args.postgres, f"sync_{suffix}"),
+                more_workers=(2,),
+            )
         pg_large = (
             store.prepare(postgres_url(args.postgres, args.large), args.large, args.seed, log=log)
             if needs_large

@@ -1,4 +1,5 @@
-"""Real servers for the benchmark: uvicorn subprocesses, one worker, the same flags for all.
+"""Real servers for the benchmark: uvicorn subprocesses, the same flags for all (one worker
+unless a figure asks for more).
 
 The service runs as shipped: with the request log on, configured the way ``blink-directory
 serve`` configures logging (JSON lines; here into the server's log file under ``.bench/logs``)
@@ -20,7 +21,7 @@ from pathlib import Path
 from app.logging_setup import logging_config
 
 HOST = "127.0.0.1"
-UVICORN_FLAGS = ["--workers", "1", "--log-level", "info", "--no-access-log"]
+UVICORN_FLAGS = ["--log-level", "info", "--no-access-log"]
 #: The environment ``serve`` would run with, apart from the rate limit (see above).
 AS_SHIPPED = {
     "BLINK_LOG_LEVEL": "info",
@@ -61,15 +62,26 @@ class Server:
         raise KeyError(field)
 
     def cpu_seconds(self) -> float:
-        """User + system CPU time the server has used so far (robust on a busy machine)."""
-        fields = Path(f"/proc/{self.pid}/stat").read_text().rsplit(")", 1)[1].split()
-        return (int(fields[11]) + int(fields[12])) / os.sysconf("SC_CLK_TCK")
+        """User + system CPU time the server (with its worker processes, if any) has used so
+        far (robust on a busy machine)."""
+        return sum(_cpu_seconds(pid) for pid in (self.pid, *_children(self.pid)))
 
     def peak_rss_mb(self) -> float:
         return self.status("VmHWM") / 1024
 
     def rss_mb(self) -> float:
         return self.status("VmRSS") / 1024
+
+
+def _cpu_seconds(pid: int) -> float:
+    fields = Path(f"/proc/{pid}/stat").read_text().rsplit(")", 1)[1].split()
+    return (int(fields[11]) + int(fields[12])) / os.sysconf("SC_CLK_TCK")
+
+
+def _children(pid: int) -> list[int]:
+    """uvicorn's worker processes (``--workers N``): the children of its parent process."""
+    path = Path(f"/proc/{pid}/task/{pid}/children")
+    return [int(child) for child in path.read_text().split()] if path.exists() else []
 
 
 def _wait_listening(port: int, process: subprocess.Popen[bytes], timeout: float) -> None:
@@ -87,12 +99,16 @@ def _wait_listening(port: int, process: subprocess.Popen[bytes], timeout: float)
 
 @contextmanager
 def serve(
-    name: str, factory: str, env: dict[str, str] | None = None, log_dir: Path | None = None
+    name: str,
+    factory: str,
+    env: dict[str, str] | None = None,
+    log_dir: Path | None = None,
+    workers: int = 1,
 ) -> Iterator[Server]:
-    """Run ``uvicorn --factory <factory>`` until the block ends."""
+    """Run ``uvicorn --factory <factory> --workers <workers>`` until the block ends."""
     port = free_port()
     command = [sys.executable, "-m", "uvicorn", "--factory", factory, "--host", HOST]
-    command += ["--port", str(port), *UVICORN_FLAGS]
+    command += ["--port", str(port), "--workers", str(workers), *UVICORN_FLAGS]
     if log_dir:
         command += ["--log-config", str(log_config_file(log_dir))]
     log = (log_dir / f"{name}.log").open("wb") if log_dir else subprocess.DEVNULL

@@ -12,7 +12,7 @@ Request handlers hand the store a unit of work (a function of a ``Connection``) 
   own thread writer, holds it) the unit of work is rolled back and runs again in a worker
   thread, which waits on the busy timeout. The inline writer never checkpoints the WAL itself
   (a checkpoint syncs the files to disk, which can take long enough to stall every request):
-  every ``CHECKPOINT_EVERY`` inline commits a passive checkpoint runs in a thread of its own.
+  see "The SQLite WAL" below.
 * Work that grows with the tenant (a whole-tenant scan, replacing a large membership) asks for
   ``in_thread=True`` and runs in a worker thread, so that it never stalls the loop and every
   other request of the process with it.
@@ -26,12 +26,24 @@ Writes that PostgreSQL aborts as a deadlock or serialization failure run again, 
 number of times after a short jittered wait (``db.retry``); every write gets this, whatever
 its caller.
 
+The SQLite WAL. Commits append to the WAL file; a checkpoint copies its pages into the
+database, and SQLite starts writing the WAL from its beginning again only when a writer begins
+after a checkpoint that copied *everything* and no reader still reads from the WAL. A passive
+checkpoint in a thread while the loop keeps committing never gets there (each commit during
+the checkpoint leaves pages it has not copied), so under sustained writes the file grew
+without end. So every ``CHECKPOINT_EVERY`` commits of this
+process, the write that reaches the count waits, after its commit, for a checkpoint that runs
+in a thread while it holds this process's writer slot (``_writers``): no write of the process
+starts meanwhile (inline writes see the slot taken and queue for it), the checkpoint copies
+every page, and the next write starts the WAL over. The event loop never waits for it; writes
+wait for one checkpoint of about ``CHECKPOINT_EVERY`` commits. ``journal_size_limit`` (see
+``db.engine``) then cuts the file back after a large transaction.
+
 A unit of work may thus run more than once (every earlier attempt rolled back whole), so it
 must not have effects outside its connection.
 """
 
 import logging
-import threading
 import time
 from collections.abc import Callable
 from functools import partial
@@ -49,8 +61,8 @@ T = TypeVar("T")
 
 log = logging.getLogger(__name__)
 
-#: Inline SQLite commits between WAL checkpoints (SQLite's own default is every 1,000 WAL
-#: pages; an Entra-style create writes about ten, so this is about as often).
+#: SQLite commits of this process between WAL checkpoints: the WAL starts over after about as
+#: many commits (see the module's doc), and a write waits for one checkpoint of that many.
 CHECKPOINT_EVERY = 100
 
 _SQLITE_BUSY = 5  # the primary result code of "database is locked" (extended codes add bits)
@@ -89,8 +101,7 @@ class Database:
             else None
         )
         self._inline_writer: Connection | None = None
-        self._inline_commits = 0
-        self._checkpointer: threading.Thread | None = None
+        self._commits = 0
 
     @property
     def engines(self) -> tuple[Engine, ...]:
@@ -138,12 +149,19 @@ class Database:
         attempt = 1
         while True:
             try:
-                return await self._write_once(fn, in_thread)
+                result = await self._write_once(fn, in_thread)
+                break
             except DBAPIError as error:
                 if attempt >= retry.ATTEMPTS or not retry.is_retryable(error):
                     raise
             await anyio.sleep(retry.backoff_seconds(attempt))
             attempt += 1
+        if self._writers is not None:
+            self._commits += 1
+            if self._commits >= CHECKPOINT_EVERY:
+                self._commits = 0
+                await to_thread.run_sync(self._checkpoint, limiter=self._writers)
+        return result
 
     async def _write_once(self, fn: Callable[[Connection], T], in_thread: bool) -> T:
         if not in_thread and self._writers is not None and self._writers.borrowed_tokens == 0:
@@ -169,25 +187,15 @@ class Database:
             if _is_busy(error):
                 raise _Locked from error
             raise
-        self._inline_commits += 1
-        if self._inline_commits >= CHECKPOINT_EVERY:
-            self._start_checkpoint()
         return result
 
-    def _start_checkpoint(self) -> None:
-        if self._checkpointer is not None and self._checkpointer.is_alive():
-            return  # one at a time; the next commit asks again
-        self._inline_commits = 0
-        self._checkpointer = threading.Thread(
-            target=self._checkpoint, name="sqlite-wal-checkpoint", daemon=True
-        )
-        self._checkpointer.start()
-
     def _checkpoint(self) -> None:
+        """Copy the WAL into the database; run while holding ``_writers`` (see the module's
+        doc). PASSIVE: it never waits (a reader still on an older snapshot only leaves the
+        rest to the next one), and nothing of this process writes meanwhile."""
         try:
             # the read engine sends no BEGIN (a checkpoint cannot run inside a transaction)
             with self.read_engine.connect() as connection:
-                # PASSIVE: copies what it can, never waits for readers or writers
                 connection.exec_driver_sql("PRAGMA wal_checkpoint(PASSIVE)")
         except Exception:  # the WAL only grows until the next one succeeds
             log.exception("SQLite WAL checkpoint failed")
@@ -206,8 +214,6 @@ class Database:
             raise
 
     def dispose(self) -> None:
-        if self._checkpointer is not None:
-            self._checkpointer.join()
         for inline in (self._inline_reader, self._inline_writer):
             if inline is not None:
                 inline.close()

@@ -17,6 +17,9 @@ from sqlalchemy.engine import URL, make_url
 from sqlalchemy.exc import DBAPIError
 
 SQLITE_BUSY_TIMEOUT_MS = 30_000
+#: The WAL file is cut back to this size whenever SQLite starts it over: the file keeps its
+#: largest size otherwise (after one large transaction, such as a large group replaced).
+SQLITE_JOURNAL_SIZE_LIMIT = 16 * 1024 * 1024
 
 
 def load_json(text: str | bytes) -> Any:
@@ -77,6 +80,7 @@ def create_sqlite_engine(
         cursor.execute("PRAGMA foreign_keys=ON")
         cursor.execute(f"PRAGMA busy_timeout={busy_timeout_ms}")
         cursor.execute("PRAGMA synchronous=NORMAL")
+        cursor.execute(f"PRAGMA journal_size_limit={SQLITE_JOURNAL_SIZE_LIMIT}")
         if not autocheckpoint:
             cursor.execute("PRAGMA wal_autocheckpoint=0")
         cursor.close()

@@ -10,7 +10,7 @@ These functions do not bump the group's version; ``db.groups`` does that around 
 """
 
 from collections.abc import Iterable, Iterator, Sequence
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from typing import Any
 
 from sqlalchemy import Connection, Exists, Insert, and_, delete, exists, func, select
@@ -31,6 +31,37 @@ class Member:
 
     user_id: str
     display: str | None
+
+
+@dataclass(slots=True)
+class MemberDelta:
+    """Who a write made a member and who it took out, net (a member added and removed again
+    by one PATCH is in neither), each in the order the store reported them."""
+
+    added: dict[str, None] = field(default_factory=dict)  # ordered sets of user ids
+    removed: dict[str, None] = field(default_factory=dict)
+
+    def add(self, user_ids: Iterable[str]) -> "MemberDelta":
+        for user_id in user_ids:
+            if user_id in self.removed:
+                del self.removed[user_id]
+            else:
+                self.added[user_id] = None
+        return self
+
+    def remove(self, user_ids: Iterable[str]) -> "MemberDelta":
+        for user_id in user_ids:
+            if user_id in self.added:
+                del self.added[user_id]
+            else:
+                self.removed[user_id] = None
+        return self
+
+    def merge(self, other: "MemberDelta") -> "MemberDelta":
+        return self.remove(other.removed).add(other.added)
+
+    def __bool__(self) -> bool:
+        return bool(self.added or self.removed)
 
 
 def unique_ids(user_ids: Iterable[str]) -> list[str]:
@@ -78,40 +109,64 @@ def _insert_ignoring_existing(connection: Connection) -> Insert:
     raise NotImplementedError(f"unsupported database {dialect!r}")  # pragma: no cover
 
 
+# Writes return the user ids they actually added or removed (RETURNING: no extra read), for
+# the activity log.
+
+
 def insert_members(
     connection: Connection, tenant_id: int, group_id: str, user_ids: Sequence[str]
-) -> None:
-    """Add users to a group; existing members are left alone. Unknown ids add nobody."""
+) -> list[str]:
+    """Add users to a group; existing members are left alone. Unknown ids add nobody.
+    Returns the users that were not members before."""
     ids = unique_ids(user_ids)
     require_users(connection, tenant_id, ids)
-    statement = _insert_ignoring_existing(connection)
+    statement = _insert_ignoring_existing(connection).returning(group_members.c.user_id)
+    added: list[str] = []
     try:
         for batch in chunks(ids):
             rows: list[dict[str, Any]] = [{"group_id": group_id, "user_id": u} for u in batch]
-            connection.execute(statement.values(rows))
+            added.extend(connection.execute(statement.values(rows)).scalars())
     except IntegrityError as error:
         # A user deleted between the check and the insert (foreign key violation).
         raise InvalidReference("a member was deleted while being added; retry") from error
+    return added
 
 
-def delete_members(connection: Connection, group_id: str, user_ids: Sequence[str]) -> None:
-    """Remove the listed users from a group; ids that are not members are ignored."""
+def delete_members(connection: Connection, group_id: str, user_ids: Sequence[str]) -> list[str]:
+    """Remove the listed users from a group; ids that are not members are ignored. Returns
+    the users removed."""
+    removed: list[str] = []
     for batch in chunks(unique_ids(user_ids)):
-        connection.execute(
-            delete(group_members).where(
-                group_members.c.group_id == group_id, group_members.c.user_id.in_(batch)
-            )
+        removed.extend(
+            connection.execute(
+                delete(group_members)
+                .where(group_members.c.group_id == group_id, group_members.c.user_id.in_(batch))
+                .returning(group_members.c.user_id)
+            ).scalars()
         )
+    return removed
 
 
 def delete_all_members(connection: Connection, group_id: str) -> None:
     connection.execute(delete(group_members).where(group_members.c.group_id == group_id))
 
 
+def take_all_members(connection: Connection, group_id: str) -> list[str]:
+    """Remove every member of a group; returns them."""
+    return list(
+        connection.execute(
+            delete(group_members)
+            .where(group_members.c.group_id == group_id)
+            .returning(group_members.c.user_id)
+        ).scalars()
+    )
+
+
 def replace_members(
     connection: Connection, tenant_id: int, group_id: str, user_ids: Sequence[str]
-) -> None:
-    """Make exactly ``user_ids`` the membership (RFC 7644 replace semantics).
+) -> MemberDelta:
+    """Make exactly ``user_ids`` the membership (RFC 7644 replace semantics); returns who
+    joined and who left.
 
     Members that stay are not touched; removing the others needs one ``NOT IN`` over the new
     list, or, for lists longer than one chunk, clearing the group and inserting the list.
@@ -119,14 +174,17 @@ def replace_members(
     ids = unique_ids(user_ids)
     require_users(connection, tenant_id, ids)
     if len(ids) <= CHUNK:
-        connection.execute(
-            delete(group_members).where(
-                group_members.c.group_id == group_id, group_members.c.user_id.not_in(ids)
-            )
+        removed = list(
+            connection.execute(
+                delete(group_members)
+                .where(group_members.c.group_id == group_id, group_members.c.user_id.not_in(ids))
+                .returning(group_members.c.user_id)
+            ).scalars()
         )
     else:
-        delete_all_members(connection, group_id)
-    insert_members(connection, tenant_id, group_id, ids)
+        removed = take_all_members(connection, group_id)
+    delta = MemberDelta().remove(removed)
+    return delta.add(insert_members(connection, tenant_id, group_id, ids))
 
 
 def member_of(user_id: str) -> Exists:

@@ -33,7 +33,7 @@ from sqlalchemy.exc import IntegrityError
 
 from db import group_members as membership
 from db.errors import Conflict, NotFound
-from db.group_members import Member
+from db.group_members import Member, MemberDelta
 from db.tables import group_members, groups
 from db.types import utcnow
 
@@ -193,8 +193,9 @@ def replace_group(
     display_name: str,
     external_id: str | None,
     member_ids: Sequence[str],
-) -> None:
-    """PUT: every field and the whole membership become what was sent."""
+) -> MemberDelta:
+    """PUT: every field and the whole membership become what was sent; returns who joined
+    and who left."""
     update_group(
         connection,
         tenant_id,
@@ -202,7 +203,7 @@ def replace_group(
         display_name=display_name,
         external_id=external_id,
     )
-    membership.replace_members(connection, tenant_id, group_id, member_ids)
+    return membership.replace_members(connection, tenant_id, group_id, member_ids)
 
 
 def delete_group(connection: Connection, tenant_id: int, group_id: str) -> None:
@@ -221,33 +222,36 @@ def delete_group(connection: Connection, tenant_id: int, group_id: str) -> None:
 # -- membership --------------------------------------------------------------------------------
 
 
+# Membership writes return who joined and who left (``MemberDelta``).
+
+
 def add_members(
     connection: Connection, tenant_id: int, group_id: str, user_ids: Sequence[str]
-) -> None:
+) -> MemberDelta:
     """Add users (already-members are a no-op); ``InvalidReference`` if any id is unknown."""
     touch_group(connection, tenant_id, group_id)
-    membership.insert_members(connection, tenant_id, group_id, user_ids)
+    return MemberDelta().add(membership.insert_members(connection, tenant_id, group_id, user_ids))
 
 
 def remove_members(
     connection: Connection, tenant_id: int, group_id: str, user_ids: Sequence[str]
-) -> None:
+) -> MemberDelta:
     """Remove only the listed users; ids that are not members are ignored."""
     touch_group(connection, tenant_id, group_id)
-    membership.delete_members(connection, group_id, user_ids)
+    return MemberDelta().remove(membership.delete_members(connection, group_id, user_ids))
 
 
-def remove_all_members(connection: Connection, tenant_id: int, group_id: str) -> None:
+def remove_all_members(connection: Connection, tenant_id: int, group_id: str) -> MemberDelta:
     touch_group(connection, tenant_id, group_id)
-    membership.delete_all_members(connection, group_id)
+    return MemberDelta().remove(membership.take_all_members(connection, group_id))
 
 
 def set_members(
     connection: Connection, tenant_id: int, group_id: str, user_ids: Sequence[str]
-) -> None:
+) -> MemberDelta:
     """The membership becomes exactly ``user_ids``."""
     touch_group(connection, tenant_id, group_id)
-    membership.replace_members(connection, tenant_id, group_id, user_ids)
+    return membership.replace_members(connection, tenant_id, group_id, user_ids)
 
 
 def has_member(connection: Connection, tenant_id: int, group_id: str, user_id: str) -> bool:

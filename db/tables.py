@@ -25,9 +25,23 @@ class Tenant(SQLModel, table=True):
     slug: str = Field(max_length=63, unique=True, nullable=False)
     name: str = Field(max_length=255, nullable=False)
     created: datetime = Field(default_factory=utcnow, sa_type=UTCDateTime, nullable=False)
-    # Bumped by every write that changes the org chart (see db.org_changes); readers use it
-    # to invalidate what they derived from the tree.
-    org_version: int = Field(default=0, nullable=False)
+
+
+class TenantOrgVersion(SQLModel, table=True):
+    """One stripe of a tenant's org-chart change counter (see ``db.org_changes``): every write
+    that changes the org chart bumps one stripe, and the tenant's org version is the sum of
+    its stripes. One row per tenant would make every parallel writer of a tenant wait for the
+    others' commits on its lock."""
+
+    __tablename__ = "tenant_org_version"
+
+    tenant_id: int = Field(
+        sa_column=Column(
+            ForeignKey("tenant.id", ondelete="CASCADE"), primary_key=True, nullable=False
+        )
+    )
+    stripe: int = Field(primary_key=True)
+    version: int = Field(default=0, sa_column=Column(BigInteger, nullable=False))
 
 
 class ApiToken(SQLModel, table=True):
@@ -211,6 +225,7 @@ def _table(model: type[SQLModel]) -> Table:
 
 
 tenants = _table(Tenant)
+tenant_org_versions = _table(TenantOrgVersion)
 api_tokens = _table(ApiToken)
 oauth_clients = _table(OAuthClient)
 oauth_client_secrets = _table(OAuthClientSecret)

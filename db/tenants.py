@@ -8,6 +8,7 @@ from sqlalchemy import Connection, func, insert, select
 from sqlalchemy.exc import IntegrityError
 
 from db.errors import Conflict, NotFound
+from db.org_changes import create_org_version
 from db.tables import tenants
 from db.types import utcnow
 
@@ -36,11 +37,12 @@ def create_tenant(connection: Connection, slug: str, name: str | None = None) ->
         with connection.begin_nested():
             tenant_id = connection.execute(
                 insert(tenants)
-                .values(slug=slug, name=name or slug, created=created, org_version=0)
+                .values(slug=slug, name=name or slug, created=created)
                 .returning(tenants.c.id)
             ).scalar_one()
     except IntegrityError as error:
         raise Conflict(f"tenant {slug!r} already exists") from error
+    create_org_version(connection, tenant_id)
     return TenantRecord(tenant_id, slug, name or slug, created)
 
 

@@ -8,6 +8,7 @@ transaction, so a failing step leaves nothing behind. Every write that changes t
 
 import uuid
 from collections.abc import Mapping, Sequence
+from dataclasses import dataclass
 from functools import lru_cache
 from typing import Any
 
@@ -282,27 +283,44 @@ def update_user(
     return row
 
 
-def delete_user(connection: Connection, tenant_id: int, user_id: str) -> bool:
+@dataclass(frozen=True, slots=True)
+class DeletedUser:
+    """What deleting a user changed besides the user: (id, userName) of each report whose
+    manager it cleared, (id, displayName) of each group it left."""
+
+    reports: list[tuple[str, str]]
+    groups: list[tuple[str, str]]
+
+
+def delete_user(connection: Connection, tenant_id: int, user_id: str) -> DeletedUser | None:
     """Delete a user, clear ``manager`` on their reports (bumping their versions) and remove
-    their group memberships (bumping those groups' versions). False if there was none."""
+    their group memberships (bumping those groups' versions). None if there was none.
+
+    The reports and groups come back from the UPDATEs themselves (RETURNING), not from a read.
+    """
     exists = connection.execute(
         select(users.c.id).where(users.c.tenant_id == tenant_id, users.c.id == user_id)
     ).first()
     if exists is None:
-        return False
+        return None
     now = utcnow()
-    connection.execute(
+    reports = connection.execute(
         update(users)
         .where(users.c.tenant_id == tenant_id, users.c.manager_id == user_id)
         .values(manager_id=None, version=users.c.version + 1, last_modified=now)
-    )
+        .returning(users.c.id, users.c.user_name)
+    ).all()
     member_of = select(group_members.c.group_id).where(group_members.c.user_id == user_id)
-    connection.execute(
+    left = connection.execute(
         update(groups)
         .where(groups.c.tenant_id == tenant_id, groups.c.id.in_(member_of))
         .values(version=groups.c.version + 1, last_modified=now)
-    )
+        .returning(groups.c.id, groups.c.display_name)
+    ).all()
     connection.execute(delete(group_members).where(group_members.c.user_id == user_id))
     connection.execute(delete(users).where(users.c.tenant_id == tenant_id, users.c.id == user_id))
     note_org_change(connection, tenant_id)
-    return True
+    return DeletedUser(
+        reports=[(report, name) for report, name in reports if report != user_id],
+        groups=[(group, name) for group, name in left],
+    )

@@ -4,12 +4,15 @@ import logging
 
 from starlette.applications import Starlette
 from starlette.exceptions import HTTPException
+from starlette.middleware import Middleware
 from starlette.requests import Request
 from starlette.responses import Response
 from starlette.routing import Route
 
+from db.activity_sequencer import Sequencer
 from db.database import Database
 from db.errors import StoreError
+from scim.activity_log import ActivityLog
 from scim.config import ScimConfig
 from scim.discovery import (
     get_resource_type,
@@ -51,7 +54,12 @@ async def _unexpected_error(request: Request, error: Exception) -> Response:
     return scim_error_response(500, "internal server error")
 
 
-def create_scim_app(database: Database, config: ScimConfig) -> Starlette:
+def create_scim_app(
+    database: Database, config: ScimConfig, sequencer: Sequencer | None = None
+) -> Starlette:
+    """The SCIM app; ``sequencer`` numbers the activity log's events after writes (the app's
+    own when not given)."""
+    sequencer = sequencer or Sequencer(database)
     # No two paths overlap, so order only decides how many routes a request is matched
     # against: Entra's hot path (GET /Users?filter=...) comes first (~2 µs per route).
     routes = [
@@ -70,8 +78,14 @@ def create_scim_app(database: Database, config: ScimConfig) -> Starlette:
         Route("/ResourceTypes", list_resource_types, methods=["GET"]),
         Route("/ResourceTypes/{type_id}", get_resource_type, methods=["GET"]),
     ]
+    activity = (
+        [Middleware(ActivityLog, database=database, sequencer=sequencer, routes=routes)]
+        if config.activity_log
+        else []
+    )
     app = Starlette(
         routes=routes,
+        middleware=activity,
         exception_handlers={
             ScimError: _scim_error,
             HTTPException: _http_error,
@@ -81,4 +95,5 @@ def create_scim_app(database: Database, config: ScimConfig) -> Starlette:
     )
     app.state.database = database
     app.state.config = config
+    app.state.sequencer = sequencer
     return app

@@ -9,3 +9,4 @@ class ScimConfig:
     max_body_bytes: int = 1024 * 1024
     max_results: int = 1000  # largest page a list or search returns (ServiceProviderConfig)
     default_count: int = 100
+    activity_log: bool = True  # record every change and refused write (scim.activity)

@@ -11,6 +11,10 @@ from db.database import Database
 from db.tokens import TokenGrant
 from scim.config import ScimConfig
 
+#: The key under which the app puts the request's id in ``scope["state"]`` (the id it echoes
+#: as ``X-Request-ID``); the activity log records it with every event.
+REQUEST_ID_STATE = "request_id"
+
 
 def grant(request: Request) -> TokenGrant:
     """The token grant ``app.auth.RequireToken`` verified for this request."""

@@ -19,11 +19,14 @@ from starlette.responses import Response
 from starlette.routing import Route
 
 from db import groups as repo
+from db.activity import Operation
+from db.group_members import MemberDelta, unique_ids
 from db.groups import GroupRecord
+from scim.activity import group_event, origin, record_activity
 from scim.context import base_url, config, database, tenant_id
 from scim.etag import check_if_match, not_modified, weak_etag
 from scim.filters import compile_group_filter, group_sort_column
-from scim.groups_input import parse_group
+from scim.groups_input import GroupInput, group_document, parse_group
 from scim.groups_patch import plan_group_patch, write_group_patch
 from scim.groups_render import asks_for_members, render_group, wants_members
 from scim.groups_schema import GROUP_RESOURCE_TYPE
@@ -46,6 +49,11 @@ def _group_id(request: Request) -> str:
     return path_id(request, "group_id", "Group")
 
 
+def _fields(data: GroupInput) -> dict[str, Any]:
+    """A group's own fields as a body sets them (what the activity log compares)."""
+    return {"displayName": data.display_name, "externalId": data.external_id}
+
+
 def _resource(
     request: Request, record: GroupRecord, projection: Projection, status: int = 200
 ) -> ScimResponse:
@@ -60,15 +68,21 @@ async def create_group(request: Request) -> Response:
     data = parse_group(await read_json_object(request))
     projection = _projection(request)
     tenant = tenant_id(request)
+    who = origin(request)
 
     def work(connection: Connection) -> GroupRecord:
-        return repo.create_group(
+        created = repo.create_group(
             connection,
             tenant,
             data.display_name,
             external_id=data.external_id,
             member_ids=data.member_ids,
         )
+        if who is not None:  # a new group: every member listed joined
+            joined = MemberDelta().add(unique_ids(data.member_ids))
+            event = group_event(Operation.CREATE, created.id, None, _fields(data), joined)
+            record_activity(connection, tenant, who, [event])
+        return created
 
     large = len(data.member_ids) > repo.SHORT_MEMBER_LIST
     record = await database(request).write(work, in_thread=large)
@@ -92,11 +106,12 @@ async def replace_group(request: Request) -> Response:
     data = parse_group(await read_json_object(request))
     projection = _projection(request)
     tenant, group_id = tenant_id(request), _group_id(request)
+    who = origin(request)
 
     def work(connection: Connection) -> GroupRecord:
         current = repo.get_group(connection, tenant, group_id, with_members=False, for_update=True)
         check_if_match(request, current.version)
-        repo.replace_group(
+        members = repo.replace_group(
             connection,
             tenant,
             group_id,
@@ -104,6 +119,10 @@ async def replace_group(request: Request) -> Response:
             external_id=data.external_id,
             member_ids=data.member_ids,
         )
+        if who is not None:
+            before = group_document(current)
+            event = group_event(Operation.REPLACE, group_id, before, _fields(data), members)
+            record_activity(connection, tenant, who, [event])
         return repo.get_group(connection, tenant, group_id, with_members=wants_members(projection))
 
     # a replace rewrites the whole membership: off the event loop
@@ -117,11 +136,16 @@ async def patch_group(request: Request) -> Response:
     projection = _projection(request)
     tenant = tenant_id(request)
     member_limit = config(request).max_results
+    who = origin(request)
 
     def work(connection: Connection) -> GroupRecord:
         current = repo.get_group(connection, tenant, group_id, with_members=False, for_update=True)
         check_if_match(request, current.version)
-        write_group_patch(connection, tenant, current, plan)
+        fields, members = write_group_patch(connection, tenant, current, plan)
+        if who is not None:
+            before = group_document(current)
+            event = group_event(Operation.UPDATE, group_id, before, fields, members)
+            record_activity(connection, tenant, who, [event])
         return repo.get_group(
             connection,
             tenant,
@@ -136,11 +160,15 @@ async def patch_group(request: Request) -> Response:
 
 async def delete_group(request: Request) -> Response:
     tenant, group_id = tenant_id(request), _group_id(request)
+    who = origin(request)
 
     def work(connection: Connection) -> None:
         current = repo.get_group(connection, tenant, group_id, with_members=False, for_update=True)
         check_if_match(request, current.version)
         repo.delete_group(connection, tenant, group_id)
+        if who is not None:  # the members are not listed: a group may have 100,000
+            event = group_event(Operation.DELETE, group_id, group_document(current), None)
+            record_activity(connection, tenant, who, [event])
 
     await database(request).write(work)
     return Response(status_code=204)

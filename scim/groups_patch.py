@@ -16,11 +16,12 @@ All writes run in the caller's transaction: they apply together or not at all.
 """
 
 from dataclasses import dataclass
-from typing import Literal
+from typing import Any, Literal
 
 from sqlalchemy import Connection
 
 from db import groups as repo
+from db.group_members import MemberDelta
 from db.groups import GroupRecord
 from scim.errors import ScimError, ScimType
 from scim.groups_input import display_name_value, external_id_value, group_document, member_ids
@@ -109,23 +110,33 @@ def _member_write(change: Change) -> MemberWrite:
 
 def write_group_patch(
     connection: Connection, tenant_id: int, current: GroupRecord, plan: GroupPatch
-) -> None:
-    """Store ``plan`` for the (locked) group ``current`` in the caller's transaction."""
+) -> tuple[dict[str, Any], MemberDelta]:
+    """Store ``plan`` for the (locked) group ``current`` in the caller's transaction.
+    Returns the group's own fields as written (``displayName``, ``externalId``) and who
+    joined and left, net."""
+    fields: dict[str, Any] = group_document(current)
     if plan.changes:
-        document = apply_changes(GROUP_RESOURCE_TYPE, group_document(current), plan.changes)
+        document = apply_changes(GROUP_RESOURCE_TYPE, fields, plan.changes)
+        fields = {
+            "displayName": display_name_value(document.get("displayName")),
+            "externalId": external_id_value(document.get("externalId")),
+        }
         repo.update_group(
             connection,
             tenant_id,
             current.id,
-            display_name=display_name_value(document.get("displayName")),
-            external_id=external_id_value(document.get("externalId")),
+            display_name=fields["displayName"],
+            external_id=fields["externalId"],
         )
+    members = MemberDelta()
     for write in plan.member_writes:
         if write.kind == "add":
-            repo.add_members(connection, tenant_id, current.id, write.user_ids)
+            delta = repo.add_members(connection, tenant_id, current.id, write.user_ids)
         elif write.kind == "set":
-            repo.set_members(connection, tenant_id, current.id, write.user_ids)
+            delta = repo.set_members(connection, tenant_id, current.id, write.user_ids)
         elif write.kind == "remove":
-            repo.remove_members(connection, tenant_id, current.id, write.user_ids)
+            delta = repo.remove_members(connection, tenant_id, current.id, write.user_ids)
         else:
-            repo.remove_all_members(connection, tenant_id, current.id)
+            delta = repo.remove_all_members(connection, tenant_id, current.id)
+        members.merge(delta)
+    return fields, members

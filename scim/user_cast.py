@@ -57,7 +57,8 @@ def _fields(entries: tuple[UserAttribute, ...]) -> tuple[_Field, ...]:
 _ACTIVE = next(entry for entry in USER_ATTRIBUTES if entry.path == "active")
 _ACTIVE_ATTRIBUTE = _ACTIVE.attribute
 _ACTIVE_COLUMN = _ACTIVE.column or ""
-_ACTIVE_UNASSIGNED = "_activeUnassigned"
+#: The key in ``attributes`` that says ``active`` was never sent (or was removed).
+ACTIVE_UNASSIGNED = "_activeUnassigned"
 _CORE_FIELDS = _fields(tuple(e for e in stored(urns.CORE_USER) if e is not _ACTIVE))
 #: (attribute, element type, sub-attribute, column) of the values mirrored into columns.
 _MIRRORED = tuple(
@@ -111,7 +112,7 @@ def document_to_columns(document: dict[str, Any]) -> dict[str, Any]:
     _take(rest, _CORE_FIELDS, columns)
     columns[_ACTIVE_COLUMN] = rest.pop(_ACTIVE_ATTRIBUTE, True)
     if _ACTIVE_ATTRIBUTE not in document:
-        rest[_ACTIVE_UNASSIGNED] = True
+        rest[ACTIVE_UNASSIGNED] = True
     for attribute, kind, sub, column in _MIRRORED:
         elements = rest.get(attribute)
         index = _first_of_type(elements, kind) if elements else None
@@ -143,13 +144,13 @@ def row_to_document(row: Mapping[Any, Any]) -> dict[str, Any]:
             complex_value = {sub: row[c] for sub, c in parts if row[c] is not None}
             if complex_value:
                 document[attribute] = complex_value
-    if not stored_document.get(_ACTIVE_UNASSIGNED):
+    if not stored_document.get(ACTIVE_UNASSIGNED):
         document[_ACTIVE_ATTRIBUTE] = bool(row[_ACTIVE_COLUMN])
     for key in _CORE_JSON_ORDER:
         if key in stored_document:
             document[key] = stored_document[key]
     for key, value in stored_document.items():  # anything a later schema version added
-        if key not in document and key not in _EXTENSION_URNS and key != _ACTIVE_UNASSIGNED:
+        if key not in document and key not in _EXTENSION_URNS and key != ACTIVE_UNASSIGNED:
             document[key] = value
     for attribute, kind, sub, column in _MIRRORED:
         value = row[column]

@@ -12,8 +12,10 @@ from sqlalchemy import Connection
 from starlette.requests import Request
 from starlette.responses import Response
 
+from db.activity import Operation
 from db.groups import GroupRef, groups_of_user
 from db.users import create_user_row, delete_user, get_user, update_user
+from scim.activity import origin, record_activity, user_deleted_events, user_event
 from scim.context import base_url, database, tenant_id
 from scim.errors import ScimError
 from scim.etag import check_if_match, not_modified, weak_etag
@@ -63,9 +65,13 @@ async def create_user(request: Request) -> Response:
     document = normalise_resource(USER_RESOURCE_TYPE, await read_json_object(request))
     columns = document_to_columns(document)
     tenant = tenant_id(request)
+    who = origin(request)
 
     def work(connection: Connection) -> Mapping[str, Any]:
-        return create_user_row(connection, tenant, columns)
+        row = create_user_row(connection, tenant, columns)
+        if who is not None:
+            record_activity(connection, tenant, who, [user_event(Operation.CREATE, None, row)])
+        return row
 
     row = await database(request).write(work)
     return _resource_response(request, row, 201)
@@ -88,10 +94,15 @@ async def read_user(request: Request) -> Response:
 
 
 def _rewrite(
-    request: Request, user_id: str, change: Callable[[Mapping[str, Any]], dict[str, Any]]
+    request: Request,
+    user_id: str,
+    operation: Operation,
+    change: Callable[[Mapping[str, Any]], dict[str, Any]],
 ) -> Callable[[Connection], Mapping[str, Any]]:
-    """A unit of work: lock the row, check If-Match, write ``change(row)``'s document."""
+    """A unit of work: lock the row, check If-Match, write ``change(row)``'s document and
+    record what changed (nothing changed: nothing written, nothing recorded)."""
     tenant = tenant_id(request)
+    who = origin(request)
 
     def work(connection: Connection) -> Mapping[str, Any]:
         row = get_user(connection, tenant, user_id, for_update=True)
@@ -100,7 +111,10 @@ def _rewrite(
         check_if_match(request, row["version"])
         columns = document_to_columns(change(row))
         if any(row[name] != value for name, value in columns.items()):
-            row = update_user(connection, tenant, row, columns)
+            written = update_user(connection, tenant, row, columns)
+            if who is not None:
+                record_activity(connection, tenant, who, [user_event(operation, row, written)])
+            row = written
         return row
 
     return work
@@ -109,7 +123,8 @@ def _rewrite(
 async def replace_user(request: Request) -> Response:
     user_id = path_id(request, "user_id", "User")
     document = normalise_resource(USER_RESOURCE_TYPE, await read_json_object(request))
-    row = await database(request).write(_rewrite(request, user_id, lambda _row: document))
+    work = _rewrite(request, user_id, Operation.REPLACE, lambda _row: document)
+    row = await database(request).write(work)
     return _resource_response(request, row)
 
 
@@ -121,20 +136,23 @@ async def patch_user(request: Request) -> Response:
     def change(row: Mapping[str, Any]) -> dict[str, Any]:
         return apply_changes(USER_RESOURCE_TYPE, row_to_document(row), changes)
 
-    row = await database(request).write(_rewrite(request, user_id, change))
+    row = await database(request).write(_rewrite(request, user_id, Operation.UPDATE, change))
     return _resource_response(request, row)
 
 
 async def remove_user(request: Request) -> Response:
     user_id = path_id(request, "user_id", "User")
     tenant = tenant_id(request)
+    who = origin(request)
 
     def work(connection: Connection) -> None:
         row = get_user(connection, tenant, user_id, for_update=True)
         if row is None:
             raise _not_found(user_id)
         check_if_match(request, row["version"])
-        delete_user(connection, tenant, user_id)
+        deleted = delete_user(connection, tenant, user_id)
+        if who is not None and deleted is not None:
+            record_activity(connection, tenant, who, user_deleted_events(row, deleted))
 
     await database(request).write(work)
     return Response(status_code=204)

@@ -2,11 +2,14 @@
 
 import asyncio
 from dataclasses import dataclass, field
+from functools import partial
 
 from strawberry.types import Info as StrawberryInfo
 
 from app.graphql_api.loaders import Loaders
 from app.graphql_api.org_cache import OrgMetricsCache
+from db.activity import sequence_events
+from db.activity_reads import has_unnumbered
 from db.database import Database
 from db.org_metrics import OrgMetrics
 from db.tokens import TokenGrant
@@ -21,6 +24,7 @@ class Context:
     org_cache: OrgMetricsCache | None = None
     _loaders: Loaders | None = field(default=None, init=False)
     _org_metrics: "asyncio.Task[OrgMetrics] | None" = field(default=None, init=False)
+    _activity_sequenced: "asyncio.Task[int] | None" = field(default=None, init=False)
 
     @property
     def grant(self) -> TokenGrant:
@@ -37,6 +41,20 @@ class Context:
         if self._loaders is None:
             self._loaders = Loaders(self.database, self.tenant_id)
         return self._loaders
+
+    async def sequenced_activity(self) -> None:
+        """Number the tenant's committed events (when some wait for it) before the first read
+        of the activity log in this request: readers only show numbered events, and numbering
+        what has committed means the request sees every change made before it."""
+        if self._activity_sequenced is None:
+            self._activity_sequenced = asyncio.ensure_future(self._number_events())
+        await self._activity_sequenced
+
+    async def _number_events(self) -> int:
+        tenant_id = self.tenant_id
+        if not await self.database.read(partial(has_unnumbered, tenant_id=tenant_id)):
+            return 0
+        return await self.database.write(partial(sequence_events, tenant_id=tenant_id))
 
     async def org_metrics(self) -> OrgMetrics:
         """The tenant's whole-tree figures, checked against org_version once per request."""

@@ -2,9 +2,11 @@
 
 GitHub-style: a connection field with ``first: n`` may return ``n`` nodes for each node of
 its parent, so its cost is ``n`` times the product of the ``first`` of every connection above
-it; ``managementChain(maxDepth: d)`` likewise counts ``d``. The query's cost is the sum over all
-such fields, computed from literal arguments, variables and schema defaults, and compared with
-the per-request budget. ``first`` outside 1..MAX_FIRST is reported here too, with the limit.
+it; ``managementChain(maxDepth: d)`` likewise counts ``d``. A few fields that read much more
+than a node have a fixed cost per parent node (``FIELD_COSTS``). The query's cost is the sum
+over all such fields, computed from literal arguments, variables and schema defaults, and
+compared with the per-request budget. ``first`` outside 1..MAX_FIRST is reported here too,
+with the limit.
 """
 
 from collections.abc import Iterator
@@ -38,6 +40,13 @@ from graphql import (
 
 # Fields that return many nodes without a ``first`` argument, and their size argument.
 LIST_SIZE_ARGUMENTS = {"managementChain": "maxDepth"}
+# (type, field): the nodes' worth of work each occurrence costs per parent node. The summary
+# aggregates a window of the activity log; an event's member lists hold up to 1,000 ids each.
+FIELD_COSTS = {
+    ("Query", "provisioningSummary"): 1_000,
+    ("ActivityEvent", "membersAdded"): 10,
+    ("ActivityEvent", "membersRemoved"): 10,
+}
 
 
 class QueryCost:
@@ -89,6 +98,7 @@ class QueryCost:
             return 0
         size = self.size_of(definition, node)
         cost = multiplier * size if size else 0
+        cost += multiplier * FIELD_COSTS.get((parent.name, node.name.value), 0)
         if node.selection_set is None:
             return cost
         inner = multiplier * size if size else multiplier

@@ -1,10 +1,16 @@
 """Errors a client may see. Everything else is masked unless settings.debug is on."""
 
+from typing import ClassVar
+
 from graphql import GraphQLError
 
 
 class ApiError(Exception):
     """A client mistake (bad argument, bad cursor, exceeded limit): its message is shown."""
+
+    # graphql-core copies an original error's ``extensions`` into the GraphQL error, so the
+    # answer carries the code the request log already names these errors by.
+    extensions: ClassVar[dict[str, object]] = {"code": "BAD_USER_INPUT"}
 
 
 def should_mask(error: GraphQLError) -> bool:

@@ -12,6 +12,7 @@ from typing import Any, TypeVar
 from sqlalchemy import Connection
 from strawberry.dataloader import DataLoader
 
+from db.activity_reads import EventPage, EventRecord, events_by_seqs, resource_activity_pages
 from db.database import Database
 from db.directory_groups import GroupRecord, groups_by_ids, groups_of_users
 from db.directory_lists import UserPage, direct_reports_pages
@@ -30,6 +31,8 @@ GroupsKey = tuple[str, int, tuple[str, str] | None]  # (user id, first, after)
 ReportsKey = tuple[str, int, int, bool, int, ReportKey | None]
 # (manager id, include inactive, first, after)
 TeamKey = tuple[str, bool, int, tuple[Any, str] | None]
+# (resource id, resource type, first, before seq)
+ActivityKey = tuple[str, str, int, int | None]
 
 
 class Loaders:
@@ -44,6 +47,8 @@ class Loaders:
         self.groups_of_user = DataLoader[GroupsKey, GroupsPage](load_fn=self._groups_of_users)
         self.direct_reports = DataLoader[TeamKey, UserPage](load_fn=self._direct_reports)
         self.reports = DataLoader[ReportsKey, ReportsPage](load_fn=self._reports)
+        self.activity_event = DataLoader[int, EventRecord | None](load_fn=self._activity_events)
+        self.resource_activity = DataLoader[ActivityKey, EventPage](load_fn=self._resource_activity)
 
     async def read(self, fn: Callable[[Connection], T]) -> T:
         return await self.database.read(fn)
@@ -129,3 +134,12 @@ class Loaders:
 
     async def _groups_of_users(self, keys: Sequence[GroupsKey]) -> list[GroupsPage]:
         return await self._grouped(keys, groups_of_users, "user_ids", ("first", "after"))
+
+    async def _activity_events(self, seqs: Sequence[int]) -> list[EventRecord | None]:
+        found = await self.read(partial(events_by_seqs, tenant_id=self.tenant_id, seqs=seqs))
+        return [found.get(seq) for seq in seqs]
+
+    async def _resource_activity(self, keys: Sequence[ActivityKey]) -> list[EventPage]:
+        return await self._grouped(
+            keys, resource_activity_pages, "resource_ids", ("resource_type", "first", "before")
+        )

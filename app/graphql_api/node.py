@@ -18,7 +18,10 @@ After = Annotated[
 ]
 
 
-@strawberry.interface(description="An object with a stable id (users and groups: their SCIM id).")
+@strawberry.interface(
+    description="An object with a stable id (users and groups: their SCIM id; activity "
+    "events: `ActivityEvent:<seq>`)."
+)
 class Node:
     id: strawberry.ID
 

@@ -15,6 +15,8 @@ from strawberry.extensions import (
 )
 from strawberry.tools import merge_types
 
+from app.graphql_api.activity.queries import ActivityQueries
+from app.graphql_api.activity.types import ActivityEvent
 from app.graphql_api.cost import CostLimiter
 from app.graphql_api.errors import should_mask
 from app.graphql_api.groups.queries import GroupQueries
@@ -34,7 +36,9 @@ class TenantQueries:
     )
 
 
-Query = merge_types("Query", (TenantQueries, UserQueries, OrgQueries, GroupQueries))
+Query = merge_types(
+    "Query", (TenantQueries, UserQueries, OrgQueries, GroupQueries, ActivityQueries)
+)
 
 
 # The depth and alias limiters each create a new validation-rule class when constructed, and
@@ -60,7 +64,7 @@ def build_schema(*, debug: bool = False) -> strawberry.Schema:
         extensions.append(lambda: MaskErrors(should_mask_error=should_mask))
     # Last, so that it sees the errors before MaskErrors replaces the unexpected ones.
     extensions.append(RequestObserver)
-    return strawberry.Schema(query=Query, types=[User, Group], extensions=extensions)
+    return strawberry.Schema(query=Query, types=[User, Group, ActivityEvent], extensions=extensions)
 
 
 def schema_sdl() -> str:

@@ -5,7 +5,7 @@ from pathlib import Path
 import pytest
 from typer.testing import CliRunner
 
-from app.cli import cli
+from app.cli import SQLITE_ONE_WORKER, cli
 from db.database import Database
 from db.tokens import find_grant
 
@@ -146,3 +146,22 @@ def test_serve_first_run_prints_urls_and_secrets_once(
     code, third, _ = run("serve", "--port", "8123", "--database-url", url)
     assert code == 0
     assert "blink-directory demo" not in third  # people are there now
+
+
+@pytest.mark.parametrize("how", [("--workers", "2"), ()])
+def test_serve_refuses_several_workers_on_sqlite(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch, how: tuple[str, ...]
+) -> None:
+    url = f"sqlite:///{tmp_path}/directory.db"
+    monkeypatch.setenv("BLINK_DATABASE_URL", url)
+    monkeypatch.setenv("BLINK_WORKERS", "3")  # as the container sets it; --workers wins
+    calls: list[dict[str, object]] = []
+    monkeypatch.setattr("app.cli.uvicorn.run", lambda *args, **kwargs: calls.append(kwargs))
+    code, out, err = run("serve", *how)
+    assert code == 1
+    assert err.strip() == f"error: {SQLITE_ONE_WORKER}"
+    assert "\n" not in err.strip()
+    assert calls == []
+    code, out, _ = run("serve", "--workers", "1")
+    assert code == 0, out
+    assert calls[0]["workers"] == 1

@@ -16,6 +16,7 @@ import yaml
 from typer.testing import CliRunner
 
 from app import cli as cli_module
+from app.cli import SQLITE_ONE_WORKER
 from app.metrics_exposure import MULTIPROCESS_DIR_VARIABLE
 
 DOCKER = Path(__file__).resolve().parents[2] / "docker"
@@ -26,8 +27,10 @@ def run_command_line(
     environment: dict[str, str],
     monkeypatch: pytest.MonkeyPatch,
     tmp_path: Path,
+    database_url: str | None = None,
 ) -> tuple[int, str, dict[str, Any]]:
-    """Run ``argv`` as the container would; returns exit code, output and uvicorn's arguments."""
+    """Run ``argv`` as the container would (on ``database_url``, a fresh SQLite file by
+    default); returns exit code, output and uvicorn's arguments."""
     assert argv[0] == "blink-directory"
     served: dict[str, Any] = {}
     monkeypatch.setattr(cli_module.uvicorn, "run", lambda app, **options: served.update(options))
@@ -35,7 +38,9 @@ def run_command_line(
     monkeypatch.setenv(MULTIPROCESS_DIR_VARIABLE, str(tmp_path / "metrics"))
     for name, value in environment.items():
         monkeypatch.setenv(name, value)
-    monkeypatch.setenv("BLINK_DATABASE_URL", f"sqlite:///{tmp_path / 'directory.db'}")
+    monkeypatch.setenv(
+        "BLINK_DATABASE_URL", database_url or f"sqlite:///{tmp_path / 'directory.db'}"
+    )
     monkeypatch.delenv("BLINK_METRICS_ADDRESS", raising=False)
     result = CliRunner().invoke(cli_module.cli, argv[1:])
     return result.exit_code, result.output, served
@@ -85,8 +90,9 @@ def test_the_dockerfile_serves_as_a_user_with_a_health_check(
     }
     code, output, served = run_command_line(command, variables, monkeypatch, tmp_path)
     assert code == 0, output
-    # Workers, address and port come from the environment the image sets.
-    assert served["workers"] == int(variables["BLINK_WORKERS"]) == 2
+    # Workers, address and port come from the environment the image sets: one worker for
+    # its embedded SQLite, which admits one writer.
+    assert served["workers"] == int(variables["BLINK_WORKERS"]) == 1
     assert served["host"] == variables["BLINK_HOST"] == "0.0.0.0"  # noqa: S104 - in a container
     assert served["port"] == int(variables["BLINK_PORT"])
     assert served["access_log"] is False
@@ -112,8 +118,10 @@ def test_the_cli_refuses_what_it_does_not_know(
 
 
 def test_compose_migrates_before_the_app_serves_on_postgresql_16(
-    monkeypatch: pytest.MonkeyPatch, tmp_path: Path
+    monkeypatch: pytest.MonkeyPatch, tmp_path: Path, database_url: str
 ) -> None:
+    """Run on each backend: the compose file's several workers are served on PostgreSQL, and
+    the same command line on SQLite is refused."""
     compose = yaml.safe_load((DOCKER / "compose.yaml").read_text())
     services = compose["services"]
     assert services["postgres"]["image"] == "postgres:16"
@@ -127,12 +135,19 @@ def test_compose_migrates_before_the_app_serves_on_postgresql_16(
     assert url.startswith("postgresql://")
     assert "@postgres:5432/" in url
 
-    code, output, _ = run_command_line(migrate["command"], {}, monkeypatch, tmp_path)
+    code, output, _ = run_command_line(migrate["command"], {}, monkeypatch, tmp_path, database_url)
     assert code == 0, output
     assert "up to date" in output
     assert migrate["command"][1] == "migrate"
     assert app["command"][1:] == ["serve", "--no-migrate"]
     settings = {k: v for k, v in app["environment"].items() if k != "BLINK_DATABASE_URL"}
-    code, output, served = run_command_line(app["command"], settings, monkeypatch, tmp_path)
+    code, output, served = run_command_line(
+        app["command"], settings, monkeypatch, tmp_path, database_url
+    )
+    if database_url.startswith("sqlite"):
+        assert code == 1
+        assert SQLITE_ONE_WORKER in output
+        assert served == {}
+        return
     assert code == 0, output
-    assert served["workers"] == int(app["environment"]["BLINK_WORKERS"])
+    assert served["workers"] == int(app["environment"]["BLINK_WORKERS"]) == 2

@@ -130,6 +130,14 @@ def test_a_token_from_basic_credentials_opens_scim(world: OAuthWorld) -> None:
     assert created.status_code == 201
     listed = world.client.get(SCIM_URL, headers=headers).json()
     assert [user["userName"] for user in listed["Resources"]] == ["ada@acme.example"]
+    # The activity log names the client, not a Secret Token.
+    actor = world.database.read_sync(
+        lambda connection: connection.exec_driver_sql(
+            "SELECT actor_name, actor_token_id FROM activity_event"
+        ).one()
+    )
+    assert issued.client_id in actor.actor_name
+    assert actor.actor_token_id is None
 
 
 def test_credentials_in_the_form_and_a_matching_scope(world: OAuthWorld) -> None:

@@ -1,5 +1,7 @@
 """``blink-directory serve`` as shipped: JSON request lines instead of uvicorn's access line,
-and the metrics of all workers on the metrics address (multiprocess mode)."""
+the metrics of all workers on the metrics address (multiprocess mode), and with several workers
+(PostgreSQL) every worker answers from the database: a revoked token is refused by all of them
+once ``BLINK_TOKEN_CACHE_SECONDS`` has passed, and org figures follow every write."""
 
 import os
 import re
@@ -13,6 +15,10 @@ from pathlib import Path
 import httpx
 import orjson
 import pytest
+
+from tests.conftest import BACKENDS
+
+POSTGRES_ONLY = [backend for backend in BACKENDS if backend == "postgresql"]
 
 
 def free_port() -> int:
@@ -33,21 +39,37 @@ def wait_for(url: str, process: subprocess.Popen[bytes], timeout: float = 60) ->
     raise AssertionError(f"{url} did not answer")
 
 
+#: How long a worker may keep answering for a revoked token (``BLINK_TOKEN_CACHE_SECONDS``).
+TOKEN_CACHE_SECONDS = 1.0
+
+
+def cli_command(*args: str) -> list[str]:
+    return [str(Path(sys.executable).with_name("blink-directory")), *args]
+
+
 @pytest.fixture
-def served(tmp_path: Path) -> Iterator[tuple[str, str, Path, subprocess.Popen[bytes]]]:
+def served(
+    tmp_path: Path, database_url: str
+) -> Iterator[tuple[str, str, Path, subprocess.Popen[bytes]]]:
+    """``serve`` on each backend: two workers on PostgreSQL, the one SQLite serves."""
+    workers = "1" if database_url.startswith("sqlite") else "2"
     port, metrics_port = free_port(), free_port()
     output = tmp_path / "out.log"
     environment = {
         **os.environ,
-        "BLINK_DATABASE_URL": f"sqlite:///{tmp_path / 'directory.db'}",
+        "BLINK_DATABASE_URL": database_url,
         "BLINK_PORT": str(port),
         "BLINK_METRICS_ADDRESS": f"127.0.0.1:{metrics_port}",
         "BLINK_LOG_FORMAT": "auto",  # a file: JSON
-        "PROMETHEUS_MULTIPROC_DIR": str(tmp_path / "metrics"),
+        "BLINK_TOKEN_CACHE_SECONDS": str(TOKEN_CACHE_SECONDS),
     }
+    if workers != "1":
+        environment["PROMETHEUS_MULTIPROC_DIR"] = str(tmp_path / "metrics")
+    else:  # one worker serves its own metrics (prometheus-client reads the variable at import)
+        environment.pop("PROMETHEUS_MULTIPROC_DIR", None)
     with output.open("wb") as sink:
         process = subprocess.Popen(
-            [str(Path(sys.executable).with_name("blink-directory")), "serve", "--workers", "2"],
+            cli_command("serve", "--workers", workers),
             env=environment,
             stdout=sink,
             stderr=subprocess.STDOUT,
@@ -95,3 +117,73 @@ def test_serve_logs_json_request_lines_and_serves_metrics_of_all_workers(
     assert "contoso.com" not in text  # no query strings
     assert '"GET /scim/Users' not in text  # no uvicorn access line
     assert "Started server process" in text
+
+
+def secret_of(output: Path, label: bytes) -> str:
+    found = re.search(re.escape(label) + rb":\s+(\S+)", output.read_bytes())
+    assert found is not None
+    return found.group(1).decode()
+
+
+def statuses(base: str, path: str, token: str, times: int = 24) -> list[int]:
+    """``times`` requests, each on a connection of its own (so the workers share them)."""
+    return [
+        httpx.get(f"{base}{path}", headers={"Authorization": f"Bearer {token}"}).status_code
+        for _ in range(times)
+    ]
+
+
+@pytest.mark.parametrize("database_url", POSTGRES_ONLY, indirect=True)
+def test_every_worker_refuses_a_revoked_token_after_the_cache_window(
+    served: tuple[str, str, Path, subprocess.Popen[bytes]], database_url: str
+) -> None:
+    base, _, output, _ = served
+    deadline = time.monotonic() + 30
+    while output.read_text().count("Started server process") < 2:  # both workers
+        assert time.monotonic() < deadline
+        time.sleep(0.1)
+
+    def cli(*args: str) -> str:
+        environment = {**os.environ, "BLINK_DATABASE_URL": database_url}
+        done = subprocess.run(cli_command(*args), env=environment, capture_output=True, check=True)
+        return done.stdout.decode()
+
+    created = cli("token", "create", "--tenant", "default", "--scope", "scim")
+    token_id = re.search(r"created scim token (\d+)", created)
+    assert token_id is not None
+    secret = created.split()[-1]
+    assert set(statuses(base, "/scim/Users?count=1", secret)) == {200}  # cached by the workers
+    cli("token", "revoke", token_id.group(1))
+    time.sleep(TOKEN_CACHE_SECONDS + 0.5)
+    assert set(statuses(base, "/scim/Users?count=1", secret)) == {401}
+
+
+@pytest.mark.parametrize("database_url", POSTGRES_ONLY, indirect=True)
+def test_every_worker_answers_org_figures_of_the_latest_write(
+    served: tuple[str, str, Path, subprocess.Popen[bytes]],
+) -> None:
+    base, _, output, _ = served
+    scim = secret_of(output, b"SCIM Secret Token (Entra)")
+    graphql = secret_of(output, b"GraphQL bearer token")
+    query = {"query": "{ orgHealth { userCount } }"}
+
+    def user_counts() -> set[int]:
+        counts = set()
+        for _ in range(24):  # a connection each: both workers answer
+            reply = httpx.post(
+                f"{base}/graphql", json=query, headers={"Authorization": f"Bearer {graphql}"}
+            )
+            counts.add(reply.json()["data"]["orgHealth"]["userCount"])
+        return counts
+
+    headers = {"Authorization": f"Bearer {scim}"}
+    ids = []
+    for number in range(3):
+        created = httpx.post(
+            f"{base}/scim/Users", json={"userName": f"u{number}@contoso.com"}, headers=headers
+        )
+        assert created.status_code == 201
+        ids.append(created.json()["id"])
+        assert user_counts() == {number + 1}
+    assert httpx.delete(f"{base}/scim/Users/{ids[0]}", headers=headers).status_code == 204
+    assert user_counts() == {2}

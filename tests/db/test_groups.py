@@ -7,7 +7,7 @@ from db import group_members as group_members_module
 from db import groups as repo
 from db.database import Database
 from db.errors import Conflict, InvalidReference, NotFound
-from db.group_members import member_of
+from db.group_members import MemberDelta, member_of
 from db.tables import groups, users
 from db.tenants import create_tenant
 from tests.directory_rows import count_statements, insert_users
@@ -89,10 +89,12 @@ def test_add_members_ignores_existing_and_bumps_version(
     database: Database, tenant_id: int, user_ids: list[str]
 ) -> None:
     group = _create(database, tenant_id, "Sales")
-    database.write_sync(lambda c: repo.add_members(c, tenant_id, group.id, user_ids[:2]))
-    database.write_sync(
+    first = database.write_sync(lambda c: repo.add_members(c, tenant_id, group.id, user_ids[:2]))
+    assert (list(first.added), list(first.removed)) == (user_ids[:2], [])
+    second = database.write_sync(
         lambda c: repo.add_members(c, tenant_id, group.id, [user_ids[1], user_ids[2], user_ids[2]])
     )
+    assert (list(second.added), list(second.removed)) == ([user_ids[2]], [])
     assert sorted(_member_ids(database, tenant_id, group.id)) == sorted(user_ids[:3])
     after = database.read_sync(lambda c: repo.get_group(c, tenant_id, group.id))
     assert after.version == 3
@@ -134,11 +136,13 @@ def test_nested_group_is_refused_with_a_clear_detail(database: Database, tenant_
 
 def test_remove_listed_and_all(database: Database, tenant_id: int, user_ids: list[str]) -> None:
     group = _create(database, tenant_id, "Sales", member_ids=user_ids)
-    database.write_sync(
+    listed = database.write_sync(
         lambda c: repo.remove_members(c, tenant_id, group.id, [user_ids[0], "not-a-member"])
     )
+    assert (list(listed.added), list(listed.removed)) == ([], [user_ids[0]])
     assert sorted(_member_ids(database, tenant_id, group.id)) == sorted(user_ids[1:])
-    database.write_sync(lambda c: repo.remove_all_members(c, tenant_id, group.id))
+    everyone = database.write_sync(lambda c: repo.remove_all_members(c, tenant_id, group.id))
+    assert sorted(everyone.removed) == sorted(user_ids[1:])
     assert _member_ids(database, tenant_id, group.id) == []
     assert database.read_sync(lambda c: repo.get_group(c, tenant_id, group.id)).version == 3
 
@@ -147,7 +151,11 @@ def test_remove_listed_and_all(database: Database, tenant_id: int, user_ids: lis
 def test_set_members_replaces_membership(database: Database, tenant_id: int, size: int) -> None:
     ids = database.write_sync(lambda c: insert_users(c, tenant_id, size + 2))
     group = _create(database, tenant_id, "Sales", member_ids=ids[:2])
-    database.write_sync(lambda c: repo.set_members(c, tenant_id, group.id, ids[1 : size + 1]))
+    delta = database.write_sync(
+        lambda c: repo.set_members(c, tenant_id, group.id, ids[1 : size + 1])
+    )
+    # who stays is in neither list, whichever way the store replaced the membership
+    assert (sorted(delta.added), list(delta.removed)) == (sorted(ids[2 : size + 1]), [ids[0]])
     assert sorted(_member_ids(database, tenant_id, group.id)) == sorted(ids[1 : size + 1])
     database.write_sync(lambda c: repo.set_members(c, tenant_id, group.id, []))
     assert _member_ids(database, tenant_id, group.id) == []
@@ -275,3 +283,12 @@ def test_a_user_deleted_between_check_and_insert_is_an_invalid_reference(
     with pytest.raises(InvalidReference, match="deleted while being added"):
         database.write_sync(lambda c: repo.add_members(c, tenant_id, group.id, [user_ids[1]]))
     assert _member_ids(database, tenant_id, group.id) == [user_ids[0]]
+
+
+def test_a_member_delta_is_net() -> None:
+    delta = MemberDelta().add(["a", "b"]).remove(["b", "c"])
+    assert (list(delta.added), list(delta.removed)) == (["a"], ["c"])
+    delta.merge(MemberDelta().add(["c", "d"]))
+    assert (list(delta.added), list(delta.removed)) == (["a", "d"], [])
+    assert not MemberDelta()
+    assert delta

@@ -12,7 +12,7 @@ from sqlalchemy.exc import IntegrityError, StatementError
 
 from db.database import Database
 from db.prepared import PreparedSelect, PreparedWrite
-from db.tables import tenants, users
+from db.tables import tenant_org_versions, users
 from db.tenants import create_tenant
 from db.users import USER_WITH_MANAGER, insert_user, list_users
 
@@ -166,13 +166,16 @@ def test_prepared_insert_stores_what_execute_stores(database: Database, acme: in
 
 def test_values_fixed_in_a_write_are_bound(database: Database, acme: int) -> None:
     bump = PreparedWrite(
-        update(tenants)
-        .where(tenants.c.id == bindparam("tenant"), tenants.c.slug != "not-acme")
-        .values(org_version=tenants.c.org_version + 2)
+        update(tenant_org_versions)
+        .where(tenant_org_versions.c.tenant_id == bindparam("tenant"))
+        .where(tenant_org_versions.c.stripe == 3)
+        .values(version=tenant_org_versions.c.version + 2)
     )
 
     def version() -> int:
-        query = select(tenants.c.org_version).where(tenants.c.id == acme)
+        query = select(tenant_org_versions.c.version).where(
+            tenant_org_versions.c.tenant_id == acme, tenant_org_versions.c.stripe == 3
+        )
         return int(database.read_sync(lambda c: c.execute(query).scalar_one()))
 
     before = version()

@@ -110,15 +110,17 @@ def test_update_bumps_version_and_notes_org_changes(
     assert (row["version"], row["title"], row["active"]) == (3, "t", False)
 
 
-def test_delete_clears_reports_and_is_false_for_strangers(
+def test_delete_clears_reports_names_them_and_is_none_for_strangers(
     database: Database, tenants: tuple[int, int]
 ) -> None:
     acme, globex = tenants
     boss = database.write_sync(lambda c: insert_user(c, acme, _values("boss")))
     report = database.write_sync(lambda c: insert_user(c, acme, _values("r", manager_id=boss)))
-    assert database.write_sync(lambda c: delete_user(c, globex, boss)) is False
-    assert database.write_sync(lambda c: delete_user(c, acme, boss)) is True
-    assert database.write_sync(lambda c: delete_user(c, acme, boss)) is False
+    assert database.write_sync(lambda c: delete_user(c, globex, boss)) is None
+    deleted = database.write_sync(lambda c: delete_user(c, acme, boss))
+    assert deleted is not None
+    assert (deleted.reports, deleted.groups) == ([(report, "r")], [])
+    assert database.write_sync(lambda c: delete_user(c, acme, boss)) is None
     row = database.read_sync(lambda c: get_user(c, acme, report))
     assert row is not None
     assert (row["manager_id"], row["version"]) == (None, 2)

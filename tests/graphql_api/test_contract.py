@@ -45,6 +45,7 @@ def test_export_schema_writes_and_checks(tmp_path: Path) -> None:
 def test_the_frontend_operations_exist() -> None:
     names = {path.stem for path in OPERATIONS}
     assert {"profile_card", "org_chart", "team_list", "search", "skip_level"} <= names
+    assert {"user_history", "provisioning_health"} <= names
 
 
 @pytest.mark.parametrize("path", OPERATIONS, ids=lambda path: path.stem)

@@ -1,7 +1,12 @@
 """Derived org figures follow org changes: a noted change is visible on the next request."""
 
+import anyio
 from starlette.testclient import TestClient
 
+from app.graphql_api.org_cache import OrgMetricsCache
+from db.database import Database
+from db.tenants import create_tenant
+from db.users import insert_user
 from tests.conftest import TenantTokens
 from tests.graphql_api.conftest import GraphQLClient
 from tests.graphql_api.org_model import Org, Person, generate_org
@@ -41,3 +46,39 @@ def test_counts_follow_users_added_and_removed(client: TestClient, tenant: Tenan
 
     seeder.remove_people([newcomer_id])
     assert gql.data(QUERY, {"id": top}) == before
+
+
+def test_a_process_cache_follows_changes_committed_by_another(database_url: str) -> None:
+    """Two stores on one database stand for two worker processes: the cache of one re-derives
+    after every org change the other commits, never while the change is still open, and
+    never keeps figures older than the version it files them under."""
+    reader, writer = Database(database_url), Database(database_url)
+    cache = OrgMetricsCache(reader)
+
+    def user_count(tenant_id: int) -> int:
+        return anyio.run(cache.current, tenant_id).user_count
+
+    try:
+        tenant = writer.write_sync(lambda c: create_tenant(c, "acme")).id
+        boss = writer.write_sync(lambda c: insert_user(c, tenant, {"user_name": "boss"}))
+        assert user_count(tenant) == 1
+        for number in range(3):
+            writer.write_sync(
+                lambda c, n=number: insert_user(
+                    c, tenant, {"user_name": f"u{n}", "manager_id": boss}
+                )
+            )
+            assert user_count(tenant) == number + 2
+        # A change still open in the other process is not seen, and its commit is.
+        held = writer.engine.connect()
+        held.begin()
+        insert_user(held, tenant, {"user_name": "late", "manager_id": boss})
+        assert user_count(tenant) == 4
+        held.commit()
+        held.close()
+        metrics = anyio.run(cache.current, tenant)
+        assert metrics.user_count == 5
+        assert metrics.report_counts[boss] == 4
+    finally:
+        reader.dispose()
+        writer.dispose()

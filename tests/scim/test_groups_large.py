@@ -26,6 +26,12 @@ def scim(database_url: str, tenant: TenantTokens) -> Iterator[TestClient]:
 
 
 @pytest.mark.slow
+def _numbering(statement: str) -> bool:
+    return "pg_advisory_xact_lock" in statement or statement.startswith(
+        "UPDATE activity_event SET seq"
+    )
+
+
 def test_large_group_changes_cost_what_they_cost_on_an_empty_group(
     scim: TestClient, database: Database, tenant: TenantTokens
 ) -> None:
@@ -50,7 +56,9 @@ def test_large_group_changes_cost_what_they_cost_on_an_empty_group(
         with count_statements(*engines) as log:
             response = request()
         assert not any("api_token" in statement for statement in log.statements)
-        return log.count, response
+        # The activity log's numbering passes run on their own, shortly after any write, so
+        # they may fall in any request's window: they are not the request's cost.
+        return len([s for s in log.statements if not _numbering(s)]), response
 
     plain_members: dict[str, Any] = {}
 

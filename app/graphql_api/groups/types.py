@@ -4,14 +4,17 @@ A ``Group`` is the store's record itself: its plain fields read the record's att
 """
 
 from datetime import datetime
+from typing import Annotated
 
 import strawberry
 
+from app.graphql_api.activity_pages import activity_page_of_resource
 from app.graphql_api.context import Info
 from app.graphql_api.node import After, First, Node, PageInfo
 from app.graphql_api.pages import Page
 from app.graphql_api.user_pages import user_set_page
 from app.graphql_api.users.types import UserConnection
+from db.activity import ResourceType
 from db.directory_groups import GroupRecord
 from db.directory_lists import UserSort, group_members_set
 
@@ -37,6 +40,22 @@ class Group(Node):
     ) -> Page:
         members = group_members_set(info.context.tenant_id, group.id)
         return await user_set_page(info.context, members, UserSort(), first, after)
+
+    # The activity package imports this one (an event's ``group``): named lazily.
+    @strawberry.field(
+        description="This group's history in the activity log, newest first.",
+        graphql_type=Annotated[
+            "ActivityConnection",  # noqa: F821
+            strawberry.lazy("app.graphql_api.activity.types"),
+        ],
+    )
+    @staticmethod
+    async def activity(
+        group: strawberry.Parent[GroupRecord], info: Info, first: First = None, after: After = None
+    ) -> Page:
+        return await activity_page_of_resource(
+            info.context, ResourceType.GROUP.value, group.id, first, after
+        )
 
 
 @strawberry.type

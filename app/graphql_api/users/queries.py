@@ -5,12 +5,14 @@ from functools import partial
 
 import strawberry
 
+from app.graphql_api.activity_pages import seq_of_node_id
 from app.graphql_api.context import Info
 from app.graphql_api.errors import ApiError
 from app.graphql_api.node import After, First, Node
 from app.graphql_api.pages import Page
 from app.graphql_api.user_pages import user_set_page
 from app.graphql_api.users.types import User, UserConnection
+from db.activity_reads import EventRecord
 from db.directory_groups import GroupRecord
 from db.directory_lists import UserFilterSpec, UserSort, UserSortField, directory, roots
 from db.directory_reads import UserRecord, user_by_user_name
@@ -120,12 +122,15 @@ class UserQueries:
         return await user_set_page(info.context, users, UserSort(), first, after)
 
     @strawberry.field(
-        description="A user or group by its id; null when none in this tenant.",
+        description="A user, group or activity event by its id; null when none in this tenant.",
         graphql_type=Node | None,
     )
     @staticmethod
-    async def node(info: Info, id: strawberry.ID) -> UserRecord | GroupRecord | None:
+    async def node(info: Info, id: strawberry.ID) -> UserRecord | GroupRecord | EventRecord | None:
         loaders = info.context.loaders
+        seq = seq_of_node_id(str(id))
+        if seq is not None:
+            return await loaders.activity_event.load(seq)
         user = await loaders.user.load(str(id))
         if user is not None:
             return user

@@ -1,7 +1,7 @@
 """OAuth 2.0 client credentials: clients, their secrets and the access tokens they mint
 
 Revision ID: 0008_oauth_clients
-Revises: 0006_activity_log
+Revises: 0007_org_version_stripes
 Create Date: 2026-11-29
 """
 
@@ -11,8 +11,7 @@ import sqlalchemy as sa
 from alembic import op
 
 revision: str = "0008_oauth_clients"
-# Chained after 0006 on this branch; 0007 is another branch's and is re-chained at merge.
-down_revision: str | None = "0006_activity_log"
+down_revision: str | None = "0007_org_version_stripes"
 branch_labels: str | Sequence[str] | None = None
 depends_on: str | Sequence[str] | None = None
 

@@ -1,0 +1,1 @@
+"""The activity log: events, one resource's history, the provisioning summary."""

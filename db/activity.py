@@ -1,0 +1,212 @@
+"""The activity log: recording events with the change they describe, and numbering them.
+
+A writer inserts its events in the transaction of the change (``record_events``: one INSERT
+per write, no read), with ``seq`` left NULL. Numbering inside the write transaction would
+need a per-tenant counter row that every writer of the tenant locks until it commits, and a
+sequence (PostgreSQL's own) hands out numbers in start order, not commit order, so a reader
+paging "seq > N" could step over a number that commits later.
+
+Instead ``sequence_events`` numbers a tenant's committed, unnumbered events after the fact, in
+one statement under a per-tenant lock (a transaction-scoped advisory lock on PostgreSQL;
+SQLite admits one writer anyway): each gets ``max(seq) + its rank by id``. Passes are
+serialised, each sees every event committed before it started and commits before the next
+one starts, so every number given is above every number any reader has seen: paging by
+``seq`` never misses or repeats an event. Writers never wait on each other or on a pass.
+The app runs a pass after each successful write (``db.activity_sequencer``), and readers
+run one before they read.
+
+Retention (``prune_events``) never deletes a tenant's newest numbered event: the next number
+is derived from it, and numbering must never start again below a reader's position.
+"""
+
+from collections.abc import Mapping, Sequence
+from dataclasses import dataclass, field
+from datetime import datetime
+from enum import StrEnum
+from typing import Any
+
+from sqlalchemy import (
+    Connection,
+    Integer,
+    bindparam,
+    cast,
+    delete,
+    func,
+    insert,
+    select,
+    update,
+)
+
+from db.prepared import PreparedWrite
+from db.tables import activity_events
+from db.types import utcnow
+
+#: Member ids an event lists of each kind (added, removed); ``member_change_count`` counts
+#: them all, so a 100,000-member replace stays one small row.
+MAX_LISTED_MEMBERS = 1000
+#: The first key of the two-int advisory lock (the tenant id is the second): "BLNK".
+SEQUENCE_LOCK_KEY = 0x424C4E4B
+#: The actor of changes made from the command line (no token).
+CLI_ACTOR = "cli"
+#: Rows per multi-row INSERT: 24 columns each, far below the bound-parameter limits.
+_INSERT_CHUNK = 500
+
+
+class Operation(StrEnum):
+    CREATE = "CREATE"
+    REPLACE = "REPLACE"  # PUT
+    UPDATE = "UPDATE"  # PATCH, and the side effects of a delete
+    DELETE = "DELETE"
+
+
+class Outcome(StrEnum):
+    SUCCESS = "SUCCESS"
+    FAILURE = "FAILURE"
+
+
+class ResourceType(StrEnum):
+    USER = "User"
+    GROUP = "Group"
+
+
+@dataclass(frozen=True, slots=True)
+class Origin:
+    """Who asked, and in which request: shared by every event a request records."""
+
+    request_id: str
+    actor_name: str
+    actor_token_id: int | None = None
+    client_request_id: str | None = None
+
+
+@dataclass(slots=True)
+class Event:
+    """One event before it is stored (see ``db.tables.ActivityEvent`` for the fields)."""
+
+    operation: Operation
+    resource_type: ResourceType
+    resource_id: str | None
+    resource_name: str | None = None
+    outcome: Outcome = Outcome.SUCCESS
+    changes: list[dict[str, Any]] | None = None
+    members_added: list[str] | None = None
+    members_removed: list[str] | None = None
+    member_change_count: int = 0
+    status: int | None = None
+    scim_type: str | None = None
+    detail: str | None = None
+    method: str | None = None
+    path: str | None = None
+    occurred_at: datetime = field(default_factory=utcnow)
+
+
+def attribute_change(attribute: str, old: Any, new: Any) -> dict[str, Any]:
+    """One entry of ``changes``."""
+    return {"attribute": attribute, "oldValue": old, "newValue": new}
+
+
+def with_members(event: Event, added: Sequence[str], removed: Sequence[str]) -> Event:
+    """``event`` listing the first ``MAX_LISTED_MEMBERS`` of each and counting them all."""
+    event.members_added = list(added[:MAX_LISTED_MEMBERS]) if added else None
+    event.members_removed = list(removed[:MAX_LISTED_MEMBERS]) if removed else None
+    event.member_change_count = len(added) + len(removed)
+    return event
+
+
+_COLUMNS = tuple(column.key for column in activity_events.c if column.key not in ("id", "seq"))
+_INSERT_ONE = PreparedWrite(
+    insert(activity_events).values(
+        {name: bindparam(name, type_=activity_events.c[name].type) for name in _COLUMNS}
+    )
+)
+
+
+def _row(tenant_id: int, origin: Origin, event: Event) -> dict[str, Any]:
+    return {
+        "tenant_id": tenant_id,
+        "occurred_at": event.occurred_at,
+        "actor_token_id": origin.actor_token_id,
+        "actor_name": origin.actor_name,
+        "request_id": origin.request_id,
+        "client_request_id": origin.client_request_id,
+        "operation": event.operation.value,
+        "outcome": event.outcome.value,
+        "resource_type": event.resource_type.value,
+        "resource_id": event.resource_id,
+        "resource_name": event.resource_name,
+        "status": event.status,
+        "scim_type": event.scim_type,
+        "detail": event.detail,
+        "method": event.method,
+        "path": event.path,
+        "changes": event.changes,
+        "members_added": event.members_added,
+        "members_removed": event.members_removed,
+        "member_change_count": event.member_change_count,
+    }
+
+
+def record_events(
+    connection: Connection, tenant_id: int, origin: Origin, events: Sequence[Event]
+) -> None:
+    """Insert ``events`` (unnumbered) in the caller's transaction: one INSERT, no read."""
+    if not events:
+        return
+    rows = [_row(tenant_id, origin, event) for event in events]
+    if len(rows) == 1:
+        _INSERT_ONE.execute(connection, rows[0])
+        return
+    for start in range(0, len(rows), _INSERT_CHUNK):
+        connection.execute(insert(activity_events).values(rows[start : start + _INSERT_CHUNK]))
+
+
+_TENANT = bindparam("of_tenant", type_=Integer)
+_top = (
+    select(func.coalesce(func.max(activity_events.c.seq), 0))
+    .where(activity_events.c.tenant_id == _TENANT)
+    .scalar_subquery()
+)
+_numbered = (
+    select(
+        activity_events.c.id,
+        (_top + func.row_number().over(order_by=activity_events.c.id)).label("position"),
+    )
+    .where(activity_events.c.tenant_id == _TENANT, activity_events.c.seq.is_(None))
+    .subquery("numbered")
+)
+_SEQUENCE = (
+    update(activity_events)
+    .values(seq=_numbered.c.position)
+    .where(activity_events.c.id == _numbered.c.id)
+)
+_LOCK = select(func.pg_advisory_xact_lock(cast(SEQUENCE_LOCK_KEY, Integer), _TENANT))
+
+
+def sequence_events(connection: Connection, tenant_id: int) -> int:
+    """Number the tenant's committed unnumbered events, in id order, after its highest
+    number; the number of events numbered. Run it in a transaction of its own: the lock is
+    held until that transaction ends."""
+    parameters: Mapping[str, Any] = {"of_tenant": tenant_id}
+    if connection.dialect.name == "postgresql":
+        connection.execute(_LOCK, parameters)
+    return connection.execute(_SEQUENCE, parameters).rowcount
+
+
+def prune_events(connection: Connection, before: datetime, limit: int) -> int:
+    """Delete at most ``limit`` numbered events that occurred before ``before``, oldest
+    first, keeping each tenant's newest one; the number deleted."""
+    old = activity_events.alias("old")
+    newest = (
+        select(func.max(activity_events.c.seq))
+        .where(activity_events.c.tenant_id == old.c.tenant_id)
+        .scalar_subquery()
+    )
+    batch = (
+        select(old.c.id)
+        .where(old.c.occurred_at < before, old.c.seq.is_not(None), old.c.seq < newest)
+        .order_by(old.c.occurred_at)
+        .limit(limit)
+    )
+    return connection.execute(
+        delete(activity_events).where(activity_events.c.id.in_(batch.scalar_subquery()))
+    ).rowcount

@@ -1,0 +1,377 @@
+"""Reading the activity log: pages of events newest first, one resource's history, the
+events after a position (to follow the log) and the provisioning summary.
+
+Readers only see events that have their position (``seq IS NOT NULL``): an event gets it once
+its transaction has committed (``db.activity``), so a page by ``seq`` never shows an event
+and later finds another one slipping in before it. Callers number the committed events first.
+Every statement is scoped by tenant and walks one of the table's indexes (``has_unnumbered``:
+``ix_activity_unsequenced``):
+``ux_activity_tenant_seq`` for the log, ``ix_activity_tenant_resource`` for one resource,
+``ix_activity_tenant_request`` for one request.
+"""
+
+import re
+from collections import defaultdict
+from collections.abc import Collection, Mapping
+from dataclasses import dataclass, field, fields
+from datetime import datetime
+from operator import itemgetter
+from typing import Any
+
+from sqlalchemy import ColumnElement, Connection, Select, and_, false, func, select
+
+from db.activity import Operation, Outcome
+from db.directory_pages import keyset_page
+from db.tables import activity_events
+
+OPERATIONS = tuple(operation.value for operation in Operation)
+OUTCOMES = tuple(outcome.value for outcome in Outcome)
+#: How many failure reasons the provisioning summary names.
+TOP_FAILURE_REASONS = 5
+
+
+@dataclass(frozen=True, slots=True)
+class EventRecord:
+    """One event as readers see it. Each field is named after its column of
+    ``db.tables.activity_events`` (``EVENT_COLUMNS`` is derived from the fields)."""
+
+    seq: int
+    occurred_at: datetime
+    actor_token_id: int | None
+    actor_name: str
+    request_id: str
+    client_request_id: str | None
+    operation: str
+    outcome: str
+    resource_type: str
+    resource_id: str | None
+    resource_name: str | None
+    status: int | None
+    scim_type: str | None
+    detail: str | None
+    method: str | None
+    path: str | None
+    changes: list[dict[str, Any]] | None
+    members_added: list[str] | None
+    members_removed: list[str] | None
+    member_change_count: int
+
+
+EVENT_COLUMNS = tuple(activity_events.c[f.name] for f in fields(EventRecord))
+_EVENT_VALUES = itemgetter(*(column.name for column in EVENT_COLUMNS))
+
+
+def event_record(row: Mapping[Any, Any]) -> EventRecord:
+    return EventRecord(*_EVENT_VALUES(row))
+
+
+@dataclass(frozen=True, slots=True)
+class ActivityFilterSpec:
+    """Conditions an event must all meet; None leaves a condition out. ``operations`` is a
+    set of operations (an empty one matches nothing); ``since`` is inclusive, ``until``
+    exclusive, both on ``occurred_at``."""
+
+    resource_id: str | None = None
+    resource_type: str | None = None
+    operations: frozenset[str] | None = None
+    outcome: str | None = None
+    since: datetime | None = None
+    until: datetime | None = None
+    request_id: str | None = None
+
+    def conditions(self, tenant_id: int) -> list[ColumnElement[bool]]:
+        table = activity_events.c
+        found: list[ColumnElement[bool]] = [table.tenant_id == tenant_id, table.seq.is_not(None)]
+        if self.resource_id is not None:
+            found.append(table.resource_id == self.resource_id)
+        if self.resource_type is not None:
+            found.append(table.resource_type == self.resource_type)
+        if self.operations is not None:
+            found.append(
+                table.operation.in_(sorted(self.operations)) if self.operations else false()
+            )
+        if self.outcome is not None:
+            found.append(table.outcome == self.outcome)
+        if self.since is not None:
+            found.append(table.occurred_at >= self.since)
+        if self.until is not None:
+            found.append(table.occurred_at < self.until)
+        if self.request_id is not None:
+            found.append(table.request_id == self.request_id)
+        return found
+
+
+@dataclass(frozen=True, slots=True)
+class EventPage:
+    events: list[EventRecord]
+    has_next: bool
+
+
+def _events(tenant_id: int, spec: ActivityFilterSpec) -> Select[Any]:
+    return select(*EVENT_COLUMNS).where(*spec.conditions(tenant_id))
+
+
+def activity_page(
+    connection: Connection,
+    tenant_id: int,
+    spec: ActivityFilterSpec,
+    *,
+    first: int,
+    before: int | None,
+) -> EventPage:
+    """The ``first`` newest events matching ``spec`` whose seq is below ``before``."""
+    page = keyset_page(
+        connection,
+        _events(tenant_id, spec),
+        [activity_events.c.seq],
+        first=first,
+        after=None if before is None else (before,),
+        descending=True,
+    )
+    return EventPage([event_record(row) for row in page.rows], page.has_next)
+
+
+def count_activity(connection: Connection, tenant_id: int, spec: ActivityFilterSpec) -> int:
+    query = select(func.count()).select_from(activity_events).where(*spec.conditions(tenant_id))
+    return int(connection.execute(query).scalar_one())
+
+
+def events_after(
+    connection: Connection,
+    tenant_id: int,
+    spec: ActivityFilterSpec,
+    *,
+    after: int,
+    limit: int,
+) -> list[EventRecord]:
+    """Up to ``limit`` events matching ``spec`` with seq above ``after``, oldest first: what a
+    follower of the log has not seen yet."""
+    query = (
+        _events(tenant_id, spec)
+        .where(activity_events.c.seq > after)
+        .order_by(activity_events.c.seq)
+        .limit(limit)
+    )
+    return [event_record(row) for row in connection.execute(query).mappings()]
+
+
+def has_unnumbered(connection: Connection, tenant_id: int) -> bool:
+    """Whether some committed event of the tenant still waits for its number: readers number
+    before reading only then, so that a read of a quiet log writes nothing (on PostgreSQL a
+    numbering pass is a transaction with a lock: four round trips instead of this one)."""
+    table = activity_events.c
+    query = select(table.id).where(table.tenant_id == tenant_id, table.seq.is_(None)).limit(1)
+    return connection.execute(query).first() is not None
+
+
+def latest_seq(connection: Connection, tenant_id: int) -> int:
+    """The tenant's highest position so far (0 before its first event)."""
+    query = select(func.max(activity_events.c.seq)).where(activity_events.c.tenant_id == tenant_id)
+    return int(connection.execute(query).scalar_one() or 0)
+
+
+def events_by_seqs(
+    connection: Connection, tenant_id: int, seqs: Collection[int]
+) -> dict[int, EventRecord]:
+    if not seqs:
+        return {}
+    rows = connection.execute(
+        select(*EVENT_COLUMNS).where(
+            activity_events.c.tenant_id == tenant_id, activity_events.c.seq.in_(set(seqs))
+        )
+    ).mappings()
+    return {row["seq"]: event_record(row) for row in rows}
+
+
+def resource_activity_pages(
+    connection: Connection,
+    tenant_id: int,
+    resource_ids: Collection[str],
+    *,
+    resource_type: str,
+    first: int,
+    before: int | None,
+) -> dict[str, EventPage]:
+    """A page of each resource's history, newest first: one resource walks
+    ``ix_activity_tenant_resource`` with a LIMIT, several are one statement (ROW_NUMBER per
+    resource over the same index). The latter reads every event of those resources, which
+    is few for a user (a create and its changes); a UNION ALL of one LIMITed walk per
+    resource read fewer rows but cost PostgreSQL more to plan than it saved."""
+    spec = ActivityFilterSpec(resource_type=resource_type)
+    if len(resource_ids) == 1:
+        (resource_id,) = resource_ids
+        page = activity_page(
+            connection,
+            tenant_id,
+            ActivityFilterSpec(resource_id=resource_id, resource_type=resource_type),
+            first=first,
+            before=before,
+        )
+        return {resource_id: page}
+    pages: dict[str, EventPage] = {
+        resource_id: EventPage([], False) for resource_id in resource_ids
+    }
+    if not resource_ids:
+        return pages
+    table = activity_events.c
+    position = func.row_number().over(partition_by=table.resource_id, order_by=table.seq.desc())
+    inner = _events(tenant_id, spec).add_columns(position.label("position"))
+    inner = inner.where(table.resource_id.in_(set(resource_ids)))
+    if before is not None:
+        inner = inner.where(table.seq < before)
+    numbered = inner.subquery("numbered")
+    rows = connection.execute(
+        select(numbered)
+        .where(numbered.c.position <= first + 1)
+        .order_by(numbered.c.resource_id, numbered.c.position)
+    ).mappings()
+    listed: dict[str, list[EventRecord]] = defaultdict(list)
+    more: set[str] = set()
+    for row in rows:
+        if row["position"] > first:
+            more.add(row["resource_id"])
+        else:
+            listed[row["resource_id"]].append(event_record(row))
+    for resource_id, events in listed.items():
+        pages[resource_id] = EventPage(events, resource_id in more)
+    return pages
+
+
+def count_resource_activity(
+    connection: Connection, tenant_id: int, resource_type: str, resource_id: str
+) -> int:
+    spec = ActivityFilterSpec(resource_id=resource_id, resource_type=resource_type)
+    return count_activity(connection, tenant_id, spec)
+
+
+def latest_resource_id(
+    connection: Connection, tenant_id: int, resource_type: str, resource_name: str
+) -> str | None:
+    """The id of the resource most recently recorded under ``resource_name`` (any case), also
+    once deleted: how the command line finds a user by a userName no longer in the directory.
+    No index serves it: it is a scan of the tenant's events, for an operator's question."""
+    table = activity_events.c
+    query = (
+        select(table.resource_id)
+        .where(
+            table.tenant_id == tenant_id,
+            table.seq.is_not(None),
+            table.resource_type == resource_type,
+            table.resource_id.is_not(None),
+            func.lower(table.resource_name) == resource_name.lower(),
+        )
+        .order_by(table.seq.desc())
+        .limit(1)
+    )
+    found = connection.execute(query).scalar_one_or_none()
+    return None if found is None else str(found)
+
+
+# -- the provisioning summary -----------------------------------------------------------------
+
+#: What varies between failures of the same kind: quoted values, ids, addresses, numbers.
+_VARIABLE = re.compile(
+    r"'[^']*'"
+    r'|"[^"]*"'
+    r"|[0-9A-Fa-f]{8}(?:-[0-9A-Fa-f]{4}){3}-[0-9A-Fa-f]{12}"
+    r"|\S+@\S+"
+    r"|\b\d+(?:\.\d+)?\b"
+)
+#: Stands for each blanked part of a detail.
+BLANK = "…"
+
+
+def detail_pattern(detail: str | None) -> str | None:
+    """``detail`` with its variable parts blanked, so that "userName 'ada@…' already exists"
+    and "userName 'alan@…' already exists" are one reason."""
+    if detail is None:
+        return None
+    return _VARIABLE.sub(BLANK, detail)
+
+
+@dataclass(frozen=True, slots=True)
+class OperationCount:
+    operation: str
+    outcome: str
+    count: int
+
+
+@dataclass(slots=True)
+class FailureReason:
+    status: int | None
+    scim_type: str | None
+    detail_pattern: str | None
+    count: int
+    last_seen: datetime
+
+
+@dataclass(frozen=True, slots=True)
+class ProvisioningSummary:
+    since: datetime
+    #: Every (operation, outcome) pair, zeros included, in OPERATIONS x OUTCOMES order.
+    counts: list[OperationCount]
+    failure_reasons: list[FailureReason] = field(default_factory=list)
+    last_event_at: datetime | None = None
+
+    @property
+    def total(self) -> int:
+        return sum(entry.count for entry in self.counts)
+
+    @property
+    def failures(self) -> int:
+        return sum(entry.count for entry in self.counts if entry.outcome == Outcome.FAILURE.value)
+
+    @property
+    def failure_ratio(self) -> float:
+        total = self.total
+        return self.failures / total if total else 0.0
+
+
+def provisioning_summary(
+    connection: Connection, tenant_id: int, since: datetime
+) -> ProvisioningSummary:
+    """Counts by operation and outcome since ``since``, the most frequent failure reasons
+    and the time of the tenant's latest event, in three statements."""
+    table = activity_events.c
+    window = ActivityFilterSpec(since=since).conditions(tenant_id)
+    counted: dict[tuple[str, str], int] = {
+        (str(operation), str(outcome)): int(count)
+        for operation, outcome, count in connection.execute(
+            select(table.operation, table.outcome, func.count())
+            .where(*window)
+            .group_by(table.operation, table.outcome)
+        )
+    }
+    counts = [
+        OperationCount(operation, outcome, counted.get((operation, outcome), 0))
+        for operation in OPERATIONS
+        for outcome in OUTCOMES
+    ]
+    # Grouped by the exact detail in SQL (neither database can blank a pattern portably),
+    # then by pattern here: a window holds few distinct details, not one row per failure.
+    reasons: dict[tuple[int | None, str | None, str | None], FailureReason] = {}
+    for status, scim_type, detail, count, last_seen in connection.execute(
+        select(
+            table.status, table.scim_type, table.detail, func.count(), func.max(table.occurred_at)
+        )
+        .where(*window, table.outcome == Outcome.FAILURE.value)
+        .group_by(table.status, table.scim_type, table.detail)
+    ):
+        key = (status, scim_type, detail_pattern(detail))
+        reason = reasons.get(key)
+        if reason is None:
+            reasons[key] = FailureReason(*key, count=int(count), last_seen=last_seen)
+        else:
+            reason.count += int(count)
+            reason.last_seen = max(reason.last_seen, last_seen)
+    top = sorted(
+        reasons.values(),
+        key=lambda r: (-r.count, -r.last_seen.timestamp(), r.detail_pattern or ""),
+    )
+    last_event_at = connection.execute(
+        select(table.occurred_at)
+        .where(and_(table.tenant_id == tenant_id, table.seq.is_not(None)))
+        .order_by(table.seq.desc())
+        .limit(1)
+    ).scalar_one_or_none()
+    return ProvisioningSummary(since, counts, top[:TOP_FAILURE_REASONS], last_event_at)
