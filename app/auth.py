@@ -9,10 +9,15 @@ Verified tokens are cached by hash for ``BLINK_TOKEN_CACHE_SECONDS``, so a warm 
 database round trip. Tokens are revoked by the CLI (``blink-directory token revoke``), a process
 of its own that cannot reach this cache: a revocation takes effect in a running server when the
 cached entry expires, within that time.
+
+OAuth 2.0 access tokens (``db.oauth_clients``, minted at ``POST /oauth/token``) are verified
+and cached the same way; a cached one is refused again once it expires, and a revoked client or
+secret takes effect within the same cache time.
 """
 
 from collections import OrderedDict
 from collections.abc import Callable
+from datetime import datetime
 from functools import partial
 from time import monotonic
 
@@ -22,7 +27,9 @@ from starlette.types import ASGIApp, Receive, Scope, Send
 
 from app.metrics import Metrics
 from db.database import Database
+from db.oauth_clients import ACCESS_TOKEN_PREFIX, find_access_grant
 from db.tokens import TokenGrant, TokenScope, find_grant, hash_secret, touch_token
+from db.types import utcnow
 
 Rejection = Callable[[int, str], Response]
 
@@ -34,8 +41,10 @@ class TokenVerifier:
         ttl_seconds: float,
         max_entries: int = 10_000,
         metrics: Metrics | None = None,
+        clock: Callable[[], datetime] = utcnow,
     ) -> None:
         self._database = database
+        self._clock = clock
         self._ttl = ttl_seconds
         self._max_entries = max_entries
         self._cache: OrderedDict[str, tuple[float, TokenGrant | None]] = OrderedDict()
@@ -49,10 +58,15 @@ class TokenVerifier:
         if cached is not None and cached[0] > now:
             if self._hits is not None:
                 self._hits.inc()
-            return cached[1]
+            return _unexpired(cached[1], self._clock())
         if self._misses is not None:
             self._misses.inc()
-        grant = await self._database.write(partial(_find_and_touch, secret))
+        if secret.startswith(ACCESS_TOKEN_PREFIX):
+            grant = await self._database.read(
+                partial(find_access_grant, token=secret, now=self._clock())
+            )
+        else:
+            grant = await self._database.write(partial(_find_and_touch, secret))
         self._cache[digest] = (now + self._ttl, grant)
         self._cache.move_to_end(digest)
         while len(self._cache) > self._max_entries:
@@ -67,6 +81,12 @@ class TokenVerifier:
         for digest, (_, grant) in list(self._cache.items()):
             if grant is not None and grant.token_id == token_id:
                 del self._cache[digest]
+
+
+def _unexpired(grant: TokenGrant | None, now: datetime) -> TokenGrant | None:
+    if grant is None or grant.expires is None or grant.expires > now:
+        return grant
+    return None
 
 
 def _find_and_touch(secret: str, connection: Connection) -> TokenGrant | None:

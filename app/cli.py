@@ -33,8 +33,19 @@ from db.database import Database
 from db.engine import is_sqlite
 from db.errors import StoreError
 from db.migrate import upgrade
+from db.oauth_clients import (
+    DEFAULT_SECRET_DAYS,
+    MAX_SECRET_DAYS,
+    IssuedSecret,
+    add_secret,
+    create_client,
+    list_clients,
+    revoke_client,
+    revoke_secret,
+)
 from db.tenants import create_tenant, get_tenant, list_tenants
 from db.tokens import TokenScope, issue_token, list_tokens, revoke_token
+from db.types import utcnow
 
 T = TypeVar("T")
 
@@ -61,6 +72,13 @@ activity_cli = typer.Typer(
     no_args_is_help=True,
 )
 cli.add_typer(activity_cli, name="activity")
+client_cli = typer.Typer(
+    help="Manage OAuth 2.0 clients (client credentials for POST /oauth/token).",
+    no_args_is_help=True,
+)
+client_secret_cli = typer.Typer(help="Add and revoke a client's secrets.", no_args_is_help=True)
+client_cli.add_typer(client_secret_cli, name="secret")
+cli.add_typer(client_cli, name="client")
 
 out = Console(highlight=False, soft_wrap=True)
 
@@ -374,6 +392,99 @@ def activity_prune(
     with open_database(database_url) as database, store_errors():
         deleted = prune_sync(database, keep)
     out.print(f"deleted {deleted} activity events older than {keep} days")
+
+
+# --- OAuth 2.0 clients (issue 16) ---------------------------------------------------------
+
+
+def _print_secret(issued: IssuedSecret) -> None:
+    out.print(
+        f"secret {issued.info.id} of client {issued.client_id} expires "
+        f"{issued.info.expires.isoformat(timespec='seconds')}; it follows and is not shown again:"
+    )
+    typer.echo(issued.secret)
+
+
+@client_cli.command("create")
+def client_create(
+    tenant: Annotated[str, typer.Option(help="Tenant slug.")],
+    scope: Annotated[TokenScope, typer.Option(help="scim (for Entra) or graphql (readers).")],
+    name: Annotated[str | None, typer.Option(help="A label for the client.")] = None,
+    secret_days: Annotated[
+        int, typer.Option(min=1, max=MAX_SECRET_DAYS, help="Days until the first secret expires.")
+    ] = DEFAULT_SECRET_DAYS,
+    database_url: DatabaseUrlOption = None,
+) -> None:
+    """Create a client; its id is printed, then its secret once, as the last line."""
+    info, issued = in_transaction(
+        database_url,
+        lambda connection: create_client(connection, tenant, scope, utcnow(), name, secret_days),
+    )
+    out.print(
+        f"created {info.scope.value} OAuth client ({info.name}) for tenant {info.tenant_slug!r}"
+    )
+    out.print(f"client id: {info.client_id}")
+    _print_secret(issued)
+
+
+@client_secret_cli.command("add")
+def client_secret_add(
+    client_id: str,
+    days: Annotated[
+        int, typer.Option(min=1, max=MAX_SECRET_DAYS, help="Days until the secret expires.")
+    ] = DEFAULT_SECRET_DAYS,
+    database_url: DatabaseUrlOption = None,
+) -> None:
+    """Add a secret (the others stay valid): deploy it, then revoke the old one."""
+    issued = in_transaction(
+        database_url, lambda connection: add_secret(connection, client_id, utcnow(), days)
+    )
+    _print_secret(issued)
+
+
+@client_secret_cli.command("revoke")
+def client_secret_revoke(
+    client_id: str, secret_id: int, database_url: DatabaseUrlOption = None
+) -> None:
+    """Revoke one secret and the access tokens it minted."""
+    in_transaction(
+        database_url, lambda connection: revoke_secret(connection, client_id, secret_id, utcnow())
+    )
+    out.print(f"revoked secret {secret_id} of client {client_id}")
+
+
+@client_cli.command("list")
+def client_list(
+    tenant: Annotated[str | None, typer.Option(help="Only this tenant's clients.")] = None,
+    database_url: DatabaseUrlOption = None,
+) -> None:
+    """List clients and their secrets' ids, expiry and state (never the secrets)."""
+    # One line per client and one per secret rather than a table: client ids stay whole on
+    # any terminal width, and the output greps.
+    for client in in_transaction(database_url, lambda connection: list_clients(connection, tenant)):
+        state = f"revoked {_day(client.revoked)}" if client.revoked else "active"
+        out.print(
+            f"{client.client_id}  tenant {client.tenant_slug}  scope {client.scope.value}  "
+            f"{state}  {client.name!r}"
+        )
+        for secret in client.secrets:
+            line = f"  secret {secret.id}  expires {_day(secret.expires)}"
+            if secret.last_used:
+                line += f"  last used {_day(secret.last_used)}"
+            if secret.revoked:
+                line += f"  revoked {_day(secret.revoked)}"
+            out.print(line)
+
+
+def _day(moment: datetime) -> str:
+    return moment.date().isoformat()
+
+
+@client_cli.command("revoke")
+def client_revoke(client_id: str, database_url: DatabaseUrlOption = None) -> None:
+    """Revoke a client: its secrets and access tokens stop working within seconds."""
+    in_transaction(database_url, lambda connection: revoke_client(connection, client_id, utcnow()))
+    out.print(f"revoked client {client_id}")
 
 
 def main() -> None:

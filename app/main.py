@@ -1,17 +1,20 @@
 """The app factory: one Starlette process serving SCIM, GraphQL and health probes."""
 
 import gc
-from collections.abc import AsyncIterator
+from collections.abc import AsyncIterator, Callable
 from contextlib import asynccontextmanager
+from datetime import datetime
 
 from prometheus_client import CollectorRegistry
 from starlette.applications import Starlette
 from starlette.middleware import Middleware
+from starlette.middleware.cors import CORSMiddleware
 from starlette.routing import Mount, Route
 from starlette.types import ASGIApp
 
 from app.activity_retention import retention
 from app.auth import Rejection, RequireToken, TokenVerifier
+from app.body_timeout import BodyTimeout
 from app.graphql_api.graphiql import STATIC_PATH, graphiql_assets
 from app.graphql_api.http import DirectoryGraphQL, graphql_auth_error, is_ide_page
 from app.graphql_api.schema import build_schema
@@ -19,25 +22,31 @@ from app.health import healthz, readyz
 from app.logging_setup import resolve_format
 from app.metrics import Metrics
 from app.metrics_exposure import app_metrics
+from app.oauth_token import token_endpoint
 from app.rate_limit import RateLimit, TokenBuckets
 from app.request_lines import request_lines
 from app.request_log import RequestLog
 from app.route_templates import RouteTemplates
+from app.security_headers import SecurityHeaders
 from app.settings import Settings
 from app.web.pages import web_routes
 from db.activity_sequencer import Sequencer
 from db.database import Database
 from db.tokens import TokenScope
+from db.types import utcnow
 from scim.app import create_scim_app
 from scim.config import ScimConfig
 from scim.errors import scim_error_response
 
 
-def create_app(settings: Settings | None = None) -> Starlette:
+def create_app(
+    settings: Settings | None = None, *, clock: Callable[[], datetime] = utcnow
+) -> Starlette:
+    """The app; ``clock`` (UTC) decides when OAuth secrets and access tokens expire."""
     settings = settings or Settings()
     database = Database(settings.database_url)
     metrics = Metrics(CollectorRegistry(), tenant_labels=settings.metrics_tenant_labels)
-    verifier = TokenVerifier(database, settings.token_cache_seconds, metrics=metrics)
+    verifier = TokenVerifier(database, settings.token_cache_seconds, metrics=metrics, clock=clock)
     buckets = (
         TokenBuckets(settings.rate_limit_per_second, settings.rate_limit_burst)
         if settings.rate_limit_per_second > 0 and settings.rate_limit_burst > 0
@@ -108,6 +117,11 @@ def create_app(settings: Settings | None = None) -> Starlette:
         Route("/healthz", healthz),
         Route("/readyz", readyz),
         Route("/graphql", graphql, methods=["GET", "POST"]),
+        Route(
+            "/oauth/token",
+            token_endpoint(database, settings.access_token_seconds, clock, buckets),
+            methods=["POST"],
+        ),
         Mount(STATIC_PATH, graphiql_assets(), name="graphiql-assets"),
         *web_routes(),  # /, /orgchart, /favicon.ico and /static
     ]
@@ -121,6 +135,11 @@ def create_app(settings: Settings | None = None) -> Starlette:
                 log=lines,
                 metrics=metrics,
             ),
+            # HTTP hardening (issue 16): headers on every answer, CORS only for the origins
+            # BLINK_CORS_ORIGINS names, and a deadline for the request body.
+            Middleware(SecurityHeaders),
+            *cors(settings),
+            Middleware(BodyTimeout, seconds=settings.body_timeout_seconds),
         ],
         lifespan=lifespan,
     )
@@ -132,3 +151,19 @@ def create_app(settings: Settings | None = None) -> Starlette:
     app.state.scim_app = scim_app
     app.state.sequencer = sequencer
     return app
+
+
+def cors(settings: Settings) -> list[Middleware]:
+    """Cross-origin calls from the origins configured, with a bearer token; none otherwise."""
+    if not settings.cors_origin_list:
+        return []
+    return [
+        Middleware(
+            CORSMiddleware,
+            allow_origins=settings.cors_origin_list,
+            allow_methods=["GET", "POST", "PUT", "PATCH", "DELETE"],
+            allow_headers=["Authorization", "Content-Type", "If-Match", "If-None-Match"],
+            expose_headers=["ETag", "Location"],
+            max_age=600,
+        )
+    ]

@@ -40,9 +40,9 @@ class TokenBuckets:
         self.burst = float(burst)
         self.clock = clock
         self.max_keys = max_keys
-        self._buckets: dict[int, tuple[float, float]] = {}  # key -> (tokens, when)
+        self._buckets: dict[str, tuple[float, float]] = {}  # key -> (tokens, when)
 
-    def take(self, key: int) -> float:
+    def take(self, key: str) -> float:
         """0 when a request may go now (and it is counted), else the seconds to wait."""
         now = self.clock()
         bucket = self._buckets.get(key)
@@ -79,7 +79,7 @@ class RateLimit:
     async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
         grant: TokenGrant | None = scope.get("state", {}).get("grant")
         if grant is not None:
-            wait = self.buckets.take(grant.token_id)
+            wait = self.buckets.take(grant.principal)
             if wait > 0:
                 await self._too_many(wait)(scope, receive, send)
                 return

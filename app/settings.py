@@ -57,6 +57,37 @@ class Settings(BaseSettings):
     activity_retention_days: int = Field(
         default=90, ge=0, description="Days activity events are kept (0: kept forever)"
     )
+    # OAuth 2.0 and HTTP hardening (issue 16).
+    access_token_seconds: int = Field(
+        default=3600,
+        ge=3600,
+        le=21600,
+        description="Lifetime of an OAuth access token from POST /oauth/token (1 to 6 hours)",
+    )
+    cors_origins: str = Field(
+        default="",
+        description="Comma-separated origins (https://app.example) allowed cross-origin calls; "
+        "empty: none",
+    )
+    body_timeout_seconds: float = Field(
+        default=30.0,
+        gt=0,
+        le=600,
+        description="Time a client has to send a request body (408 after it)",
+    )
+
+    @field_validator("cors_origins")
+    @classmethod
+    def _origins(cls, value: str) -> str:
+        for origin in _split_origins(value):
+            scheme, _, rest = origin.partition("://")
+            if scheme not in ("http", "https") or not rest or "/" in rest:
+                raise ValueError(f"{origin!r} is not an origin such as https://app.example")
+        return value
+
+    @property
+    def cors_origin_list(self) -> list[str]:
+        return _split_origins(self.cors_origins)
 
     @field_validator("log_format", mode="before")
     @classmethod
@@ -104,6 +135,10 @@ class Settings(BaseSettings):
         if not value.startswith(("http://", "https://")):
             raise ValueError("must start with http:// or https://")
         return value.rstrip("/")
+
+
+def _split_origins(value: str) -> list[str]:
+    return [origin.strip().rstrip("/") for origin in value.split(",") if origin.strip()]
 
 
 def describe_validation_error(error: ValidationError) -> str:

@@ -59,6 +59,56 @@ class ApiToken(SQLModel, table=True):
     revoked: datetime | None = Field(default=None, sa_type=UTCDateTime)
 
 
+class OAuthClient(SQLModel, table=True):
+    """An OAuth 2.0 client (RFC 6749 §4.4): one tenant, one scope, any number of secrets."""
+
+    __tablename__ = "oauth_client"
+
+    id: int | None = Field(default=None, primary_key=True)
+    client_id: str = Field(max_length=64, unique=True, nullable=False)  # public, not a secret
+    tenant_id: int = Field(
+        sa_column=Column(ForeignKey("tenant.id", ondelete="CASCADE"), nullable=False, index=True)
+    )
+    scope: str = Field(max_length=16, nullable=False)  # "scim" or "graphql"
+    name: str = Field(max_length=255, nullable=False)
+    created: datetime = Field(default_factory=utcnow, sa_type=UTCDateTime, nullable=False)
+    revoked: datetime | None = Field(default=None, sa_type=UTCDateTime)
+
+
+class OAuthClientSecret(SQLModel, table=True):
+    """One of a client's secrets; several may be active at once, so they can be rotated."""
+
+    __tablename__ = "oauth_client_secret"
+
+    id: int | None = Field(default=None, primary_key=True)
+    oauth_client_id: int = Field(
+        sa_column=Column(
+            ForeignKey("oauth_client.id", ondelete="CASCADE"), nullable=False, index=True
+        )
+    )
+    secret_hash: str = Field(max_length=64, unique=True, nullable=False)  # SHA-256, hex
+    created: datetime = Field(default_factory=utcnow, sa_type=UTCDateTime, nullable=False)
+    expires: datetime = Field(sa_type=UTCDateTime, nullable=False)
+    last_used: datetime | None = Field(default=None, sa_type=UTCDateTime)
+    revoked: datetime | None = Field(default=None, sa_type=UTCDateTime)
+
+
+class OAuthAccessToken(SQLModel, table=True):
+    """An access token minted from one secret: valid until it expires or either is revoked."""
+
+    __tablename__ = "oauth_access_token"
+
+    id: int | None = Field(default=None, primary_key=True)
+    secret_id: int = Field(
+        sa_column=Column(
+            ForeignKey("oauth_client_secret.id", ondelete="CASCADE"), nullable=False, index=True
+        )
+    )
+    token_hash: str = Field(max_length=64, unique=True, nullable=False)  # SHA-256, hex
+    issued: datetime = Field(sa_type=UTCDateTime, nullable=False)
+    expires: datetime = Field(sa_type=UTCDateTime, nullable=False, index=True)
+
+
 class User(SQLModel, table=True):
     __tablename__ = "user"
 
@@ -177,6 +227,9 @@ def _table(model: type[SQLModel]) -> Table:
 tenants = _table(Tenant)
 tenant_org_versions = _table(TenantOrgVersion)
 api_tokens = _table(ApiToken)
+oauth_clients = _table(OAuthClient)
+oauth_client_secrets = _table(OAuthClientSecret)
+oauth_access_tokens = _table(OAuthAccessToken)
 users = _table(User)
 groups = _table(Group)
 group_members = _table(GroupMember)

@@ -38,6 +38,15 @@ class TokenGrant:
     scope: TokenScope
     #: The token's label, for request logs (never its secret).
     token_name: str = ""
+    #: An OAuth access token's client (``db.oauth_clients``); None for a Secret Token.
+    client_id: str | None = None
+    #: When an OAuth access token stops being valid; None: a Secret Token, until revoked.
+    expires: datetime | None = None
+
+    @property
+    def principal(self) -> str:
+        """Who holds the grant: one Secret Token, or one OAuth client across all its tokens."""
+        return f"token:{self.token_id}" if self.client_id is None else f"client:{self.client_id}"
 
 
 @dataclass(frozen=True, slots=True)

@@ -58,7 +58,10 @@ def origin_of(scope: Scope) -> Origin:
     if grant is None:  # pragma: no cover - RequireToken lets no request through without one
         return Origin(request_id, "anonymous", None, client_request_id)
     name = grant.token_name or f"token {grant.token_id}"
-    return Origin(request_id, name, grant.token_id, client_request_id)
+    # An OAuth access token is one of many of its client: the name (which names the client)
+    # identifies the actor, and no Secret Token id is recorded.
+    token_id = grant.token_id if grant.client_id is None else None
+    return Origin(request_id, name, token_id, client_request_id)
 
 
 def record_activity(
