@@ -262,10 +262,12 @@ def put_attribute(
     value: Any,
 ) -> None:
     """Set (or, for an unassigned value, remove) ``attr`` of ``schema`` in ``document``."""
-    if attr.mutability == "readOnly" or attr.returned == "never":
+    if attr.mutability == "readOnly":
         return
     where = attr.name if schema is resource_type.core else f"{schema.id}:{attr.name}"
     normalised = normalise_value(attr, value, where)
+    if attr.returned == "never":  # password: checked like any value, then dropped
+        return
     container = document if schema is resource_type.core else document.setdefault(schema.id, {})
     if normalised is None:
         container.pop(attr.name, None)
