@@ -32,7 +32,15 @@ def _count(scim: TestClient, request: Any) -> tuple[int, Any]:
     app_database: Database = scim.app.state.database  # type: ignore[attr-defined]
     with count_statements(*app_database.engines) as log:
         response = request()
-    return log.count, response
+    # The activity log's numbering passes run on their own, shortly after any write, so they
+    # may fall in either window: they are not the request's cost.
+    return len([s for s in log.statements if not _numbering(s)]), response
+
+
+def _numbering(statement: str) -> bool:
+    return "pg_advisory_xact_lock" in statement or statement.startswith(
+        "UPDATE activity_event SET seq"
+    )
 
 
 def test_ten_thousand_one_member_operations_cost_one_operation(
