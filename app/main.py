@@ -24,6 +24,7 @@ from app.metrics import Metrics
 from app.metrics_exposure import app_metrics
 from app.oauth_token import token_endpoint
 from app.rate_limit import RateLimit, TokenBuckets
+from app.request_limits import RequestLimits
 from app.request_lines import request_lines
 from app.request_log import RequestLog
 from app.route_templates import RouteTemplates
@@ -36,7 +37,8 @@ from db.tokens import TokenScope
 from db.types import utcnow
 from scim.app import create_scim_app
 from scim.config import ScimConfig
-from scim.errors import scim_error_response
+from scim.errors import scim_error_response, scim_limit_error
+from scim.openapi import is_openapi_document
 
 
 def create_app(
@@ -66,18 +68,28 @@ def create_app(
     sequencer = Sequencer(database)
     scim_app = create_scim_app(database, scim_config, sequencer)
     scim_reject: Rejection = lambda status, detail: scim_error_response(status, detail)  # noqa: E731
+
+    def bounded(app: ASGIApp, reject: Rejection) -> ASGIApp:
+        """The one body-size and nesting limit, the same for every front-end."""
+        return RequestLimits(
+            app,
+            max_body_bytes=settings.max_body_bytes,
+            max_json_depth=settings.max_json_depth,
+            reject=reject,
+        )
+
     scim = RequireToken(
-        limited(scim_app, scim_reject, "scim"),
+        limited(bounded(scim_app, scim_limit_error), scim_reject, "scim"),
         verifier=verifier,
         required=TokenScope.SCIM,
         reject=scim_reject,
+        is_public=is_openapi_document,
+    )
+    graphql_app = DirectoryGraphQL(
+        build_schema(debug=settings.debug), database, max_json_depth=settings.max_json_depth
     )
     graphql = RequireToken(
-        limited(
-            DirectoryGraphQL(build_schema(debug=settings.debug), database),
-            graphql_auth_error,
-            "graphql",
-        ),
+        limited(bounded(graphql_app, graphql_auth_error), graphql_auth_error, "graphql"),
         verifier=verifier,
         required=TokenScope.GRAPHQL,
         reject=graphql_auth_error,

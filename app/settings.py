@@ -33,6 +33,12 @@ class Settings(BaseSettings):
     max_body_bytes: int = Field(
         default=1024 * 1024, ge=1024, description="Largest request body accepted (413 above)"
     )
+    max_json_depth: int = Field(
+        default=32,
+        ge=8,
+        le=512,
+        description="Deepest nesting of arrays and objects in a request body (400 beyond)",
+    )
     debug: bool = Field(default=False, description="Unmasked GraphQL errors; never in production")
     log_format: LogFormat = Field(
         default="auto", description="json, text, or auto: text on a terminal, JSON otherwise"

@@ -23,6 +23,7 @@ from scim.discovery import (
 )
 from scim.errors import ScimError, from_store_error, scim_error_response
 from scim.groups import routes as group_routes
+from scim.openapi import OPENAPI_PATH, get_openapi_document
 from scim.root_search import search_everything
 from scim.user_search import list_users_endpoint, search_users_endpoint
 from scim.users import create_user, patch_user, read_user, remove_user, replace_user
@@ -77,6 +78,7 @@ def create_scim_app(
         Route("/Schemas/{schema_id:path}", get_schema, methods=["GET"]),
         Route("/ResourceTypes", list_resource_types, methods=["GET"]),
         Route("/ResourceTypes/{type_id}", get_resource_type, methods=["GET"]),
+        Route(OPENAPI_PATH, get_openapi_document, methods=["GET"]),
     ]
     activity = (
         [Middleware(ActivityLog, database=database, sequencer=sequencer, routes=routes)]

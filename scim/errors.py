@@ -57,3 +57,8 @@ def scim_error_response(
     status: int, detail: str, scim_type: ScimType | None = None
 ) -> ScimResponse:
     return ScimResponse(error_body(status, detail, scim_type), status_code=status)
+
+
+def scim_limit_error(status: int, detail: str) -> ScimResponse:
+    """A request over the body-size (413) or nesting (400 invalidSyntax) limit."""
+    return scim_error_response(status, detail, ScimType.INVALID_SYNTAX if status == 400 else None)

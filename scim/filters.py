@@ -43,7 +43,13 @@ from scim.filter_comparisons import FilterError
 from scim.filter_compiler import FilterCompiler, resolve, sub_field
 from scim.filter_resources import GROUP_SCHEMA, USER_SCHEMA
 from scim.filter_schema import ColumnField, Complex, Kind, ResourceSchema
-from scim.filter_syntax import FilterSyntaxError, invalid_filter, parse_filter, tokenize_path
+from scim.filter_syntax import (
+    MAX_FILTER_LENGTH,
+    FilterSyntaxError,
+    invalid_filter,
+    parse_filter,
+    tokenize_path,
+)
 
 CACHE_SIZE = 2048
 
@@ -151,7 +157,10 @@ def _fast_value(literal: str) -> str | None:
 
 def template_user_filter(text: str) -> BoundFilter | None:
     """Entra's ``<attribute> eq "<string>"`` as a cached template with the value as a
-    parameter, or None for any other filter (never raises)."""
+    parameter, or None for any other filter (never raises). A filter over the length limit
+    is left to the full parser, which refuses it as it refuses any other."""
+    if len(text) > MAX_FILTER_LENGTH:
+        return None
     match = _EQ_STRING.fullmatch(text)
     if match is not None:
         value = _fast_value(match.group(2))

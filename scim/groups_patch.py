@@ -76,7 +76,21 @@ def plan_group_patch(group_id: str, operations: list[PatchOperation]) -> GroupPa
         except ScimError as error:
             raise change.operation.failed(error) from None
         changes.append(change)
-    return GroupPatch(changes, member_writes)
+    return GroupPatch(changes, _batched(member_writes))
+
+
+def _batched(writes: list[MemberWrite]) -> list[MemberWrite]:
+    """Consecutive adds (or removes) as one write: 10,000 one-member operations cost the
+    row writes of one 10,000-member operation. Only neighbours merge, so an add and a later
+    remove of the same member still apply in request order."""
+    batched: list[MemberWrite] = []
+    for write in writes:
+        last = batched[-1] if batched else None
+        if last is not None and last.kind == write.kind and write.kind in ("add", "remove"):
+            last.user_ids.extend(write.user_ids)
+        else:
+            batched.append(MemberWrite(write.kind, list(write.user_ids)))
+    return batched
 
 
 def _member_write(change: Change) -> MemberWrite:

@@ -8,6 +8,7 @@ from typing import Any, Literal
 
 from scim import urns
 from scim.errors import ScimError, ScimType
+from scim.input_limits import MAX_PATCH_OPERATIONS
 
 Op = Literal["add", "replace", "remove"]
 _OPS: dict[str, Op] = {"add": "add", "replace": "replace", "remove": "remove"}
@@ -38,6 +39,11 @@ def parse_patch_request(body: dict[str, Any]) -> list[PatchOperation]:
     raw = body.get("Operations", body.get("operations"))
     if not isinstance(raw, list) or not raw:
         raise ScimError(400, "Operations must be a non-empty list", ScimType.INVALID_SYNTAX)
+    if len(raw) > MAX_PATCH_OPERATIONS:
+        # 413 as for a bulk request over maxOperations (RFC 7644 §3.7.4): split it.
+        raise ScimError(
+            413, f"{len(raw)} operations in one PATCH; at most {MAX_PATCH_OPERATIONS} are accepted"
+        )
     return [_operation(number, item) for number, item in enumerate(raw, start=1)]
 
 

@@ -16,11 +16,13 @@ multi-valued attribute's ``value`` (Entra's roles); extension attributes whose U
 from ``schemas``; and the misspelled enterprise URN.
 """
 
+from datetime import datetime
 from typing import Any
 
 import orjson
 
 from scim.errors import ScimError, ScimType
+from scim.input_limits import MAX_VALUES
 from scim.schema_model import Attr, ResourceTypeDef, SchemaDef
 
 #: Attributes every resource has (RFC 7643 §3.1); only externalId is client-writable.
@@ -36,7 +38,7 @@ def coerce_boolean(value: Any, where: str) -> bool:
         return value
     if isinstance(value, str) and value.lower() in ("true", "false"):
         return value.lower() == "true"
-    raise invalid_value(f"{where} must be a boolean, not {value!r}")
+    raise invalid_value(f"{where} must be a boolean, not {_shown(value)}")
 
 
 def normalise_value(attr: Attr, value: Any, where: str) -> Any:
@@ -59,6 +61,8 @@ def _normalise_multi(attr: Attr, value: Any, where: str) -> list[Any] | None:
     if isinstance(value, str) and attr.type == "complex":
         value = _maybe_json(value)
     items = value if isinstance(value, list) else [value]
+    if len(items) > MAX_VALUES:
+        raise invalid_value(f"{where} has {len(items)} values; at most {MAX_VALUES} are accepted")
     normalised = []
     for index, item in enumerate(items):
         if attr.type == "complex" and isinstance(item, dict):
@@ -79,27 +83,46 @@ def _normalise_single(attr: Attr, value: Any, where: str) -> Any:
         return coerce_boolean(value, where)
     if kind in ("integer", "decimal"):
         if isinstance(value, bool) or not isinstance(value, int | float):
-            raise invalid_value(f"{where} must be a number, not {value!r}")
+            raise invalid_value(f"{where} must be a number, not {_shown(value)}")
         if kind == "integer" and not isinstance(value, int):
-            raise invalid_value(f"{where} must be an integer, not {value!r}")
+            raise invalid_value(f"{where} must be an integer, not {_shown(value)}")
         return value
     if not isinstance(value, str):
-        raise invalid_value(f"{where} must be a string, not {value!r}")
+        raise invalid_value(f"{where} must be a string, not {_shown(value)}")
+    if kind == "dateTime" and not _is_date_time(value):
+        raise invalid_value(f"{where} must be an xsd:dateTime, not {_shown(value)}")
     return value
+
+
+def _is_date_time(text: str) -> bool:
+    try:
+        datetime.fromisoformat(text.replace("z", "Z").replace("Z", "+00:00"))
+    except ValueError:
+        return False
+    return True
+
+
+def _shown(value: Any) -> str:
+    """A value in an error detail: its JSON type, and short values themselves."""
+    kind = {dict: "an object", list: "a list", bool: "a boolean", str: "a string"}.get(
+        type(value), "a number"
+    )
+    text = repr(value)
+    return f"{kind} {text}" if len(text) <= 40 else kind
 
 
 def _normalise_complex(attr: Attr, value: Any, where: str) -> dict[str, Any] | None:
     if not attr.multi_valued:
         if isinstance(value, list):  # Entra: "manager": [{"value": ...}]
-            if len(value) > 1:
+            if len(value) != 1:
                 raise invalid_value(f"{where} is single-valued; got {len(value)} values")
-            value = value[0] if value else None
+            value = value[0]
             if value is None:
                 return None
         if isinstance(value, str) and attr.sub("value") is not None:  # "manager": "<id>"
             value = {"value": value}
     if not isinstance(value, dict):
-        raise invalid_value(f"{where} must be an object, not {value!r}")
+        raise invalid_value(f"{where} must be an object, not {_shown(value)}")
     result: dict[str, Any] = {}
     for key, item in value.items():
         sub = attr.sub(key)
@@ -181,7 +204,7 @@ def normalise_resource(resource_type: ResourceTypeDef, body: dict[str, Any]) -> 
             continue
         if key.lower() == "externalid":
             if value is not None and not isinstance(value, str):
-                raise invalid_value(f"externalId must be a string, not {value!r}")
+                raise invalid_value(f"externalId must be a string, not {_shown(value)}")
             if value is not None:
                 document["externalId"] = value
             continue
@@ -239,10 +262,12 @@ def put_attribute(
     value: Any,
 ) -> None:
     """Set (or, for an unassigned value, remove) ``attr`` of ``schema`` in ``document``."""
-    if attr.mutability == "readOnly" or attr.returned == "never":
+    if attr.mutability == "readOnly":
         return
     where = attr.name if schema is resource_type.core else f"{schema.id}:{attr.name}"
     normalised = normalise_value(attr, value, where)
+    if attr.returned == "never":  # password: checked like any value, then dropped
+        return
     container = document if schema is resource_type.core else document.setdefault(schema.id, {})
     if normalised is None:
         container.pop(attr.name, None)

@@ -24,7 +24,7 @@ from scim.http import path_id, read_json_object
 from scim.patch_apply import apply_changes
 from scim.patch_changes import prepare_changes
 from scim.patch_request import parse_patch_request
-from scim.projection import make_projection
+from scim.projection import Projection, make_projection
 from scim.resource_input import normalise_resource
 from scim.responses import ScimResponse
 from scim.user_cast import document_to_columns, render_user, row_to_document
@@ -37,24 +37,30 @@ def _not_found(user_id: str) -> ScimError:
     return ScimError(404, f"no user {user_id!r}")
 
 
+def _projection(request: Request) -> Projection:
+    """``attributes``/``excludedAttributes``, checked before anything is written: a write
+    whose answer would be a 400 must not happen."""
+    if not request.scope.get("query_string"):
+        return _WHOLE  # no query string (every Entra write): no parsing
+    return make_projection(
+        USER_RESOURCE_TYPE,
+        request.query_params.get("attributes"),
+        request.query_params.get("excludedAttributes"),
+    )
+
+
 def _resource_response(
     request: Request,
     row: Mapping[str, Any],
     status_code: int = 200,
     groups: list[GroupRef] | None = None,
+    projection: Projection | None = None,
 ) -> ScimResponse:
     resource = render_user(row, base_url(request))
     if groups:
         resource = with_user_groups(resource, groups, base_url(request))
-    projection = (
-        make_projection(
-            USER_RESOURCE_TYPE,
-            request.query_params.get("attributes"),
-            request.query_params.get("excludedAttributes"),
-        )
-        if request.scope.get("query_string")
-        else _WHOLE  # no query string (every Entra write): no parsing
-    )
+    if projection is None:
+        projection = _projection(request)
     headers = {"ETag": weak_etag(row["version"])}
     if status_code == 201:
         headers["Location"] = resource["meta"]["location"]
@@ -62,6 +68,7 @@ def _resource_response(
 
 
 async def create_user(request: Request) -> Response:
+    projection = _projection(request)
     document = normalise_resource(USER_RESOURCE_TYPE, await read_json_object(request))
     columns = document_to_columns(document)
     tenant = tenant_id(request)
@@ -74,7 +81,7 @@ async def create_user(request: Request) -> Response:
         return row
 
     row = await database(request).write(work)
-    return _resource_response(request, row, 201)
+    return _resource_response(request, row, 201, projection=projection)
 
 
 async def read_user(request: Request) -> Response:
@@ -122,14 +129,16 @@ def _rewrite(
 
 async def replace_user(request: Request) -> Response:
     user_id = path_id(request, "user_id", "User")
+    projection = _projection(request)
     document = normalise_resource(USER_RESOURCE_TYPE, await read_json_object(request))
     work = _rewrite(request, user_id, Operation.REPLACE, lambda _row: document)
     row = await database(request).write(work)
-    return _resource_response(request, row)
+    return _resource_response(request, row, projection=projection)
 
 
 async def patch_user(request: Request) -> Response:
     user_id = path_id(request, "user_id", "User")
+    projection = _projection(request)
     operations = parse_patch_request(await read_json_object(request))
     changes = prepare_changes(USER_RESOURCE_TYPE, user_id, operations)
 
@@ -137,7 +146,7 @@ async def patch_user(request: Request) -> Response:
         return apply_changes(USER_RESOURCE_TYPE, row_to_document(row), changes)
 
     row = await database(request).write(_rewrite(request, user_id, Operation.UPDATE, change))
-    return _resource_response(request, row)
+    return _resource_response(request, row, projection=projection)
 
 
 async def remove_user(request: Request) -> Response:

@@ -9,7 +9,7 @@ from collections.abc import Iterator
 
 from strawberry.extensions import SchemaExtension
 
-from app.graphql_api.errors import should_mask
+from app.graphql_api.errors import is_masked, should_mask
 from app.request_context import current_request
 from graphql import GraphQLError, OperationDefinitionNode
 
@@ -19,7 +19,7 @@ def error_code(error: GraphQLError) -> str:
     code = (error.extensions or {}).get("code")
     if isinstance(code, str):
         return code
-    if should_mask(error):
+    if should_mask(error) or is_masked(error):
         return "INTERNAL_SERVER_ERROR"
     if error.original_error is not None:
         return "BAD_USER_INPUT"

@@ -18,7 +18,7 @@ from strawberry.tools import merge_types
 from app.graphql_api.activity.queries import ActivityQueries
 from app.graphql_api.activity.types import ActivityEvent
 from app.graphql_api.cost import CostLimiter
-from app.graphql_api.errors import should_mask
+from app.graphql_api.errors import UNEXPECTED_ERROR, should_mask
 from app.graphql_api.groups.queries import GroupQueries
 from app.graphql_api.groups.types import Group
 from app.graphql_api.limits import MAX_ALIASES, MAX_QUERY_DEPTH, MAX_TOKENS
@@ -61,7 +61,9 @@ def build_schema(*, debug: bool = False) -> strawberry.Schema:
         CostLimiter,
     ]
     if not debug:
-        extensions.append(lambda: MaskErrors(should_mask_error=should_mask))
+        extensions.append(
+            lambda: MaskErrors(should_mask_error=should_mask, error_message=UNEXPECTED_ERROR)
+        )
     # Last, so that it sees the errors before MaskErrors replaces the unexpected ones.
     extensions.append(RequestObserver)
     return strawberry.Schema(query=Query, types=[User, Group, ActivityEvent], extensions=extensions)

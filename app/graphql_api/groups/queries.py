@@ -8,6 +8,7 @@ from app.graphql_api.context import Info
 from app.graphql_api.errors import ApiError
 from app.graphql_api.group_pages import groups_page_of_tenant
 from app.graphql_api.groups.types import Group, GroupConnection
+from app.graphql_api.limits import checked_search
 from app.graphql_api.node import After, First
 from app.graphql_api.pages import Page
 from db.directory_groups import GroupRecord, group_by_display_name
@@ -54,5 +55,5 @@ class GroupQueries:
         after: After = None,
         filter: GroupFilter | None = None,
     ) -> Page:
-        search = filter.search if filter is not None else None
+        search = checked_search(filter.search if filter is not None else None)
         return await groups_page_of_tenant(info.context, search, first, after)

@@ -8,6 +8,7 @@ import strawberry
 from app.graphql_api.activity_pages import seq_of_node_id
 from app.graphql_api.context import Info
 from app.graphql_api.errors import ApiError
+from app.graphql_api.limits import checked_search
 from app.graphql_api.node import After, First, Node
 from app.graphql_api.pages import Page
 from app.graphql_api.user_pages import user_set_page
@@ -35,7 +36,7 @@ class UserFilter:
 
     def spec(self) -> UserFilterSpec:
         return UserFilterSpec(
-            search=self.search,
+            search=checked_search(self.search),
             department=self.department,
             title=self.title,
             location=self.location,
