@@ -1,5 +1,6 @@
 """The app factory: one Starlette process serving SCIM, GraphQL and health probes."""
 
+import asyncio
 import gc
 from collections.abc import AsyncIterator
 from contextlib import asynccontextmanager
@@ -7,13 +8,16 @@ from contextlib import asynccontextmanager
 from prometheus_client import CollectorRegistry
 from starlette.applications import Starlette
 from starlette.middleware import Middleware
-from starlette.routing import Mount, Route
+from starlette.routing import Mount, Route, WebSocketRoute
 from starlette.types import ASGIApp
 
 from app.activity_retention import retention
 from app.auth import Rejection, RequireToken, TokenVerifier
 from app.graphql_api.graphiql import STATIC_PATH, graphiql_assets
 from app.graphql_api.http import DirectoryGraphQL, graphql_auth_error, is_ide_page
+from app.graphql_api.live.listener import listen
+from app.graphql_api.live.websocket import CloseCodes, LiveGraphQL
+from app.graphql_api.live_feeds import LiveFeeds
 from app.graphql_api.schema import build_schema
 from app.health import healthz, readyz
 from app.logging_setup import resolve_format
@@ -54,7 +58,9 @@ def create_app(settings: Settings | None = None) -> Starlette:
         max_body_bytes=settings.max_body_bytes,
         activity_log=settings.activity_log,
     )
-    sequencer = Sequencer(database)
+    # Live subscribers of this process wake when its own numbering passes commit.
+    feeds = LiveFeeds(database)
+    sequencer = Sequencer(database, on_numbered=feeds.wake)
     scim_app = create_scim_app(database, scim_config, sequencer)
     scim_reject: Rejection = lambda status, detail: scim_error_response(status, detail)  # noqa: E731
     scim = RequireToken(
@@ -63,9 +69,16 @@ def create_app(settings: Settings | None = None) -> Starlette:
         required=TokenScope.SCIM,
         reject=scim_reject,
     )
+    schema = build_schema(debug=settings.debug)
+    graphql_app = DirectoryGraphQL(schema, database)
+    # WebSocket connections authenticate in the protocol's connection_init (browsers cannot
+    # set headers on a WebSocket), so they do not pass RequireToken.
+    graphql_live = CloseCodes(
+        LiveGraphQL(schema, database, graphql_app.org_cache, feeds, verifier.verify)
+    )
     graphql = RequireToken(
         limited(
-            DirectoryGraphQL(build_schema(debug=settings.debug), database),
+            graphql_app,
             graphql_auth_error,
             "graphql",
         ),
@@ -86,7 +99,14 @@ def create_app(settings: Settings | None = None) -> Starlette:
             app_metrics(metrics, database, settings.metrics_host_port),
             retention(database, settings.activity_retention_days),
         ):
-            yield
+            # Other processes' changes: LISTEN on PostgreSQL, a poll of the log on SQLite.
+            follow = listen(database.url, feeds) if not database.is_sqlite else feeds.poll()
+            follower = asyncio.get_running_loop().create_task(follow)
+            try:
+                yield
+            finally:
+                follower.cancel()
+                feeds.close()
         await sequencer.drain()  # number what the last writes recorded, while the store is up
         gc.unfreeze()
         database.dispose()
@@ -101,6 +121,7 @@ def create_app(settings: Settings | None = None) -> Starlette:
         Route("/healthz", healthz),
         Route("/readyz", readyz),
         Route("/graphql", graphql, methods=["GET", "POST"]),
+        WebSocketRoute("/graphql", graphql_live),
         Mount(STATIC_PATH, graphiql_assets(), name="graphiql-assets"),
         *web_routes(),  # /, /orgchart, /favicon.ico and /static
     ]
@@ -124,4 +145,5 @@ def create_app(settings: Settings | None = None) -> Starlette:
     app.state.metrics = metrics
     app.state.scim_app = scim_app
     app.state.sequencer = sequencer
+    app.state.live_feeds = feeds
     return app
