@@ -2,17 +2,23 @@
 thread of the test process), on SQLite and PostgreSQL."""
 
 from collections.abc import Callable, Iterator
+from pathlib import Path
 
 import pytest
+from sqlalchemy import Connection
 from websockets.exceptions import ConnectionClosed, InvalidStatus
 from websockets.sync.client import connect
 
+from app.graphql_api.live.subtree import MANAGER_PATH
 from app.settings import Settings
+from db.database import Database
+from db.tokens import TokenScope, list_tokens, revoke_token
 from tests.conftest import TenantTokens
 from tests.graphql_api.live_client import (
     Subscription,
     create_user,
     scim_client,
+    set_manager,
     ws_url,
 )
 from tests.live_server import live_server
@@ -122,3 +128,67 @@ def test_the_legacy_protocol_is_refused(base: str) -> None:
             assert closed.value.rcvd.code == 4406
     except InvalidStatus:
         pass  # refused at the handshake: refused all the same
+
+
+OPERATION = (
+    Path(__file__).resolve().parents[2] / "graphql" / "operations" / "directory_changes.graphql"
+).read_text()
+
+
+def test_under_delivers_the_subtree_and_moves_into_and_out_of_it(
+    base: str, tenant: TenantTokens
+) -> None:
+    with scim_client(base, tenant.scim) as scim:
+        boss = create_user(scim)
+        report = create_user(scim, manager=boss)
+        other = create_user(scim)
+        with Subscription(base, tenant.graphql, {"under": boss}, query=OPERATION) as live:
+            set_manager(scim, other, None)  # outside: nothing stored changes, nothing logged
+            retitle = {"schemas": ["urn:ietf:params:scim:api:messages:2.0:PatchOp"]}
+            outside = scim.patch(
+                f"/scim/Users/{other}",
+                json={**retitle, "Operations": [{"op": "replace", "path": "title", "value": "X"}]},
+            )
+            assert outside.status_code == 200
+            set_manager(scim, other, report)  # moves in
+            set_manager(scim, report, None)  # moves out, taking `other` along
+            scim.patch(
+                f"/scim/Users/{other}",
+                json={**retitle, "Operations": [{"op": "replace", "path": "title", "value": "Y"}]},
+            )
+            final = create_user(scim, manager=boss)  # a new report
+            events = live.events(3, timeout=30)
+    assert [e["resourceId"] for e in events] == [other, report, final]
+    assert events[0]["changes"] == [
+        {"attribute": MANAGER_PATH, "oldValue": None, "newValue": report}
+    ]
+    assert events[2]["user"]["manager"]["id"] == boss
+
+
+def test_a_revoked_token_ends_its_subscription(
+    base: str, tenant: TenantTokens, database: Database
+) -> None:
+    with Subscription(base, tenant.graphql) as live:
+        assert live.ack["type"] == "connection_ack"
+
+        def revoke(connection: Connection) -> None:
+            for token in list_tokens(connection, tenant.slug):
+                if token.scope == TokenScope.GRAPHQL:
+                    revoke_token(connection, token.id)
+
+        database.write_sync(revoke)
+        message = live.receive(timeout=10)  # within the cache's 1 s and the 1 s check
+    assert message["type"] == "next"
+    assert message["payload"]["errors"][0]["extensions"]["code"] == "UNAUTHENTICATED"
+
+
+def test_a_subscription_over_the_cost_budget_is_refused(base: str, tenant: TenantTokens) -> None:
+    nested = "directReports(first: 100) { edges { node { id %s } } }"
+    query = "subscription { directoryChanges { user { %s } } }" % (
+        nested % (nested % (nested % ""))
+    )
+    with Subscription(base, tenant.graphql, query=query) as live:
+        message = live.receive(timeout=10)
+    assert message["type"] in ("next", "error")
+    errors = message["payload"]["errors"] if message["type"] == "next" else message["payload"]
+    assert "exceeds the budget" in errors[0]["message"]

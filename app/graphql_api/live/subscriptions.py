@@ -12,7 +12,7 @@ from app.graphql_api.errors import ApiError
 from app.graphql_api.live.subtree import SubtreeFilter
 from app.graphql_api.live_feeds import FellBehind
 from db.activity import Outcome
-from db.activity_reads import EventRecord
+from db.activity_reads import EventRecord, latest_seq
 from db.org_metrics import read_org_version_and_edges
 
 #: Seconds between checks that the subscription's token is still valid (the verifier's cache
@@ -77,6 +77,10 @@ class LiveSubscriptions:
             if not any(user_id == str(under) for user_id, _, _ in edges):
                 raise ApiError(f"under: no user has the id {str(under)!r}")
             subtree = SubtreeFilter(str(under), edges)
+        if after is None:
+            # "From now" includes every change committed before now: number those first.
+            await context.sequenced_activity()
+            after = await context.database.read(partial(latest_seq, tenant_id=grant.tenant_id))
         kinds = None if resource_types is None else frozenset(t.value for t in resource_types)
         matches = _matcher(kinds, subtree)
         next_check = monotonic() + TOKEN_CHECK_SECONDS
