@@ -159,6 +159,9 @@ def serve(
         access_log=False,
         log_config=logging_config(settings.log_level, resolve_format(settings.log_format)),
         proxy_headers=True,
+        # A worker answers the supervisor's ping only once it runs; importing the app takes
+        # seconds on a loaded machine, and uvicorn's 5 s default then kills workers in a loop.
+        timeout_worker_healthcheck=30,
     )
 
 
