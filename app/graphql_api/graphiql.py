@@ -2,10 +2,11 @@
 
 The JavaScript and CSS of GraphiQL are vendored, unmodified, from the npm registry at pinned
 versions (graphiql 3.8.3, react and react-dom 18.3.1, and graphql-ws 6.4.2's browser (UMD)
-build for subscriptions, each with its licence) under ``static/``. The page's own script and style (``static/graphiql-page/``) add one GraphQL token
-field for the whole page: its fetcher sends that token with every request of every tab, the
-schema fetch included, and nothing is fetched before a token exists. The page holds no
-inline script, so it works under a strict Content-Security-Policy.
+build for subscriptions, each with its licence) under ``static/``. The page's own script and
+style (``static/graphiql-page/``) add one GraphQL token field for the whole page: its fetcher
+sends that token with every request of every tab, the schema fetch included (subscriptions in
+the WebSocket's connection_init), and nothing is fetched before a token exists. The page holds
+no inline script, so it works under a strict Content-Security-Policy.
 """
 
 import json
