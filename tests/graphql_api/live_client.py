@@ -2,6 +2,7 @@
 writes over real HTTP, for the live-changes tests."""
 
 import socket
+import time
 import uuid
 from contextlib import ExitStack
 from types import TracebackType
@@ -69,6 +70,9 @@ class Subscription:
                     "payload": {"query": query, "variables": variables or {}},
                 }
             )
+            # graphql-transport-ws does not acknowledge a subscription: give it time to start
+            # before the test writes, since one without `after` starts "now".
+            time.sleep(1.0)
 
     def send(self, message: dict[str, Any]) -> None:
         self.socket.send(orjson.dumps(message).decode())
