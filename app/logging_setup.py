@@ -62,13 +62,17 @@ class UtcTime:
         self._second: tuple[int, str] = (-1, "")
 
     def __call__(self, logger: WrappedLogger, method: str, event: EventDict) -> EventDict:
-        second, nanoseconds = divmod(time.time_ns(), 1_000_000_000)
+        event["time"] = self.format(time.time_ns())
+        return event
+
+    def format(self, time_ns: int) -> str:
+        """``time_ns`` (``time.time_ns()``) as the ``time`` field."""
+        second, nanoseconds = divmod(time_ns, 1_000_000_000)
         cached = self._second
         if cached[0] != second:
             cached = (second, time.strftime("%Y-%m-%dT%H:%M:%S", time.gmtime(second)))
             self._second = cached
-        event["time"] = f"{cached[1]}.{nanoseconds // 1000:06d}Z"
-        return event
+        return f"{cached[1]}.{nanoseconds // 1000:06d}Z"
 
 
 def _timestamper() -> Processor:

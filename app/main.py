@@ -88,6 +88,9 @@ def create_app(settings: Settings | None = None) -> Starlette:
         is_public=is_ide_page,
     )
 
+    log_format = resolve_format(settings.log_format)
+    lines = request_lines(log_format, settings.log_level) if settings.request_log else None
+
     @asynccontextmanager
     async def lifespan(app: Starlette) -> AsyncIterator[None]:
         # What exists once the app is built lives as long as the process: out of the garbage
@@ -95,19 +98,23 @@ def create_app(settings: Settings | None = None) -> Starlette:
         # would otherwise walk all of it each time work in a thread allocates enough.
         gc.collect()
         gc.freeze()
-        async with (
-            app_metrics(metrics, database, settings.metrics_host_port),
-            retention(database, settings.activity_retention_days),
-        ):
-            # Other processes' changes: LISTEN on PostgreSQL, a poll of the log on SQLite.
-            follow = listen(database.url, feeds) if not database.is_sqlite else feeds.poll()
-            follower = asyncio.get_running_loop().create_task(follow)
-            try:
-                yield
-            finally:
-                follower.cancel()
-                feeds.close()
-        await sequencer.drain()  # number what the last writes recorded, while the store is up
+        try:
+            async with (
+                app_metrics(metrics, database, settings.metrics_host_port),
+                retention(database, settings.activity_retention_days),
+            ):
+                # Other processes' changes: LISTEN on PostgreSQL, a poll of the log on SQLite.
+                follow = listen(database.url, feeds) if not database.is_sqlite else feeds.poll()
+                follower = asyncio.get_running_loop().create_task(follow)
+                try:
+                    yield
+                finally:
+                    follower.cancel()
+                    feeds.close()
+            await sequencer.drain()  # number what the last writes recorded, while the store is up
+        finally:
+            if lines is not None:
+                lines.flush()  # request lines still waiting in their batch
         gc.unfreeze()
         database.dispose()
 
@@ -125,7 +132,6 @@ def create_app(settings: Settings | None = None) -> Starlette:
         Mount(STATIC_PATH, graphiql_assets(), name="graphiql-assets"),
         *web_routes(),  # /, /orgchart, /favicon.ico and /static
     ]
-    log_format = resolve_format(settings.log_format)
     app = Starlette(
         routes=routes,
         middleware=[
@@ -133,7 +139,7 @@ def create_app(settings: Settings | None = None) -> Starlette:
             Middleware(
                 RequestLog,
                 templates=RouteTemplates(routes),
-                log=request_lines(log_format, settings.log_level) if settings.request_log else None,
+                log=lines,
                 metrics=metrics,
             ),
         ],
@@ -143,6 +149,7 @@ def create_app(settings: Settings | None = None) -> Starlette:
     app.state.database = database
     app.state.token_verifier = verifier
     app.state.metrics = metrics
+    app.state.request_lines = lines
     app.state.scim_app = scim_app
     app.state.sequencer = sequencer
     app.state.live_feeds = feeds

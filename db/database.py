@@ -34,10 +34,11 @@ the checkpoint leaves pages it has not copied), so under sustained writes the fi
 without end. So every ``CHECKPOINT_EVERY`` commits of this
 process, the write that reaches the count waits, after its commit, for a checkpoint that runs
 in a thread while it holds this process's writer slot (``_writers``): no write of the process
-starts meanwhile (inline writes see the slot taken and queue for it), the checkpoint copies
-every page, and the next write starts the WAL over. The event loop never waits for it; writes
-wait for one checkpoint of about ``CHECKPOINT_EVERY`` commits. ``journal_size_limit`` (see
-``db.engine``) then cuts the file back after a large transaction.
+starts meanwhile (inline writes wait for it to end), the checkpoint copies
+every page, and the next write starts the WAL over. A checkpoint alongside the writes runs
+first, so that the one they wait for only copies what they added meanwhile. The event loop
+never waits for either. ``journal_size_limit`` (see ``db.engine``) then cuts the file back
+after a large transaction.
 
 A unit of work may thus run more than once (every earlier attempt rolled back whole), so it
 must not have effects outside its connection.
@@ -102,6 +103,7 @@ class Database:
         )
         self._inline_writer: Connection | None = None
         self._commits = 0
+        self._checkpointing: anyio.Event | None = None  # set while writes are held for one
 
     @property
     def engines(self) -> tuple[Engine, ...]:
@@ -160,10 +162,23 @@ class Database:
             self._commits += 1
             if self._commits >= CHECKPOINT_EVERY:
                 self._commits = 0
-                await to_thread.run_sync(self._checkpoint, limiter=self._writers)
+                # First alongside the writes, which copies most of the WAL; then what they
+                # added meanwhile, with the writes held, so that the WAL can start over.
+                await to_thread.run_sync(self._checkpoint)
+                held = self._checkpointing = anyio.Event()
+                try:
+                    await to_thread.run_sync(self._checkpoint, limiter=self._writers)
+                finally:
+                    self._checkpointing = None
+                    held.set()
         return result
 
     async def _write_once(self, fn: Callable[[Connection], T], in_thread: bool) -> T:
+        if self._checkpointing is not None:
+            # Wait for the held checkpoint, then write inline as usual: queueing for a worker
+            # thread instead would keep every later write on the slower thread path while
+            # one is queued, long after the checkpoint ended.
+            await self._checkpointing.wait()
         if not in_thread and self._writers is not None and self._writers.borrowed_tokens == 0:
             try:
                 return self._write_inline(fn)
@@ -190,9 +205,8 @@ class Database:
         return result
 
     def _checkpoint(self) -> None:
-        """Copy the WAL into the database; run while holding ``_writers`` (see the module's
-        doc). PASSIVE: it never waits (a reader still on an older snapshot only leaves the
-        rest to the next one), and nothing of this process writes meanwhile."""
+        """Copy the WAL into the database (see the module's doc). PASSIVE: it never waits (a
+        reader on an older snapshot, or a write, only leaves the rest to the next one)."""
         try:
             # the read engine sends no BEGIN (a checkpoint cannot run inside a transaction)
             with self.read_engine.connect() as connection:

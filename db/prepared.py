@@ -46,17 +46,22 @@ def _check_preparable(statement: Select[Any] | Insert | Update | Delete) -> None
 class PreparedSelect:
     """A SELECT built once; ``rows(connection, values)`` runs it."""
 
-    __slots__ = ("statement",)
+    __slots__ = ("_keys", "statement")
 
     def __init__(self, statement: Select[Any]) -> None:
         _check_preparable(statement)
         self.statement = statement
+        #: The result's keys, taken from its first result: the statement's columns are
+        #: fixed, so every result of it has the same ones.
+        self._keys: tuple[str, ...] | None = None
 
     def rows(self, connection: Connection, values: Mapping[str, Any]) -> list[dict[str, Any]]:
         """The rows for ``values`` (every bind parameter of the statement by name), as the
         plain dicts ``connection.execute(...).mappings()`` would give."""
         result = connection.execute(self.statement, values)
-        keys = tuple(result.keys())
+        keys = self._keys
+        if keys is None:
+            keys = self._keys = tuple(result.keys())
         return [dict(zip(keys, row, strict=True)) for row in result.all()]
 
     def tuples(self, connection: Connection, values: Mapping[str, Any]) -> list[Sequence[Any]]:

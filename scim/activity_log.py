@@ -116,12 +116,15 @@ class ActivityLog:
         resource_type = _RESOURCE_TYPES.get(parts[0])
         if resource_type is None or parts[-1] == ".search":
             return None  # not a write of a resource (a search is a read)
-        resource_id = next(iter(parameters.values()), None) if parameters else None
+        named = str(next(iter(parameters.values()))) if parameters else None
+        # An id of this service is a UUID: anything longer, or with a NUL (which PostgreSQL
+        # cannot store), names no resource and is left out rather than failing the insert.
+        resource_id = named if named and len(named) <= 36 and "\x00" not in named else None
         scim_type, detail = _error_fields(body)
         return Event(
             operation,
             resource_type,
-            str(resource_id) if resource_id is not None else None,
+            resource_id,
             outcome=Outcome.FAILURE,
             status=status,
             scim_type=scim_type,
@@ -158,7 +161,7 @@ def _error_fields(body: bytes) -> tuple[str | None, str | None]:
     detail = document.get("detail")
     return (
         scim_type if isinstance(scim_type, str) else None,
-        detail[:MAX_DETAIL] if isinstance(detail, str) else None,
+        detail.replace("\x00", "")[:MAX_DETAIL] if isinstance(detail, str) else None,
     )
 
 

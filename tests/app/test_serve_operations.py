@@ -86,7 +86,7 @@ def served(
 def test_serve_logs_json_request_lines_and_serves_metrics_of_all_workers(
     served: tuple[str, str, Path, subprocess.Popen[bytes]],
 ) -> None:
-    base, metrics_url, output, _ = served
+    base, metrics_url, output, process = served
     token = re.search(rb"SCIM Secret Token \(Entra\): (\S+)", output.read_bytes())
     assert token is not None
     headers = {"Authorization": f"Bearer {token.group(1).decode()}"}
@@ -105,6 +105,9 @@ def test_serve_logs_json_request_lines_and_serves_metrics_of_all_workers(
             break
         assert time.monotonic() < deadline, scraped
         time.sleep(0.2)
+    # Request lines wait in memory for a short while; a normal stop writes them all.
+    process.terminate()
+    process.wait(timeout=30)
     text = output.read_text()
     requests = [
         orjson.loads(line)

@@ -126,6 +126,19 @@ def test_group_failures_are_recorded_too(app: Starlette, scim: TestClient) -> No
     )
 
 
+def test_an_id_that_names_no_resource_is_left_out_and_the_failure_still_recorded(
+    app: Starlette, scim: TestClient
+) -> None:
+    operation = {"op": "replace", "path": "title", "value": "x"}
+    body = {"schemas": ["urn:ietf:params:scim:api:messages:2.0:PatchOp"], "Operations": [operation]}
+    for bad in ("x" * 100, "a%00b"):
+        assert scim.patch(f"/scim/Users/{bad}", json=body).status_code == 404
+    failures = _failures(app)
+    assert [(f["status"], f["resource_id"], f["path"]) for f in failures] == [
+        (404, None, "/Users/{user_id}")
+    ] * 2
+
+
 def test_reads_and_searches_that_fail_are_not_recorded(app: Starlette, scim: TestClient) -> None:
     missing = "00000000-0000-0000-0000-000000000000"
     assert scim.get(f"/scim/Users/{missing}").status_code == 404
