@@ -1,5 +1,6 @@
 """The app factory: one Starlette process serving SCIM, GraphQL and health probes."""
 
+import asyncio
 import gc
 from collections.abc import AsyncIterator, Callable
 from contextlib import asynccontextmanager
@@ -9,7 +10,7 @@ from prometheus_client import CollectorRegistry
 from starlette.applications import Starlette
 from starlette.middleware import Middleware
 from starlette.middleware.cors import CORSMiddleware
-from starlette.routing import Mount, Route
+from starlette.routing import Mount, Route, WebSocketRoute
 from starlette.types import ASGIApp
 
 from app.activity_retention import retention
@@ -17,6 +18,9 @@ from app.auth import Rejection, RequireToken, TokenVerifier
 from app.body_timeout import BodyTimeout
 from app.graphql_api.graphiql import STATIC_PATH, graphiql_assets
 from app.graphql_api.http import DirectoryGraphQL, graphql_auth_error, is_ide_page
+from app.graphql_api.live.listener import listen
+from app.graphql_api.live.websocket import CloseCodes, LiveGraphQL
+from app.graphql_api.live_feeds import LiveFeeds
 from app.graphql_api.schema import build_schema
 from app.health import healthz, readyz
 from app.logging_setup import resolve_format
@@ -65,7 +69,9 @@ def create_app(
         max_body_bytes=settings.max_body_bytes,
         activity_log=settings.activity_log,
     )
-    sequencer = Sequencer(database)
+    # Live subscribers of this process wake when its own numbering passes commit.
+    feeds = LiveFeeds(database)
+    sequencer = Sequencer(database, on_numbered=feeds.wake)
     scim_app = create_scim_app(database, scim_config, sequencer)
     scim_reject: Rejection = lambda status, detail: scim_error_response(status, detail)  # noqa: E731
 
@@ -85,8 +91,12 @@ def create_app(
         reject=scim_reject,
         is_public=is_openapi_document,
     )
-    graphql_app = DirectoryGraphQL(
-        build_schema(debug=settings.debug), database, max_json_depth=settings.max_json_depth
+    schema = build_schema(debug=settings.debug)
+    graphql_app = DirectoryGraphQL(schema, database, max_json_depth=settings.max_json_depth)
+    # WebSocket connections authenticate in the protocol's connection_init (browsers cannot
+    # set headers on a WebSocket), so they do not pass RequireToken.
+    graphql_live = CloseCodes(
+        LiveGraphQL(schema, database, graphql_app.org_cache, feeds, verifier.verify)
     )
     graphql = RequireToken(
         limited(bounded(graphql_app, graphql_auth_error), graphql_auth_error, "graphql"),
@@ -111,7 +121,14 @@ def create_app(
                 app_metrics(metrics, database, settings.metrics_host_port),
                 retention(database, settings.activity_retention_days),
             ):
-                yield
+                # Other processes' changes: LISTEN on PostgreSQL, a poll of the log on SQLite.
+                follow = listen(database.url, feeds) if not database.is_sqlite else feeds.poll()
+                follower = asyncio.get_running_loop().create_task(follow)
+                try:
+                    yield
+                finally:
+                    follower.cancel()
+                    feeds.close()
             await sequencer.drain()  # number what the last writes recorded, while the store is up
         finally:
             if lines is not None:
@@ -129,6 +146,7 @@ def create_app(
         Route("/healthz", healthz),
         Route("/readyz", readyz),
         Route("/graphql", graphql, methods=["GET", "POST"]),
+        WebSocketRoute("/graphql", graphql_live),
         Route(
             "/oauth/token",
             token_endpoint(database, settings.access_token_seconds, clock, buckets),
@@ -162,6 +180,7 @@ def create_app(
     app.state.request_lines = lines
     app.state.scim_app = scim_app
     app.state.sequencer = sequencer
+    app.state.live_feeds = feeds
     return app
 
 

@@ -28,6 +28,7 @@ from typing import Any
 from sqlalchemy import (
     Connection,
     Integer,
+    String,
     bindparam,
     cast,
     delete,
@@ -46,6 +47,10 @@ from db.types import utcnow
 MAX_LISTED_MEMBERS = 1000
 #: The first key of the two-int advisory lock (the tenant id is the second): "BLNK".
 SEQUENCE_LOCK_KEY = 0x424C4E4B
+#: The PostgreSQL channel a numbering pass notifies, with the payload ``<tenant id>:<seq>`` (the
+#: tenant's highest number after the pass): listeners read the events from the log, since a
+#: payload is limited to 8,000 bytes.
+NOTIFY_CHANNEL = "blink_activity"
 #: The actor of changes made from the command line (no token).
 CLI_ACTOR = "cli"
 #: Rows per multi-row INSERT: 24 columns each, far below the bound-parameter limits.
@@ -180,16 +185,27 @@ _SEQUENCE = (
     .where(activity_events.c.id == _numbered.c.id)
 )
 _LOCK = select(func.pg_advisory_xact_lock(cast(SEQUENCE_LOCK_KEY, Integer), _TENANT))
+# Sent when the pass's transaction commits, never for a pass that rolls back.
+_NOTIFY = select(
+    func.pg_notify(
+        NOTIFY_CHANNEL,
+        func.concat(cast(_TENANT, String), ":", cast(_top, String)),
+    )
+)
 
 
 def sequence_events(connection: Connection, tenant_id: int) -> int:
     """Number the tenant's committed unnumbered events, in id order, after its highest
     number; the number of events numbered. Run it in a transaction of its own: the lock is
-    held until that transaction ends."""
+    held until that transaction ends. On PostgreSQL a pass that numbered events notifies
+    ``NOTIFY_CHANNEL`` (delivered at commit), so that every process's live subscribers wake."""
     parameters: Mapping[str, Any] = {"of_tenant": tenant_id}
     if connection.dialect.name == "postgresql":
         connection.execute(_LOCK, parameters)
-    return connection.execute(_SEQUENCE, parameters).rowcount
+    numbered = connection.execute(_SEQUENCE, parameters).rowcount
+    if numbered and connection.dialect.name == "postgresql":
+        connection.execute(_NOTIFY, parameters)
+    return numbered
 
 
 def prune_events(connection: Connection, before: datetime, limit: int) -> int:

@@ -9,10 +9,15 @@ a provisioning cycle's load a pass per write would double the write transactions
 pass per ``delay`` numbers every write of that window at once. Readers do not wait for it:
 they run a pass themselves before they read. A pass that fails is logged and its events stay
 unnumbered until the next pass of the tenant, or a reader's, numbers them: nothing is lost.
+
+``on_numbered(tenant_id)`` is called after a pass that numbered events has committed: the app
+wakes the live subscribers of this process with it (other processes learn of it through the
+pass's NOTIFY on PostgreSQL, or by polling on SQLite).
 """
 
 import asyncio
 import logging
+from collections.abc import Callable
 from functools import partial
 
 from sqlalchemy import Connection
@@ -28,9 +33,15 @@ DELAY_SECONDS = 0.05
 
 
 class Sequencer:
-    def __init__(self, database: Database, delay: float = DELAY_SECONDS) -> None:
+    def __init__(
+        self,
+        database: Database,
+        delay: float = DELAY_SECONDS,
+        on_numbered: Callable[[int], None] | None = None,
+    ) -> None:
         self._database = database
         self._delay = delay
+        self.on_numbered = on_numbered
         self._waiting: set[int] = set()  # a pass is queued and has not started yet
         self._running: set[int] = set()  # a pass is running (one per tenant at a time)
         self._tasks: set[asyncio.Task[None]] = set()
@@ -62,7 +73,10 @@ class Sequencer:
     async def sequence(self, tenant_id: int) -> int:
         """Run one pass now; the number of events it numbered."""
         work = partial(_sequence, tenant_id)
-        return await self._database.write(work)
+        numbered = await self._database.write(work)
+        if numbered and self.on_numbered is not None:
+            self.on_numbered(tenant_id)
+        return numbered
 
     async def drain(self) -> None:
         """Wait for the passes scheduled so far (at shutdown, before the engine goes)."""

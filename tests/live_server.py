@@ -17,14 +17,14 @@ from app.settings import Settings
 
 
 @contextmanager
-def live_server(settings: Settings) -> Iterator[str]:
+def live_server(settings: Settings, ws: str = "none") -> Iterator[str]:
     """Serve ``create_app(settings)``; yields the base URL, e.g. ``http://127.0.0.1:40123``."""
     sock = socket.socket(socket.AF_INET, socket.SOCK_STREAM)
     sock.setsockopt(socket.SOL_SOCKET, socket.SO_REUSEADDR, 1)
     sock.bind(("127.0.0.1", 0))
     port = sock.getsockname()[1]
     config = uvicorn.Config(
-        create_app(settings), log_level="warning", ws="none", lifespan="on", access_log=False
+        create_app(settings), log_level="warning", ws=ws, lifespan="on", access_log=False
     )
     server = uvicorn.Server(config)
     thread = threading.Thread(target=server.run, kwargs={"sockets": [sock]}, daemon=True)

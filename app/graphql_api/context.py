@@ -6,6 +6,7 @@ from functools import partial
 
 from strawberry.types import Info as StrawberryInfo
 
+from app.graphql_api.live_feeds import LiveSession
 from app.graphql_api.loaders import Loaders
 from app.graphql_api.org_cache import OrgMetricsCache
 from db.activity import sequence_events
@@ -22,6 +23,10 @@ class Context:
     # that executes one passed app.auth.RequireToken and carries a grant.
     maybe_grant: TokenGrant | None
     org_cache: OrgMetricsCache | None = None
+    # Over WebSocket only: the connection's live feeds and token (set when it is accepted),
+    # and the connection_init payload, which strawberry stores here.
+    live: LiveSession | None = None
+    connection_params: dict[str, object] | None = None
     _loaders: Loaders | None = field(default=None, init=False)
     _org_metrics: "asyncio.Task[OrgMetrics] | None" = field(default=None, init=False)
     _activity_sequenced: "asyncio.Task[int] | None" = field(default=None, init=False)

@@ -14,6 +14,7 @@ from typing import Any, Protocol
 from weakref import WeakKeyDictionary
 
 from strawberry.extensions import SchemaExtension
+from strawberry.types.graphql import OperationType
 
 from app.graphql_api.limits import COST_BUDGET, DEFAULT_FIRST, MAX_FIRST
 from app.request_context import current_request
@@ -174,6 +175,10 @@ class CostLimiter(SchemaExtension):
         document = context.graphql_document
         if document is not None and context.result is None:
             messages = self._problems(document)
+            if messages and context.operation_type is OperationType.SUBSCRIPTION:
+                # A subscription's source is created whatever the result says: stop it here,
+                # strawberry answers an error raised by this hook as the operation's error.
+                raise GraphQLError("; ".join(messages))
             if messages:
                 context.result = GraphQLExecutionResult(
                     data=None, errors=[GraphQLError(message) for message in messages]

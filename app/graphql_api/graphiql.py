@@ -1,11 +1,12 @@
 """GraphiQL served entirely by this app: works with no internet access.
 
 The JavaScript and CSS of GraphiQL are vendored, unmodified, from the npm registry at pinned
-versions (graphiql 3.8.3, react and react-dom 18.3.1, each with its licence) under
-``static/``. The page's own script and style (``static/graphiql-page/``) add one GraphQL token
-field for the whole page: its fetcher sends that token with every request of every tab, the
-schema fetch included, and nothing is fetched before a token exists. The page holds no
-inline script, so it works under a strict Content-Security-Policy.
+versions (graphiql 3.8.3, react and react-dom 18.3.1, and graphql-ws 6.4.2's browser (UMD)
+build for subscriptions, each with its licence) under ``static/``. The page's own script and
+style (``static/graphiql-page/``) add one GraphQL token field for the whole page: its fetcher
+sends that token with every request of every tab, the schema fetch included (subscriptions in
+the WebSocket's connection_init), and nothing is fetched before a token exists. The page holds
+no inline script, so it works under a strict Content-Security-Policy.
 """
 
 import json
@@ -16,6 +17,7 @@ from starlette.staticfiles import StaticFiles
 STATIC_PATH = "/graphql/static"
 GRAPHIQL_VERSION = "3.8.3"
 REACT_VERSION = "18.3.1"
+GRAPHQL_WS_VERSION = "6.4.2"
 TOKEN_STORAGE_KEY = "blink-directory:graphql-token"  # noqa: S105 - a storage key
 
 DEFAULT_QUERY = """# Enter your GraphQL token above, then run
@@ -59,6 +61,7 @@ def graphiql_page(endpoint: str = "/graphql") -> str:
     <script src="{static}/react-{REACT_VERSION}/react.production.min.js"></script>
     <script src="{static}/react-dom-{REACT_VERSION}/react-dom.production.min.js"></script>
     <script src="{static}/graphiql-{GRAPHIQL_VERSION}/graphiql.min.js"></script>
+    <script src="{static}/graphql-ws-{GRAPHQL_WS_VERSION}/graphql-ws.min.js"></script>
   </head>
   <body>
     <form id="token-bar" class="token-bar" autocomplete="off">

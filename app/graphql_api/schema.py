@@ -22,6 +22,7 @@ from app.graphql_api.errors import UNEXPECTED_ERROR, should_mask
 from app.graphql_api.groups.queries import GroupQueries
 from app.graphql_api.groups.types import Group
 from app.graphql_api.limits import MAX_ALIASES, MAX_QUERY_DEPTH, MAX_TOKENS
+from app.graphql_api.live.subscriptions import LiveSubscriptions
 from app.graphql_api.observability import RequestObserver
 from app.graphql_api.org.queries import OrgQueries
 from app.graphql_api.tenant import Tenant, resolve_tenant
@@ -66,7 +67,12 @@ def build_schema(*, debug: bool = False) -> strawberry.Schema:
         )
     # Last, so that it sees the errors before MaskErrors replaces the unexpected ones.
     extensions.append(RequestObserver)
-    return strawberry.Schema(query=Query, types=[User, Group, ActivityEvent], extensions=extensions)
+    return strawberry.Schema(
+        query=Query,
+        subscription=LiveSubscriptions,
+        types=[User, Group, ActivityEvent],
+        extensions=extensions,
+    )
 
 
 def schema_sdl() -> str:

@@ -36,8 +36,9 @@ def test_the_page_references_no_external_host(client: TestClient) -> None:
     html = page(client)
     parser = References()
     parser.feed(html)
-    # graphiql css and js, react, react-dom, the page's own script and style, the favicon
-    assert len(parser.urls) == 7
+    # graphiql css and js, react, react-dom, graphql-ws, the page's own script and style, the
+    # favicon
+    assert len(parser.urls) == 8
     for url in parser.urls:
         assert url.startswith("/graphql/static/") or url == "/favicon.ico", url
     assert not re.search(r"(https?:)?//[a-z0-9]", html, re.IGNORECASE)
@@ -69,7 +70,7 @@ def test_the_page_has_one_token_field_and_no_inline_script(client: TestClient) -
 
 
 def test_vendored_files_carry_their_licences() -> None:
-    for package in ("graphiql-3.8.3", "react-18.3.1", "react-dom-18.3.1"):
+    for package in ("graphiql-3.8.3", "react-18.3.1", "react-dom-18.3.1", "graphql-ws-6.4.2"):
         assert "MIT License" in (STATIC / package / "LICENSE").read_text()
 
 

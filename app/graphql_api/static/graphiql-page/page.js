@@ -4,6 +4,8 @@
  * makes - every tab, new ones too, and the schema fetch - goes through one fetcher that adds
  * "Authorization: Bearer <token>", replacing any Authorization header in the Headers pane.
  * Until a token exists GraphiQL gets `schema: null`, so it fetches nothing and shows no error.
+ * Subscriptions go over a WebSocket (graphql-ws, vendored, graphql-transport-ws protocol) to the
+ * same endpoint, the token in the connection_init payload (browsers cannot set its headers).
  */
 (function () {
   "use strict";
@@ -59,8 +61,47 @@
     return result;
   }
 
+  var wsEndpoint = endpoint.replace(/^http/, "ws");
+  var wsClient = null;
+  var wsToken = null;
+
+  function subscriptionClient(token) {
+    if (wsClient === null || wsToken !== token) {
+      if (wsClient !== null) {
+        wsClient.dispose();
+      }
+      wsToken = token;
+      wsClient = graphqlWs.createClient({
+        url: wsEndpoint,
+        lazy: true,
+        connectionParams: { Authorization: "Bearer " + token },
+      });
+    }
+    return wsClient;
+  }
+
+  // Whether the operation to run is a subscription (comments and strings do not count).
+  function isSubscription(params) {
+    var text = (params.query || "").replace(/"""[\s\S]*?"""|"(?:\\.|[^"\\])*"|#[^\n]*/g, "");
+    var pattern = /(?:^|})\s*(query|mutation|subscription)\b\s*([_A-Za-z][_0-9A-Za-z]*)?/g;
+    var match;
+    while ((match = pattern.exec(text)) !== null) {
+      if (!params.operationName || match[2] === params.operationName) {
+        return match[1] === "subscription";
+      }
+    }
+    return false;
+  }
+
   function tokenFetcher(token) {
     return function (params, options) {
+      if (isSubscription(params)) {
+        return subscriptionClient(token).iterate({
+          query: params.query,
+          variables: params.variables,
+          operationName: params.operationName,
+        });
+      }
       var headers = withoutAuthorization(options && options.headers);
       headers["Content-Type"] = "application/json";
       headers.Accept = "application/json";

@@ -1,0 +1,1 @@
+"""Live directory changes: GraphQL subscriptions fed by the activity log."""

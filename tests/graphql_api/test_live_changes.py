@@ -1,0 +1,194 @@
+"""``Subscription.directoryChanges`` over real WebSockets against a real server (uvicorn in a
+thread of the test process), on SQLite and PostgreSQL."""
+
+from collections.abc import Callable, Iterator
+from pathlib import Path
+
+import pytest
+from sqlalchemy import Connection
+from websockets.exceptions import ConnectionClosed, InvalidStatus
+from websockets.sync.client import connect
+
+from app.graphql_api.live.subtree import MANAGER_PATH
+from app.settings import Settings
+from db.database import Database
+from db.tokens import TokenScope, list_tokens, revoke_token
+from tests.conftest import TenantTokens
+from tests.graphql_api.live_client import (
+    Subscription,
+    create_user,
+    scim_client,
+    set_manager,
+    ws_url,
+)
+from tests.live_server import live_server
+
+
+@pytest.fixture
+def base(database_url: str) -> Iterator[str]:
+    with live_server(
+        Settings(database_url=database_url, token_cache_seconds=1.0, request_log=False), ws="auto"
+    ) as url:
+        yield url
+
+
+def test_a_subscriber_sees_a_write_and_after_resumes_exactly(
+    base: str, tenant: TenantTokens
+) -> None:
+    with scim_client(base, tenant.scim) as scim, Subscription(base, tenant.graphql) as live:
+        assert live.ack["type"] == "connection_ack"
+        first = create_user(scim)
+        [event] = live.events(1)
+        assert (event["operation"], event["resourceId"]) == ("CREATE", first)
+        more = [create_user(scim) for _ in range(4)]
+        seen = live.events(4)
+        assert [e["resourceId"] for e in seen] == more
+        seqs = [event["seq"], *(e["seq"] for e in seen)]
+        assert seqs == sorted(seqs)
+        assert len(set(seqs)) == 5
+    # Resume after the second event: the three logged after it, then live ones, no repeat.
+    with (
+        scim_client(base, tenant.scim) as scim,
+        Subscription(base, tenant.graphql, {"after": seqs[1]}) as resumed,
+    ):
+        replayed = resumed.events(3)
+        assert [e["seq"] for e in replayed] == seqs[2:]
+        later = create_user(scim)
+        [live_one] = resumed.events(1)
+        assert live_one["resourceId"] == later
+        assert live_one["seq"] > seqs[-1]
+
+
+def test_a_burst_of_writes_arrives_complete_and_in_order(base: str, tenant: TenantTokens) -> None:
+    with scim_client(base, tenant.scim) as scim, Subscription(base, tenant.graphql) as live:
+        created = [create_user(scim) for _ in range(1000)]
+        events = live.events(1000, timeout=60)
+    assert [e["resourceId"] for e in events] == created
+    seqs = [e["seq"] for e in events]
+    assert seqs == sorted(seqs)
+    assert len(set(seqs)) == 1000
+
+
+def test_events_never_cross_tenants_and_types_filter(
+    base: str, make_tenant: Callable[[str], TenantTokens]
+) -> None:
+    acme, globex = make_tenant("acme"), make_tenant("globex")
+    with (
+        scim_client(base, acme.scim) as acme_scim,
+        scim_client(base, globex.scim) as globex_scim,
+        Subscription(base, globex.graphql) as globex_live,
+        Subscription(base, globex.graphql, {"types": ["GROUP"]}) as groups_only,
+    ):
+        create_user(acme_scim)
+        mine = create_user(globex_scim)
+        [event] = globex_live.events(1)
+        assert event["resourceId"] == mine
+        response = globex_scim.post(
+            "/scim/Groups",
+            json={"schemas": ["urn:ietf:params:scim:schemas:core:2.0:Group"], "displayName": "G"},
+        )
+        assert response.status_code == 201
+        [group_event] = groups_only.events(1)
+        assert group_event["resourceType"] == "GROUP"
+        assert group_event["resourceId"] == response.json()["id"]
+
+
+@pytest.mark.parametrize(
+    ("credentials", "code"),
+    [("none", 4401), ("unknown", 4401), ("scim", 4403)],
+)
+def test_bad_tokens_close_the_socket(
+    base: str, tenant: TenantTokens, credentials: str, code: int
+) -> None:
+    token = {"none": None, "unknown": "bdir_nope", "scim": tenant.scim}[credentials]
+    with Subscription(base, token) as live:
+        assert live.ack == {}
+        assert live.closed is not None
+        assert live.closed.rcvd is not None
+        assert live.closed.rcvd.code == code
+
+
+def test_the_upgrade_header_authenticates_too(base: str, tenant: TenantTokens) -> None:
+    with (
+        scim_client(base, tenant.scim) as scim,
+        Subscription(base, tenant.graphql, header=True) as live,
+    ):
+        assert live.ack["type"] == "connection_ack"
+        created = create_user(scim)
+        assert live.events(1)[0]["resourceId"] == created
+
+
+def test_the_legacy_protocol_is_refused(base: str) -> None:
+    try:
+        with connect(ws_url(base), subprotocols=["graphql-ws"]) as socket:  # type: ignore[list-item]
+            assert socket.subprotocol is None
+            with pytest.raises(ConnectionClosed) as closed:
+                socket.recv(timeout=5)
+            assert closed.value.rcvd is not None
+            assert closed.value.rcvd.code == 4406
+    except InvalidStatus:
+        pass  # refused at the handshake: refused all the same
+
+
+OPERATION = (
+    Path(__file__).resolve().parents[2] / "graphql" / "operations" / "directory_changes.graphql"
+).read_text()
+
+
+def test_under_delivers_the_subtree_and_moves_into_and_out_of_it(
+    base: str, tenant: TenantTokens
+) -> None:
+    with scim_client(base, tenant.scim) as scim:
+        boss = create_user(scim)
+        report = create_user(scim, manager=boss)
+        other = create_user(scim)
+        with Subscription(base, tenant.graphql, {"under": boss}, query=OPERATION) as live:
+            set_manager(scim, other, None)  # outside: nothing stored changes, nothing logged
+            retitle = {"schemas": ["urn:ietf:params:scim:api:messages:2.0:PatchOp"]}
+            outside = scim.patch(
+                f"/scim/Users/{other}",
+                json={**retitle, "Operations": [{"op": "replace", "path": "title", "value": "X"}]},
+            )
+            assert outside.status_code == 200
+            set_manager(scim, other, report)  # moves in
+            set_manager(scim, report, None)  # moves out, taking `other` along
+            scim.patch(
+                f"/scim/Users/{other}",
+                json={**retitle, "Operations": [{"op": "replace", "path": "title", "value": "Y"}]},
+            )
+            final = create_user(scim, manager=boss)  # a new report
+            events = live.events(3, timeout=30)
+    assert [e["resourceId"] for e in events] == [other, report, final]
+    assert events[0]["changes"] == [
+        {"attribute": MANAGER_PATH, "oldValue": None, "newValue": report}
+    ]
+    assert events[2]["user"]["manager"]["id"] == boss
+
+
+def test_a_revoked_token_ends_its_subscription(
+    base: str, tenant: TenantTokens, database: Database
+) -> None:
+    with Subscription(base, tenant.graphql) as live:
+        assert live.ack["type"] == "connection_ack"
+
+        def revoke(connection: Connection) -> None:
+            for token in list_tokens(connection, tenant.slug):
+                if token.scope == TokenScope.GRAPHQL:
+                    revoke_token(connection, token.id)
+
+        database.write_sync(revoke)
+        message = live.receive(timeout=10)  # within the cache's 1 s and the 1 s check
+    assert message["type"] == "next"
+    assert message["payload"]["errors"][0]["extensions"]["code"] == "UNAUTHENTICATED"
+
+
+def test_a_subscription_over_the_cost_budget_is_refused(base: str, tenant: TenantTokens) -> None:
+    nested = "directReports(first: 100) { edges { node { id %s } } }"
+    query = "subscription { directoryChanges { user { %s } } }" % (
+        nested % (nested % (nested % ""))
+    )
+    with Subscription(base, tenant.graphql, query=query) as live:
+        message = live.receive(timeout=10)
+    assert message["type"] in ("next", "error")
+    errors = message["payload"]["errors"] if message["type"] == "next" else message["payload"]
+    assert "exceeds the budget" in errors[0]["message"]

@@ -1,0 +1,157 @@
+"""The live feeds against the store (SQLite and PostgreSQL), without a transport: a slow
+subscriber is bounded and closed with where to resume, idle subscribers cost a bounded number
+of objects, and the ``under`` model follows manager moves."""
+
+import asyncio
+from contextlib import AsyncExitStack
+
+import pytest
+from sqlalchemy import Connection
+
+from app.graphql_api import live_feeds
+from app.graphql_api.live.subtree import MANAGER_PATH, SubtreeFilter
+from app.graphql_api.live_feeds import FellBehind, LiveFeeds, Subscriber
+from db.activity_reads import EventRecord
+from db.database import Database
+from db.tenants import create_tenant
+from scim.user_changes import MANAGER_PATH as SCIM_MANAGER_PATH
+from tests.activity_rows import insert_events
+
+
+def _tenant(database: Database) -> int:
+    return database.write_sync(lambda connection: create_tenant(connection, "acme").id)
+
+
+def _log(database: Database, tenant: int, count: int) -> list[int]:
+    def work(connection: Connection) -> list[int]:
+        return insert_events(connection, tenant, [{"resource_id": f"u{n}"} for n in range(count)])
+
+    return database.write_sync(work)
+
+
+async def _drain(subscriber: Subscriber, count: int) -> list[int]:
+    seqs = []
+    while len(seqs) < count:
+        event = await subscriber.next(timeout=5)
+        assert event is not None
+        subscriber.delivered = event.seq
+        seqs.append(event.seq)
+    return seqs
+
+
+def test_a_slow_subscriber_stays_bounded_and_is_closed_with_where_to_resume(
+    database: Database, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    monkeypatch.setattr(live_feeds, "QUEUE_LIMIT", 5)
+    monkeypatch.setattr(live_feeds, "LAG_LIMIT", 40)
+    monkeypatch.setattr(live_feeds, "PAGE_SIZE", 10)
+    tenant = _tenant(database)
+    feeds = LiveFeeds(database)
+
+    async def run() -> None:
+        async with feeds.subscribe(tenant, None, lambda event: True) as subscriber:
+            first = _log(database, tenant, 3)
+            feeds.wake(tenant)
+            assert await _drain(subscriber, 3) == first
+            # It stops reading while 100 events arrive: its queue never holds more than 5.
+            _log(database, tenant, 100)
+            feeds.wake(tenant)
+            for _ in range(50):
+                await asyncio.sleep(0.01)
+                assert subscriber.queued <= 5
+            with pytest.raises(FellBehind) as behind:
+                await _drain(subscriber, 100)
+            assert behind.value.resume_after == first[-1]
+            assert f"after: {first[-1]}" in str(behind.value)
+        feeds.close()
+
+    asyncio.run(run())
+
+
+def test_a_subscriber_that_falls_back_reads_on_from_the_log_without_a_gap(
+    database: Database, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    monkeypatch.setattr(live_feeds, "QUEUE_LIMIT", 5)
+    monkeypatch.setattr(live_feeds, "PAGE_SIZE", 10)
+    tenant = _tenant(database)
+    feeds = LiveFeeds(database)
+
+    async def run() -> None:
+        async with feeds.subscribe(tenant, None, lambda event: True) as subscriber:
+            seqs = _log(database, tenant, 60)  # far more than its queue, within LAG_LIMIT
+            feeds.wake(tenant)
+            await asyncio.sleep(0.2)
+            assert subscriber.queued <= 5
+            assert await _drain(subscriber, 60) == seqs
+            later = _log(database, tenant, 2)
+            feeds.wake(tenant)
+            assert await _drain(subscriber, 2) == later
+        feeds.close()
+
+    asyncio.run(run())
+
+
+def test_a_thousand_idle_subscribers_share_one_feed_and_hold_only_their_events(
+    database: Database,
+) -> None:
+    tenant = _tenant(database)
+    feeds = LiveFeeds(database)
+
+    async def run() -> None:
+        async with AsyncExitStack() as stack:
+            subscribers = [
+                await stack.enter_async_context(feeds.subscribe(tenant, None, lambda e: True))
+                for _ in range(1000)
+            ]
+            tasks_before = len(asyncio.all_tasks())
+            assert feeds.feed_count == 1
+            _log(database, tenant, 3)
+            feeds.wake(tenant)
+            await asyncio.sleep(0.3)
+            assert {subscriber.queued for subscriber in subscribers} == {3}
+            assert len(asyncio.all_tasks()) == tasks_before  # no task per subscriber
+        assert feeds.feed_count == 0  # the last one gone, the feed goes too
+
+    asyncio.run(run())
+
+
+def _move(seq: int, user: str, old: str | None, new: str | None) -> EventRecord:
+    from datetime import UTC, datetime
+
+    return EventRecord(
+        seq=seq,
+        occurred_at=datetime.now(UTC),
+        actor_token_id=None,
+        actor_name="t",
+        request_id="r",
+        client_request_id=None,
+        operation="UPDATE",
+        outcome="SUCCESS",
+        resource_type="User",
+        resource_id=user,
+        resource_name=None,
+        status=None,
+        scim_type=None,
+        detail=None,
+        method=None,
+        path=None,
+        changes=[{"attribute": MANAGER_PATH, "oldValue": old, "newValue": new}],
+        members_added=None,
+        members_removed=None,
+        member_change_count=0,
+    )
+
+
+def test_under_follows_moves_into_and_out_of_the_subtree() -> None:
+    assert MANAGER_PATH == SCIM_MANAGER_PATH
+    # root <- a <- b ; c elsewhere, d under c
+    edges = [("root", None, True), ("a", "root", True), ("b", "a", True), ("c", None, True)]
+    edges.append(("d", "c", True))
+    under = SubtreeFilter("a", edges)
+    assert under(_move(1, "b", "a", "a"))  # in it
+    assert not under(_move(2, "d", "c", "c"))  # elsewhere
+    assert under(_move(3, "c", None, "b"))  # moves in, with d below it
+    assert under(_move(4, "d", "c", "c"))  # now in it through c
+    assert under(_move(5, "c", "b", None))  # moves out: still delivered
+    assert not under(_move(6, "d", "c", "c"))  # out again
+    assert not under(_move(7, "root", None, None))  # above the subtree
