@@ -12,8 +12,10 @@ from starlette.types import ASGIApp
 
 from app.activity_retention import retention
 from app.auth import Rejection, RequireToken, TokenVerifier
+from app.graphql_api.conditional import ConditionalGraphQL
 from app.graphql_api.graphiql import STATIC_PATH, graphiql_assets
 from app.graphql_api.http import DirectoryGraphQL, graphql_auth_error, is_ide_page
+from app.graphql_api.persisted import frontend_queries
 from app.graphql_api.schema import build_schema
 from app.health import healthz, readyz
 from app.logging_setup import resolve_format
@@ -63,9 +65,12 @@ def create_app(settings: Settings | None = None) -> Starlette:
         required=TokenScope.SCIM,
         reject=scim_reject,
     )
+    schema = build_schema(debug=settings.debug)
     graphql = RequireToken(
         limited(
-            DirectoryGraphQL(build_schema(debug=settings.debug), database),
+            ConditionalGraphQL(
+                DirectoryGraphQL(schema, database), database, frontend_queries(), schema.as_str()
+            ),
             graphql_auth_error,
             "graphql",
         ),

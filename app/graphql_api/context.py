@@ -22,6 +22,8 @@ class Context:
     # that executes one passed app.auth.RequireToken and carries a grant.
     maybe_grant: TokenGrant | None
     org_cache: OrgMetricsCache | None = None
+    # The org version read for this request already (``app.graphql_api.conditional``).
+    known_org_version: int | None = None
     _loaders: Loaders | None = field(default=None, init=False)
     _org_metrics: "asyncio.Task[OrgMetrics] | None" = field(default=None, init=False)
     _activity_sequenced: "asyncio.Task[int] | None" = field(default=None, init=False)
@@ -62,7 +64,9 @@ class Context:
             if self.org_cache is None:
                 self.org_cache = OrgMetricsCache(self.database)
             # One shared task: the many resolvers of a page wait for the same single look-up.
-            self._org_metrics = asyncio.ensure_future(self.org_cache.current(self.tenant_id))
+            self._org_metrics = asyncio.ensure_future(
+                self.org_cache.current(self.tenant_id, self.known_org_version)
+            )
         return await self._org_metrics
 
 
