@@ -69,5 +69,11 @@ class Context:
             )
         return await self._org_metrics
 
+    async def direct_report_count(self, manager_id: str, include_inactive: bool) -> int:
+        """From the org figures: counted once per org change, never per request."""
+        metrics = await self.org_metrics()
+        counts = metrics.direct_counts if include_inactive else metrics.active_direct_counts
+        return counts.get(manager_id, 0)
+
 
 Info = StrawberryInfo[Context, None]

@@ -14,18 +14,16 @@ from strawberry.dataloader import DataLoader
 
 from db.activity_reads import EventPage, EventRecord, events_by_seqs, resource_activity_pages
 from db.database import Database
-from db.directory_groups import GroupRecord, groups_by_ids, groups_of_users
+from db.directory_groups import GroupRecord, UserGroupsPage, groups_by_ids, groups_of_users
 from db.directory_lists import UserPage, direct_reports_pages
-from db.directory_reads import UserRecord, direct_report_counts, users_by_ids
+from db.directory_reads import UserRecord, users_by_ids
 from db.org_chains import management_chains
 from db.org_reports import ReportKey, ReportsPage, reports_pages
 
 T = TypeVar("T")
 V = TypeVar("V")
 
-GroupsPage = tuple[list[GroupRecord], bool]
 ChainKey = tuple[str, int]  # (user id, max depth)
-CountKey = tuple[str, bool]  # (user id, include inactive)
 GroupsKey = tuple[str, int, tuple[str, str] | None]  # (user id, first, after)
 # (root id, min depth, max depth, include inactive, first, after)
 ReportsKey = tuple[str, int, int, bool, int, ReportKey | None]
@@ -43,8 +41,7 @@ class Loaders:
         self.user = DataLoader[str, UserRecord | None](load_fn=self._users)
         self.group = DataLoader[str, GroupRecord | None](load_fn=self._groups)
         self.chain = DataLoader[ChainKey, list[UserRecord]](load_fn=self._chains)
-        self.direct_report_count = DataLoader[CountKey, int](load_fn=self._direct_report_counts)
-        self.groups_of_user = DataLoader[GroupsKey, GroupsPage](load_fn=self._groups_of_users)
+        self.groups_of_user = DataLoader[GroupsKey, UserGroupsPage](load_fn=self._groups_of_users)
         self.direct_reports = DataLoader[TeamKey, UserPage](load_fn=self._direct_reports)
         self.reports = DataLoader[ReportsKey, ReportsPage](load_fn=self._reports)
         self.activity_event = DataLoader[int, EventRecord | None](load_fn=self._activity_events)
@@ -107,11 +104,6 @@ class Loaders:
             self.prime(chain)
         return chains
 
-    async def _direct_report_counts(self, keys: Sequence[CountKey]) -> list[int]:
-        return await self._grouped(
-            keys, direct_report_counts, "manager_ids", ("include_inactive",), default=0
-        )
-
     async def _reports(self, keys: Sequence[ReportsKey]) -> list[ReportsPage]:
         pages = await self._grouped(
             keys,
@@ -132,7 +124,7 @@ class Loaders:
             self.prime(page.users)
         return pages
 
-    async def _groups_of_users(self, keys: Sequence[GroupsKey]) -> list[GroupsPage]:
+    async def _groups_of_users(self, keys: Sequence[GroupsKey]) -> list[UserGroupsPage]:
         return await self._grouped(keys, groups_of_users, "user_ids", ("first", "after"))
 
     async def _activity_events(self, seqs: Sequence[int]) -> list[EventRecord | None]:
