@@ -117,12 +117,22 @@ class Loaders:
         return pages
 
     async def _direct_reports(self, keys: Sequence[TeamKey]) -> list[UserPage]:
+        # Pages of different sizes (the org chart's peers and team) share one statement: the
+        # largest size asked for is fetched, and each key gets its own first rows of it.
+        widest: dict[tuple[bool, tuple[Any, str] | None], int] = {}
+        for _, include_inactive, first, after in keys:
+            shape = (include_inactive, after)
+            widest[shape] = max(first, widest.get(shape, 0))
+        wide = [(m, inactive, widest[(inactive, after)], after) for m, inactive, _, after in keys]
         pages = await self._grouped(
-            keys, direct_reports_pages, "manager_ids", ("include_inactive", "first", "after")
+            wide, direct_reports_pages, "manager_ids", ("include_inactive", "first", "after")
         )
-        for page in pages:
+        trimmed = []
+        for (_, _, first, _), page in zip(keys, pages, strict=True):
             self.prime(page.users)
-        return pages
+            more = page.has_next or len(page.users) > first
+            trimmed.append(UserPage(page.users[:first], page.managers, more))
+        return trimmed
 
     async def _groups_of_users(self, keys: Sequence[GroupsKey]) -> list[UserGroupsPage]:
         return await self._grouped(keys, groups_of_users, "user_ids", ("first", "after"))
