@@ -16,11 +16,13 @@ from starlette.types import ASGIApp
 from app.activity_retention import retention
 from app.auth import Rejection, RequireToken, TokenVerifier
 from app.body_timeout import BodyTimeout
+from app.graphql_api.conditional import ConditionalGraphQL
 from app.graphql_api.graphiql import STATIC_PATH, graphiql_assets
 from app.graphql_api.http import DirectoryGraphQL, graphql_auth_error, is_ide_page
 from app.graphql_api.live.listener import listen
 from app.graphql_api.live.websocket import CloseCodes, LiveGraphQL
 from app.graphql_api.live_feeds import LiveFeeds
+from app.graphql_api.persisted import frontend_queries
 from app.graphql_api.schema import build_schema
 from app.health import healthz, readyz
 from app.logging_setup import resolve_format
@@ -98,8 +100,10 @@ def create_app(
     graphql_live = CloseCodes(
         LiveGraphQL(schema, database, graphql_app.org_cache, feeds, verifier.verify)
     )
+    # Persisted queries and conditional answers (ETag, 304) in front of the one GraphQL view.
+    conditional = ConditionalGraphQL(graphql_app, database, frontend_queries(), schema.as_str())
     graphql = RequireToken(
-        limited(bounded(graphql_app, graphql_auth_error), graphql_auth_error, "graphql"),
+        limited(bounded(conditional, graphql_auth_error), graphql_auth_error, "graphql"),
         verifier=verifier,
         required=TokenScope.GRAPHQL,
         reject=graphql_auth_error,

@@ -97,6 +97,16 @@ def count_groups(connection: Connection, tenant_id: int, search: str | None) -> 
     return int(connection.execute(query).scalar_one())
 
 
+@dataclass(frozen=True, slots=True)
+class UserGroupsPage:
+    """A page of one user's groups; ``total`` counts all of them, None when it is unknown
+    (a page after a cursor sees only the rows after it)."""
+
+    records: list[GroupRecord]
+    has_next: bool
+    total: int | None
+
+
 def groups_of_users(
     connection: Connection,
     tenant_id: int,
@@ -104,21 +114,21 @@ def groups_of_users(
     *,
     first: int,
     after: tuple[str, str] | None,
-) -> dict[str, tuple[list[GroupRecord], bool]]:
-    """A page of each user's groups, for many users in one statement (ROW_NUMBER per user)."""
-    pages: dict[str, tuple[list[GroupRecord], bool]] = {
-        user_id: ([], False) for user_id in user_ids
-    }
+) -> dict[str, UserGroupsPage]:
+    """A page of each user's groups, for many users in one statement (ROW_NUMBER per user),
+    with each user's number of groups on a first page (a window count: no second statement)."""
+    found: dict[str, tuple[list[GroupRecord], bool, int | None]] = {}
     if not user_ids:
-        return pages
-    position = func.row_number().over(
-        partition_by=group_members.c.user_id, order_by=(_sort_name(), groups.c.id)
-    )
-    inner = (
-        select(*GROUP_COLUMNS, group_members.c.user_id, position.label("position"))
-        .join(group_members, group_members.c.group_id == groups.c.id)
-        .where(groups.c.tenant_id == tenant_id, group_members.c.user_id.in_(set(user_ids)))
-    )
+        return {}
+    user = group_members.c.user_id
+    position = func.row_number().over(partition_by=user, order_by=(_sort_name(), groups.c.id))
+    inner = select(
+        *GROUP_COLUMNS,
+        user,
+        position.label("position"),
+        func.count().over(partition_by=user).label("total"),
+    ).join(group_members, group_members.c.group_id == groups.c.id)
+    inner = inner.where(groups.c.tenant_id == tenant_id, group_members.c.user_id.in_(set(user_ids)))
     if after is not None:
         inner = inner.where(tuple_(_sort_name(), groups.c.id) > tuple_(*after))
     numbered = inner.subquery("numbered")
@@ -128,12 +138,20 @@ def groups_of_users(
         .order_by(numbered.c.user_id, numbered.c.position)
     ).mappings()
     for row in rows:
-        records, _ = pages[row["user_id"]]
+        records, has_next, _ = found.get(row["user_id"]) or ([], False, None)
+        total = int(row["total"]) if after is None else None
         if row["position"] > first:
-            pages[row["user_id"]] = (records, True)
+            has_next = True
         else:
             records.append(group_record(row))
-    return pages
+        found[row["user_id"]] = (records, has_next, total)
+    empty_total = 0 if after is None else None
+    return {
+        user_id: UserGroupsPage(*found[user_id])
+        if user_id in found
+        else UserGroupsPage([], False, empty_total)
+        for user_id in user_ids
+    }
 
 
 def count_groups_of_user(connection: Connection, tenant_id: int, user_id: str) -> int:

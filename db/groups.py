@@ -34,6 +34,7 @@ from sqlalchemy.exc import IntegrityError
 from db import group_members as membership
 from db.errors import Conflict, NotFound
 from db.group_members import Member, MemberDelta
+from db.org_changes import note_data_change
 from db.tables import group_members, groups
 from db.types import utcnow
 
@@ -113,6 +114,7 @@ def create_group(
         raise _conflict(display_name, error) from error
     if member_ids:
         membership.insert_members(connection, tenant_id, str(values["id"]), member_ids)
+    note_data_change(connection, tenant_id)
     return get_group(connection, tenant_id, str(values["id"]), with_members=True)
 
 
@@ -154,6 +156,7 @@ def touch_group(connection: Connection, tenant_id: int, group_id: str) -> None:
     )
     if result.rowcount != 1:
         raise NotFound(f"no group {group_id!r}")
+    note_data_change(connection, tenant_id)
 
 
 _UNCHANGED: Any = object()
@@ -183,6 +186,7 @@ def update_group(
         raise _conflict(str(display_name), error) from error
     if result.rowcount != 1:
         raise NotFound(f"no group {group_id!r}")
+    note_data_change(connection, tenant_id)
 
 
 def replace_group(
@@ -217,6 +221,7 @@ def delete_group(connection: Connection, tenant_id: int, group_id: str) -> None:
         raise NotFound(f"no group {group_id!r}")
     membership.delete_all_members(connection, group_id)
     connection.execute(delete(groups).where(groups.c.id == group_id))
+    note_data_change(connection, tenant_id)
 
 
 # -- membership --------------------------------------------------------------------------------

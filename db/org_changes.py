@@ -1,9 +1,18 @@
-"""The org-chart change counter of a tenant.
+"""The change counters of a tenant: its org-chart version and its data version.
 
 Every write that changes the shape of a tenant's org chart — a user created or deleted, a
 manager set or cleared, a user (de)activated — calls ``note_org_change`` once in the same
 transaction. Readers that derive something from the tree (transitive report counts, depth)
 compare ``org_version`` with the version they derived it at.
+
+Every other write of the tenant's data (a user's attributes, a group, a membership, a refused
+write the activity log records) calls ``note_data_change`` instead; ``note_org_change`` counts
+as one too. The data version (``TenantVersions.data``) thus moves with every committed write
+of the tenant and never with another tenant's: the GraphQL answers' ETags are derived from it.
+It is a counter of its own rather than the activity log's latest ``seq``: events are numbered
+after their commit (``db.activity``), so the latest ``seq`` lags behind a commit, and the log
+can be turned off. It is not the org version either, which only moves with the tree and
+keys the (costly) whole-tree figures: an attribute change must not re-derive them.
 
 The counter is striped: a tenant has ``STRIPES`` rows in ``tenant_org_version``, a change adds
 one to one of them, and the version is their sum. A single counter row would be locked by
@@ -20,6 +29,7 @@ statement just bumps a random stripe.
 """
 
 import random
+from dataclasses import dataclass
 
 from sqlalchemy import Connection, bindparam, func, insert, select, update
 
@@ -37,39 +47,79 @@ _FREE_STRIPE = (
     .with_for_update(skip_locked=True)
     .scalar_subquery()
 )
-_BUMP_FREE = PreparedWrite(
-    update(stripes)
-    .where(stripes.c.tenant_id == bindparam("where_tenant_id"), stripes.c.stripe == _FREE_STRIPE)
-    .values(version=stripes.c.version + 1)
-)
-# Every stripe is held by an open transaction: wait for one of them, as one row would.
-_BUMP_ANY = PreparedWrite(
-    update(stripes)
-    .where(
-        stripes.c.tenant_id == bindparam("where_tenant_id"),
-        stripes.c.stripe == bindparam("where_stripe"),
+
+
+@dataclass(frozen=True, slots=True)
+class _Bump:
+    """The two statements of one kind of change: a free stripe first, else any stripe."""
+
+    free: PreparedWrite
+    any: PreparedWrite
+
+
+def _bump(**counters: object) -> _Bump:
+    free = (
+        update(stripes)
+        .where(
+            stripes.c.tenant_id == bindparam("where_tenant_id"), stripes.c.stripe == _FREE_STRIPE
+        )
+        .values(**counters)
     )
-    .values(version=stripes.c.version + 1)
-)
+    # Every stripe is held by an open transaction: wait for one of them, as one row would.
+    any_stripe = (
+        update(stripes)
+        .where(
+            stripes.c.tenant_id == bindparam("where_tenant_id"),
+            stripes.c.stripe == bindparam("where_stripe"),
+        )
+        .values(**counters)
+    )
+    return _Bump(PreparedWrite(free), PreparedWrite(any_stripe))
+
+
+_ORG_CHANGE = _bump(version=stripes.c.version + 1, data_version=stripes.c.data_version + 1)
+_DATA_CHANGE = _bump(data_version=stripes.c.data_version + 1)
+
+
+@dataclass(frozen=True, slots=True)
+class TenantVersions:
+    """A tenant's counters as one statement read them: ``org`` moves with the org chart,
+    ``data`` with every write."""
+
+    org: int
+    data: int
 
 
 def create_org_version(connection: Connection, tenant_id: int) -> None:
     """The stripes of a new tenant, all at 0."""
     connection.execute(
         insert(stripes),
-        [{"tenant_id": tenant_id, "stripe": stripe, "version": 0} for stripe in range(STRIPES)],
+        [
+            {"tenant_id": tenant_id, "stripe": stripe, "version": 0, "data_version": 0}
+            for stripe in range(STRIPES)
+        ],
     )
 
 
-def note_org_change(connection: Connection, tenant_id: int) -> None:
-    bumped = _BUMP_FREE.execute(
+def _apply(bump: _Bump, connection: Connection, tenant_id: int) -> None:
+    bumped = bump.free.execute(
         connection, {"where_tenant_id": tenant_id, "free_tenant_id": tenant_id}
     )
     if not bumped:
-        _BUMP_ANY.execute(
+        bump.any.execute(
             connection,
             {"where_tenant_id": tenant_id, "where_stripe": random.randrange(STRIPES)},  # noqa: S311 (no secret)
         )
+
+
+def note_org_change(connection: Connection, tenant_id: int) -> None:
+    """A change of the org chart (and so of the tenant's data): one UPDATE of one stripe."""
+    _apply(_ORG_CHANGE, connection, tenant_id)
+
+
+def note_data_change(connection: Connection, tenant_id: int) -> None:
+    """A change of the tenant's data that leaves the org chart as it was."""
+    _apply(_DATA_CHANGE, connection, tenant_id)
 
 
 def org_version(connection: Connection, tenant_id: int) -> int:
@@ -77,3 +127,15 @@ def org_version(connection: Connection, tenant_id: int) -> int:
         select(func.sum(stripes.c.version)).where(stripes.c.tenant_id == tenant_id)
     ).scalar_one_or_none()
     return int(version or 0)
+
+
+_VERSIONS = select(
+    func.coalesce(func.sum(stripes.c.version), 0),
+    func.coalesce(func.sum(stripes.c.data_version), 0),
+).where(stripes.c.tenant_id == bindparam("tenant_id"))
+
+
+def tenant_versions(connection: Connection, tenant_id: int) -> TenantVersions:
+    """Both counters in one statement over the tenant's stripes (its primary key's prefix)."""
+    org, data = connection.execute(_VERSIONS, {"tenant_id": tenant_id}).one()
+    return TenantVersions(org=int(org), data=int(data))

@@ -40,6 +40,8 @@ class OrgMetrics:
     active_root_count: int
     widest_span: tuple[str, int] | None  # (manager id, active direct reports)
     users_with_inactive_manager: list[str] = field(default_factory=list)
+    direct_counts: dict[str, int] = field(default_factory=dict)  # direct reports, any state
+    active_direct_counts: dict[str, int] = field(default_factory=dict)  # active direct reports
 
 
 def read_org_version_and_edges(connection: Connection, tenant_id: int) -> tuple[int, list[OrgEdge]]:
@@ -98,8 +100,10 @@ def derive_org_metrics(version: int, edges: Iterable[OrgEdge]) -> OrgMetrics:
             report_counts[user_id] = loop_size - 1
             active_report_counts[user_id] = loop_active - int(active[user_id])
 
+    direct: dict[str, int] = defaultdict(int)
     active_direct: dict[str, int] = defaultdict(int)
     for user_id, manager_id in manager.items():
+        direct[manager_id] += 1
         if active[user_id]:
             active_direct[manager_id] += 1
     widest = min(active_direct.items(), key=lambda item: (-item[1], item[0]), default=None)
@@ -116,6 +120,8 @@ def derive_org_metrics(version: int, edges: Iterable[OrgEdge]) -> OrgMetrics:
         users_with_inactive_manager=sorted(
             user_id for user_id, manager_id in manager.items() if not active[manager_id]
         ),
+        direct_counts=dict(direct),
+        active_direct_counts=dict(active_direct),
     )
 
 

@@ -28,10 +28,11 @@ class Tenant(SQLModel, table=True):
 
 
 class TenantOrgVersion(SQLModel, table=True):
-    """One stripe of a tenant's org-chart change counter (see ``db.org_changes``): every write
-    that changes the org chart bumps one stripe, and the tenant's org version is the sum of
-    its stripes. One row per tenant would make every parallel writer of a tenant wait for the
-    others' commits on its lock."""
+    """One stripe of a tenant's two change counters (see ``db.org_changes``): every write
+    that changes the org chart bumps ``version`` of one stripe, every write of the tenant
+    bumps ``data_version``; each counter is the sum over the tenant's stripes. One row per
+    tenant would make every parallel writer of a tenant wait for the others' commits on its
+    lock."""
 
     __tablename__ = "tenant_org_version"
 
@@ -42,6 +43,9 @@ class TenantOrgVersion(SQLModel, table=True):
     )
     stripe: int = Field(primary_key=True)
     version: int = Field(default=0, sa_column=Column(BigInteger, nullable=False))
+    data_version: int = Field(
+        default=0, sa_column=Column(BigInteger, nullable=False, server_default="0")
+    )
 
 
 class ApiToken(SQLModel, table=True):

@@ -27,7 +27,7 @@ from sqlalchemy import (
 from sqlalchemy.exc import IntegrityError
 
 from db.errors import Conflict, InvalidReference
-from db.org_changes import note_org_change
+from db.org_changes import note_data_change, note_org_change
 from db.prepared import PreparedSelect, PreparedWrite
 from db.tables import client_columns, group_members, groups, users
 from db.types import utcnow
@@ -280,6 +280,8 @@ def update_user(
         raise _integrity(error) from None
     if manager_changed or bool(row["active"]) != bool(previous["active"]):
         note_org_change(connection, tenant_id)
+    else:
+        note_data_change(connection, tenant_id)
     return row
 
 

@@ -30,6 +30,7 @@ from starlette.types import ASGIApp, Message, Receive, Scope, Send
 from db.activity import Event, Operation, Origin, Outcome, ResourceType, record_events
 from db.activity_sequencer import Sequencer
 from db.database import Database
+from db.org_changes import note_data_change
 from db.tokens import TokenGrant
 from scim.activity import origin_of
 
@@ -167,3 +168,5 @@ def _error_fields(body: bytes) -> tuple[str | None, str | None]:
 
 def _record(tenant_id: int, who: Origin, event: Event, connection: Connection) -> None:
     record_events(connection, tenant_id, who, [event])
+    # The log is read through GraphQL too: its answers' ETags must move with it.
+    note_data_change(connection, tenant_id)

@@ -27,6 +27,8 @@ class Context:
     # and the connection_init payload, which strawberry stores here.
     live: LiveSession | None = None
     connection_params: dict[str, object] | None = None
+    # The org version read for this request already (``app.graphql_api.conditional``).
+    known_org_version: int | None = None
     _loaders: Loaders | None = field(default=None, init=False)
     _org_metrics: "asyncio.Task[OrgMetrics] | None" = field(default=None, init=False)
     _activity_sequenced: "asyncio.Task[int] | None" = field(default=None, init=False)
@@ -67,8 +69,16 @@ class Context:
             if self.org_cache is None:
                 self.org_cache = OrgMetricsCache(self.database)
             # One shared task: the many resolvers of a page wait for the same single look-up.
-            self._org_metrics = asyncio.ensure_future(self.org_cache.current(self.tenant_id))
+            self._org_metrics = asyncio.ensure_future(
+                self.org_cache.current(self.tenant_id, self.known_org_version)
+            )
         return await self._org_metrics
+
+    async def direct_report_count(self, manager_id: str, include_inactive: bool) -> int:
+        """From the org figures: counted once per org change, never per request."""
+        metrics = await self.org_metrics()
+        counts = metrics.direct_counts if include_inactive else metrics.active_direct_counts
+        return counts.get(manager_id, 0)
 
 
 Info = StrawberryInfo[Context, None]

@@ -59,9 +59,14 @@ async def groups_page_of_user(
     size = checked_first(first)
     position = decode_group_position(after)
     loaders = context.loaders
-    records, has_next = await loaders.groups_of_user.load((user_id, size, position))
-    count = partial(
-        loaders.read,
-        partial(count_groups_of_user, tenant_id=context.tenant_id, user_id=user_id),
-    )
-    return group_page(records, has_next, after, count)
+    page = await loaders.groups_of_user.load((user_id, size, position))
+    total = page.total
+
+    async def count() -> int:
+        if total is not None:  # came with the page
+            return total
+        return await loaders.read(
+            partial(count_groups_of_user, tenant_id=context.tenant_id, user_id=user_id)
+        )
+
+    return group_page(page.records, page.has_next, after, count)

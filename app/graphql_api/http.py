@@ -21,12 +21,14 @@ from strawberry.asgi import GraphQL
 from strawberry.http import GraphQLHTTPResponse
 from strawberry.types import ExecutionResult
 
+from app.graphql_api.conditional import VERSIONS_STATE
 from app.graphql_api.context import Context
 from app.graphql_api.graphiql import graphiql_page
 from app.graphql_api.observability import error_code
 from app.graphql_api.org_cache import OrgMetricsCache
 from app.request_limits import json_depth_exceeds
 from db.database import Database
+from db.org_changes import TenantVersions
 from db.tokens import TokenGrant
 
 #: ``extensions.code`` of a request refused before any operation ran, by HTTP status.
@@ -61,11 +63,13 @@ class DirectoryGraphQL(GraphQL[Context, None]):
         await response(scope, receive, send)
 
     async def get_context(self, request: Any, response: Any) -> Context:
-        grant = getattr(cast(Request, request).state, "grant", None)
+        state = cast(Request, request).state
+        versions = getattr(state, VERSIONS_STATE, None)
         return Context(
             database=self.database,
-            maybe_grant=cast(TokenGrant | None, grant),
+            maybe_grant=cast(TokenGrant | None, getattr(state, "grant", None)),
             org_cache=self.org_cache,
+            known_org_version=versions.org if isinstance(versions, TenantVersions) else None,
         )
 
     async def render_graphql_ide(self, request: Request) -> Response:

@@ -14,18 +14,16 @@ from strawberry.dataloader import DataLoader
 
 from db.activity_reads import EventPage, EventRecord, events_by_seqs, resource_activity_pages
 from db.database import Database
-from db.directory_groups import GroupRecord, groups_by_ids, groups_of_users
+from db.directory_groups import GroupRecord, UserGroupsPage, groups_by_ids, groups_of_users
 from db.directory_lists import UserPage, direct_reports_pages
-from db.directory_reads import UserRecord, direct_report_counts, users_by_ids
+from db.directory_reads import UserRecord, users_by_ids
 from db.org_chains import management_chains
 from db.org_reports import ReportKey, ReportsPage, reports_pages
 
 T = TypeVar("T")
 V = TypeVar("V")
 
-GroupsPage = tuple[list[GroupRecord], bool]
 ChainKey = tuple[str, int]  # (user id, max depth)
-CountKey = tuple[str, bool]  # (user id, include inactive)
 GroupsKey = tuple[str, int, tuple[str, str] | None]  # (user id, first, after)
 # (root id, min depth, max depth, include inactive, first, after)
 ReportsKey = tuple[str, int, int, bool, int, ReportKey | None]
@@ -43,8 +41,7 @@ class Loaders:
         self.user = DataLoader[str, UserRecord | None](load_fn=self._users)
         self.group = DataLoader[str, GroupRecord | None](load_fn=self._groups)
         self.chain = DataLoader[ChainKey, list[UserRecord]](load_fn=self._chains)
-        self.direct_report_count = DataLoader[CountKey, int](load_fn=self._direct_report_counts)
-        self.groups_of_user = DataLoader[GroupsKey, GroupsPage](load_fn=self._groups_of_users)
+        self.groups_of_user = DataLoader[GroupsKey, UserGroupsPage](load_fn=self._groups_of_users)
         self.direct_reports = DataLoader[TeamKey, UserPage](load_fn=self._direct_reports)
         self.reports = DataLoader[ReportsKey, ReportsPage](load_fn=self._reports)
         self.activity_event = DataLoader[int, EventRecord | None](load_fn=self._activity_events)
@@ -107,11 +104,6 @@ class Loaders:
             self.prime(chain)
         return chains
 
-    async def _direct_report_counts(self, keys: Sequence[CountKey]) -> list[int]:
-        return await self._grouped(
-            keys, direct_report_counts, "manager_ids", ("include_inactive",), default=0
-        )
-
     async def _reports(self, keys: Sequence[ReportsKey]) -> list[ReportsPage]:
         pages = await self._grouped(
             keys,
@@ -125,14 +117,24 @@ class Loaders:
         return pages
 
     async def _direct_reports(self, keys: Sequence[TeamKey]) -> list[UserPage]:
+        # Pages of different sizes (the org chart's peers and team) share one statement: the
+        # largest size asked for is fetched, and each key gets its own first rows of it.
+        widest: dict[tuple[bool, tuple[Any, str] | None], int] = {}
+        for _, include_inactive, first, after in keys:
+            shape = (include_inactive, after)
+            widest[shape] = max(first, widest.get(shape, 0))
+        wide = [(m, inactive, widest[(inactive, after)], after) for m, inactive, _, after in keys]
         pages = await self._grouped(
-            keys, direct_reports_pages, "manager_ids", ("include_inactive", "first", "after")
+            wide, direct_reports_pages, "manager_ids", ("include_inactive", "first", "after")
         )
-        for page in pages:
+        trimmed = []
+        for (_, _, first, _), page in zip(keys, pages, strict=True):
             self.prime(page.users)
-        return pages
+            more = page.has_next or len(page.users) > first
+            trimmed.append(UserPage(page.users[:first], page.managers, more))
+        return trimmed
 
-    async def _groups_of_users(self, keys: Sequence[GroupsKey]) -> list[GroupsPage]:
+    async def _groups_of_users(self, keys: Sequence[GroupsKey]) -> list[UserGroupsPage]:
         return await self._grouped(keys, groups_of_users, "user_ids", ("first", "after"))
 
     async def _activity_events(self, seqs: Sequence[int]) -> list[EventRecord | None]:

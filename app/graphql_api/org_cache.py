@@ -23,8 +23,11 @@ class OrgMetricsCache:
         self._metrics: OrderedDict[int, OrgMetrics] = OrderedDict()
         self._locks: dict[int, asyncio.Lock] = {}
 
-    async def current(self, tenant_id: int) -> OrgMetrics:
-        version = await self._database.read(partial(org_version, tenant_id=tenant_id))
+    async def current(self, tenant_id: int, version: int | None = None) -> OrgMetrics:
+        """The figures at ``version`` or later; ``version`` is read when not given (a request
+        that read it already passes it)."""
+        if version is None:
+            version = await self._database.read(partial(org_version, tenant_id=tenant_id))
         cached = self._fresh(tenant_id, version)
         if cached is not None:
             return cached

@@ -130,8 +130,9 @@ async def direct_reports_page(
     position = decode_user_position(sort, after)
     loaders = context.loaders
     page = await loaders.direct_reports.load((manager_id, include_inactive, size, position))
-    count_key = (manager_id, include_inactive)
-    return user_page(sort, page, after, partial(loaders.direct_report_count.load, count_key))
+    return user_page(
+        sort, page, after, partial(context.direct_report_count, manager_id, include_inactive)
+    )
 
 
 async def peers_page(
@@ -156,7 +157,7 @@ async def peers_page(
     in_team = include_inactive or user.active
 
     async def count() -> int:
-        total = await loaders.direct_report_count.load((manager_id, include_inactive))
+        total = await context.direct_report_count(manager_id, include_inactive)
         return total - 1 if in_team else total
 
     return user_page(sort, page, after, count)

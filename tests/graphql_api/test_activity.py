@@ -499,9 +499,9 @@ def test_a_page_costs_the_same_statements_whatever_its_size(log: Log) -> None:
                  group { displayName } } } } }"""
     small = statements_of(log, query, {"first": 3})  # a user and a group among them
     large = statements_of(log, query, {"first": 100})
-    # is anything waiting for its number (no: nothing is written), the page, its users, its
-    # groups
-    assert len(small) == len(large) == 4
+    # the tenant's versions (the ETag), is anything waiting for its number (no: nothing is
+    # written), the page, its users, its groups
+    assert len(small) == len(large) == 5
     assert not any(s.lstrip().upper().startswith("UPDATE") for s in large)
 
 
@@ -509,8 +509,9 @@ def test_a_page_of_users_histories_is_one_statement(log: Log) -> None:
     query = """{ users(first: 100) { edges { node { activity(first: 3) { edges { node {
                  seq } } } } } } }"""
     statements = statements_of(log, query, {})
-    # the users page, the numbering check once for the request, one statement for every history
-    assert len(statements) == 3
+    # the tenant's versions, the users page, the numbering check once for the request, one
+    # statement for every history
+    assert len(statements) == 4
 
 
 def test_the_user_history_operation(log: Log) -> None:

@@ -182,7 +182,7 @@ class User(Node):
     async def direct_report_count(
         user: strawberry.Parent[UserRecord], info: Info, include_inactive: bool = False
     ) -> int:
-        return await info.context.loaders.direct_report_count.load((user.id, include_inactive))
+        return await info.context.direct_report_count(user.id, include_inactive)
 
     @strawberry.field(
         description="Number of all transitive reports, at any depth (derived once per org "
