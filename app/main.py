@@ -74,20 +74,18 @@ def create_app(
     # Live subscribers of this process wake when its own numbering passes commit.
     feeds = LiveFeeds(database)
     sequencer = Sequencer(database, on_numbered=feeds.wake)
-    scim_app = create_scim_app(database, scim_config, sequencer)
     scim_reject: Rejection = lambda status, detail: scim_error_response(status, detail)  # noqa: E731
+    # The one body-size and nesting limit, the same for every front-end.
+    limits = {"max_body_bytes": settings.max_body_bytes, "max_json_depth": settings.max_json_depth}
 
     def bounded(app: ASGIApp, reject: Rejection) -> ASGIApp:
-        """The one body-size and nesting limit, the same for every front-end."""
-        return RequestLimits(
-            app,
-            max_body_bytes=settings.max_body_bytes,
-            max_json_depth=settings.max_json_depth,
-            reject=reject,
-        )
+        return RequestLimits(app, **limits, reject=reject)
 
+    # Inside the SCIM app, under its activity log: a write the limits refuse is recorded.
+    scim_limits = [Middleware(RequestLimits, **limits, reject=scim_limit_error)]
+    scim_app = create_scim_app(database, scim_config, sequencer, limits=scim_limits)
     scim = RequireToken(
-        limited(bounded(scim_app, scim_limit_error), scim_reject, "scim"),
+        limited(scim_app, scim_reject, "scim"),
         verifier=verifier,
         required=TokenScope.SCIM,
         reject=scim_reject,

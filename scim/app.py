@@ -1,6 +1,7 @@
 """The SCIM ASGI app, mounted by ``app.main`` at /scim and /scim/v2."""
 
 import logging
+from collections.abc import Sequence
 
 from starlette.applications import Starlette
 from starlette.exceptions import HTTPException
@@ -56,10 +57,14 @@ async def _unexpected_error(request: Request, error: Exception) -> Response:
 
 
 def create_scim_app(
-    database: Database, config: ScimConfig, sequencer: Sequencer | None = None
+    database: Database,
+    config: ScimConfig,
+    sequencer: Sequencer | None = None,
+    limits: Sequence[Middleware] = (),
 ) -> Starlette:
     """The SCIM app; ``sequencer`` numbers the activity log's events after writes (the app's
-    own when not given)."""
+    own when not given). ``limits`` (the request limits every front-end shares) run inside
+    the activity log, so a write they refuse is recorded like any other refused write."""
     sequencer = sequencer or Sequencer(database)
     # No two paths overlap, so order only decides how many routes a request is matched
     # against: Entra's hot path (GET /Users?filter=...) comes first (~2 µs per route).
@@ -87,7 +92,7 @@ def create_scim_app(
     )
     app = Starlette(
         routes=routes,
-        middleware=activity,
+        middleware=[*activity, *limits],
         exception_handlers={
             ScimError: _scim_error,
             HTTPException: _http_error,

@@ -222,3 +222,26 @@ def test_with_the_log_off_nothing_is_recorded(
     assert client.post("/scim/Users", json={"userName": "a@contoso.com"}).status_code == 409
     assert client.delete(f"/scim/Users/{user['id']}").status_code == 204
     assert events(client.app) == []  # type: ignore[arg-type]
+
+
+def test_writes_the_request_limits_refuse_are_recorded(
+    settings: Settings, tenant: TenantTokens
+) -> None:
+    small = settings.model_copy(update={"max_body_bytes": 2048, "max_json_depth": 8})
+    app = create_app(small)
+    with TestClient(app, headers=tenant.scim_headers()) as scim:
+        big = {"userName": "big@contoso.com", "description": "x" * 4096}
+        assert_error(scim.post("/scim/Users", json=big, headers={"X-Request-ID": "too-big"}), 413)
+        deep: Any = "v"
+        for _ in range(20):
+            deep = [deep]
+        nested = scim.post("/scim/Users", json={"userName": "deep@contoso.com", "x": deep})
+        assert 400 <= nested.status_code < 500
+        failures = _failures(app)
+        assert [(f["method"], f["status"]) for f in failures] == [
+            ("POST", 413),
+            ("POST", nested.status_code),
+        ]
+        assert failures[0]["request_id"] == "too-big"
+        assert _successes(app) == []
+        assert scim.get("/scim/Users").json()["totalResults"] == 0
