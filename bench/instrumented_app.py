@@ -52,6 +52,6 @@ def create_app() -> ASGIApp:
         return service
     counter = StatementCounter(service)
     database = service.state.database
-    for engine in {database.engine, database.read_engine}:
+    for engine in database.engines:
         event.listen(engine, "before_cursor_execute", counter.on_execute)
     return counter
