@@ -19,7 +19,7 @@ from rich.console import Console
 from sqlalchemy import text
 from sqlalchemy.engine import make_url
 
-from bench import activity_cost, figures, stall, store
+from bench import activity_cost, figures, live, stall, store
 from bench.checks import check_bulk_rows
 from bench.dataset import generate
 from bench.figures import LoadSettings
@@ -76,8 +76,11 @@ def parse_args() -> argparse.Namespace:
     parser.add_argument(
         "--only",
         default="",
-        help="comma-separated parts: lookup,sync,graphql,rss,stall,postgres,log",
+        help="comma-separated parts: lookup,sync,graphql,rss,stall,postgres,log,live",
     )
+    parser.add_argument("--live-subscribers", type=int, default=100)
+    parser.add_argument("--live-writes", type=int, default=200, help="measured SCIM writes")
+    parser.add_argument("--live-rate", type=float, default=10, help="SCIM writes a second")
     return parser.parse_args()
 
 
@@ -164,7 +167,9 @@ def main() -> int:
         if needs_large
         else None
     )
-    use_postgres = not args.no_postgres and (wanted("postgres") or bool(only & {"log", "sync"}))
+    use_postgres = not args.no_postgres and (
+        wanted("postgres") or bool(only & {"log", "sync", "live"})
+    )
     if use_postgres:
         problem = postgres_reachable(args.postgres)
         if problem:
@@ -586,6 +591,71 @@ def main() -> int:
     if wanted("sync") and not args.no_sqlite:
         sync_figures("sqlite", lambda suffix: store.sqlite_url(data, f"sync-log-{suffix}.sqlite"))
 
+    def live_figures(backend: str, database: store.BenchDatabase, workers: int) -> None:
+        """Commit-to-subscriber latency and server CPU per delivered event (bench/live.py)."""
+        name = (
+            f"directoryChanges, {args.live_subscribers} subscribers, {workers} worker(s), "
+            f"SCIM writes {args.live_rate:g}/s"
+        )
+        label = f"ours-{backend}-live-{workers}w"
+        with ours(label, database.url, workers=workers) as server:  # type: ignore[attr-defined]
+            assert isinstance(server, Server)
+            log(
+                f"live changes: {args.live_subscribers} subscribers, {backend}, {workers} "
+                f"worker(s), {args.live_writes} SCIM writes at {args.live_rate:g}/s"
+            )
+            try:
+                result = live.run(
+                    HOST,
+                    server.port,
+                    database.scim_token,
+                    database.graphql_token,
+                    [person.id for person in database.org.people[1:]],
+                    subscribers=args.live_subscribers,
+                    writes=args.live_writes,
+                    rate=args.live_rate,
+                    cpu_seconds=server.cpu_seconds,
+                    connections=server.connections,
+                )
+            except Exception as error:  # the figure is missing, the rest of the bench goes on
+                for unit in ("ms", "µs/event"):
+                    report.missing(name, backend, unit, f"n/a ({error})")
+                return
+        note = live.describe(result)
+        if not result.latencies:
+            report.missing(f"{name}: latency", backend, "ms", f"n/a (nothing delivered); {note}")
+            return
+        report.add(
+            Figure(
+                f"{name}: commit-to-subscriber latency p50",
+                backend,
+                result.p50_ms,
+                "ms",
+                note=f"p99 {result.p99_ms:.0f} ms; {note}",
+            )
+        )
+        report.add(Figure(f"{name}: latency p99", backend, result.p99_ms, "ms"))
+        report.add(
+            Figure(
+                f"{name}: server CPU per delivered event",
+                backend,
+                result.cpu_us_per_event,
+                "µs/event",
+                note=f"above the writes' own cost ({1e6 * result.cpu_without / result.writes:.0f}"
+                f" µs/write without subscribers); {result.gross_cpu_us_per_event:.0f} µs/event "
+                "with it",
+            )
+        )
+
+    if wanted("live"):
+        live_db = store.BenchDatabase(
+            stall.copy_sqlite(make_url(small.url).database or "", data / "live.sqlite"),
+            small.org,
+            small.scim_token,
+            small.graphql_token,
+        )
+        live_figures("sqlite", live_db, 1)
+
     if wanted("stall"):
         name = (
             f"event-loop longest stall: org metrics of {args.large:,} users recomputed, "
@@ -621,6 +691,11 @@ def main() -> int:
         )
         if wanted("log"):
             request_log_cost("postgresql", pg_small.url, pg_small.scim_token)
+        if wanted("live"):
+            pg_live = store.prepare(
+                postgres_url(args.postgres, "live"), args.small, args.seed, log=log
+            )
+            live_figures("postgresql", pg_live, 2)
         drivers = [name.strip() for name in args.pg_drivers.split(",") if name.strip()]
 
         def pg_label(driver: str) -> str:
@@ -642,7 +717,7 @@ def main() -> int:
         if pg_large is not None:
             tokens.update({args.small: pg_small.scim_token, args.large: pg_large.scim_token})
         if wanted("lookup") or "postgres" in only:
-            # The drivers take turns, round by round, as the sizes do within ``lookups``.
+            # One driver after the other, each with its rounds (the sync's runs likewise).
             for driver in drivers:
                 lookups(pg_label(driver), pg_small.url, pg_large.url, driver)
         if wanted("graphql") or "postgres" in only:

@@ -18,6 +18,7 @@ from contextlib import contextmanager
 from dataclasses import dataclass
 from pathlib import Path
 
+from app.cli import WORKER_HEALTHCHECK_SECONDS
 from app.logging_setup import logging_config
 
 HOST = "127.0.0.1"
@@ -64,7 +65,28 @@ class Server:
     def cpu_seconds(self) -> float:
         """User + system CPU time the server (with its worker processes, if any) has used so
         far (robust on a busy machine)."""
-        return sum(_cpu_seconds(pid) for pid in (self.pid, *_children(self.pid)))
+        return sum(_cpu_seconds(pid) for pid in self.processes())
+
+    def processes(self) -> list[int]:
+        """The server's process and its worker processes (``--workers N``)."""
+        return [self.pid, *_children(self.pid)]
+
+    def connections(self) -> dict[int, int]:
+        """Established TCP connections to the server's port held by each of its processes."""
+        inodes = _established_inodes(self.port)
+        held: dict[int, int] = {}
+        for pid in self.processes():
+            count = 0
+            for fd in Path(f"/proc/{pid}/fd").iterdir():
+                try:
+                    target = os.readlink(fd)
+                except OSError:
+                    continue
+                if target.startswith("socket:[") and target[8:-1] in inodes:
+                    count += 1
+            if count:
+                held[pid] = count
+        return held
 
     def peak_rss_mb(self) -> float:
         return self.status("VmHWM") / 1024
@@ -82,6 +104,21 @@ def _children(pid: int) -> list[int]:
     """uvicorn's worker processes (``--workers N``): the children of its parent process."""
     path = Path(f"/proc/{pid}/task/{pid}/children")
     return [int(child) for child in path.read_text().split()] if path.exists() else []
+
+
+def _established_inodes(port: int) -> set[str]:
+    """Socket inodes of the established TCP connections whose local port is ``port``."""
+    found = set()
+    for table in ("/proc/net/tcp", "/proc/net/tcp6"):
+        path = Path(table)
+        if not path.exists():
+            continue
+        for line in path.read_text().splitlines()[1:]:
+            fields = line.split()
+            local_port = int(fields[1].rsplit(":", 1)[1], 16)
+            if local_port == port and fields[3] == "01":  # 01: ESTABLISHED
+                found.add(fields[9])
+    return found
 
 
 def _wait_listening(port: int, process: subprocess.Popen[bytes], timeout: float) -> None:
@@ -109,6 +146,9 @@ def serve(
     port = free_port()
     command = [sys.executable, "-m", "uvicorn", "--factory", factory, "--host", HOST]
     command += ["--port", str(port), "--workers", str(workers), *UVICORN_FLAGS]
+    if workers > 1:
+        # As ``serve`` does: uvicorn's 5 s default replaces workers still starting on a busy host.
+        command += ["--timeout-worker-healthcheck", str(WORKER_HEALTHCHECK_SECONDS)]
     if log_dir:
         command += ["--log-config", str(log_config_file(log_dir))]
     log = (log_dir / f"{name}.log").open("wb") if log_dir else subprocess.DEVNULL

@@ -49,6 +49,17 @@ class Context:
             self._loaders = Loaders(self.database, self.tenant_id)
         return self._loaders
 
+    def next_event(self, loaders: Loaders | None = None) -> None:
+        """Over WebSocket the context lasts as long as the connection and each event of a
+        subscription is a new execution: it must see the directory as it is when delivered
+        (the user as changed, not as an earlier event loaded it), and a long subscription
+        must not keep every record it ever loaded. So each event starts with fresh org
+        figures and loaders, as a request does: ``loaders`` when the tenant's subscribers in
+        this process share a set for the event (``app.graphql_api.live_feeds``)."""
+        self._loaders = loaders
+        self._org_metrics = None
+        self._activity_sequenced = None
+
     async def sequenced_activity(self) -> None:
         """Number the tenant's committed events (when some wait for it) before the first read
         of the activity log in this request: readers only show numbered events, and numbering

@@ -14,6 +14,11 @@ the position it read to (those at or below it are skipped): no gap, no duplicate
 is bounded: when full, it falls back to reading the log itself from its position (memory
 stays bounded, nothing is skipped); one that lags more than ``LAG_LIMIT`` behind is closed
 with ``FellBehind``, naming the ``after`` to resume from.
+
+Each page a feed reads comes with one set of loaders (``app.graphql_api.loaders``) that every
+subscriber of the tenant in this process resolves that page's events with: a hundred
+subscribers asking for the changed user and their manager cost one read of each, not a hundred
+(tenants never share them: a feed is one tenant's).
 """
 
 import asyncio
@@ -25,6 +30,7 @@ from dataclasses import dataclass, field
 from functools import partial
 from typing import Any
 
+from app.graphql_api.loaders import Loaders
 from db.activity_reads import ActivityFilterSpec, EventRecord, events_after, latest_seq
 from db.database import Database
 from db.tokens import TokenGrant
@@ -71,14 +77,18 @@ class Subscriber:
         "failed",
         "lagging",
         "live",
+        "loaders",
         "position",
     )
 
     def __init__(self, feed: "TenantFeed", position: int, matches: EventMatcher) -> None:
         self._feed = feed
         self._matches = matches
-        self._queue: deque[EventRecord] = deque()
+        self._queue: deque[tuple[EventRecord, Loaders | None]] = deque()
         self._ready = asyncio.Event()
+        #: The loaders the feed's subscribers share for the event ``next`` returned last; None
+        #: for one this subscriber read from the log itself.
+        self.loaders: Loaders | None = None
         self.position = position  # the highest seq examined (queued or filtered out)
         self.delivered = position  # the highest seq handed to the client: where to resume
         self.live = False
@@ -89,8 +99,8 @@ class Subscriber:
     def queued(self) -> int:
         return len(self._queue)
 
-    def offer(self, event: EventRecord) -> None:
-        """Called by the feed for every new event, in seq order."""
+    def offer(self, event: EventRecord, loaders: Loaders | None = None) -> None:
+        """Called by the feed for every new event, in seq order, with the page's loaders."""
         if self.failed or event.seq <= self.position:
             return
         if not self.live:
@@ -103,7 +113,7 @@ class Subscriber:
             return
         self.position = event.seq
         if self._matches(event):
-            self._queue.append(event)
+            self._queue.append((event, loaders))
             self._ready.set()
 
     def _fail(self) -> None:
@@ -117,7 +127,8 @@ class Subscriber:
             if self.failed:
                 raise FellBehind(self.delivered)
             if self._queue:
-                return self._queue.popleft()
+                event, self.loaders = self._queue.popleft()
+                return event
             if self.live:
                 self._ready.clear()
                 with suppress(TimeoutError):
@@ -133,7 +144,7 @@ class Subscriber:
                 if event.seq > self.position:
                     self.position = event.seq
                     if self._matches(event):
-                        self._queue.append(event)
+                        self._queue.append((event, None))
             if len(page) < PAGE_SIZE and self._feed.head <= self.position:
                 self.live = True  # no await since the check: the feed offers what follows
 
@@ -172,10 +183,11 @@ class TenantFeed:
     async def _catch_up(self) -> None:
         while True:
             page = await self.read_after(self.head)
+            loaders = Loaders(self._feeds.database, self.tenant_id) if page else None
             for event in page:
                 self.head = event.seq
                 for subscriber in list(self.subscribers):
-                    subscriber.offer(event)
+                    subscriber.offer(event, loaders)
             if len(page) < PAGE_SIZE:
                 return
 

@@ -78,7 +78,10 @@ class Subscription:
         self.socket.send(orjson.dumps(message).decode())
 
     def receive(self, timeout: float) -> dict[str, Any]:
-        message = orjson.loads(self.socket.recv(timeout=timeout))
+        frame = self.socket.recv(timeout=timeout)
+        # graphql-transport-ws messages are text frames (browsers' clients ignore binary ones).
+        assert isinstance(frame, str), frame
+        message = orjson.loads(frame)
         assert isinstance(message, dict)
         return message
 

@@ -4,6 +4,7 @@ thread of the test process), on SQLite and PostgreSQL."""
 from collections.abc import Callable, Iterator
 from pathlib import Path
 
+import httpx
 import pytest
 from sqlalchemy import Connection
 from websockets.exceptions import ConnectionClosed, InvalidStatus
@@ -67,6 +68,44 @@ def test_a_burst_of_writes_arrives_complete_and_in_order(base: str, tenant: Tena
     seqs = [e["seq"] for e in events]
     assert seqs == sorted(seqs)
     assert len(set(seqs)) == 1000
+
+
+WITH_USER = """subscription Changes {
+  directoryChanges { seq resourceId user { title manager { id } } }
+}"""
+
+
+def _set_title(scim: httpx.Client, user_id: str, title: str) -> None:
+    response = scim.patch(
+        f"/scim/Users/{user_id}",
+        json={
+            "schemas": ["urn:ietf:params:scim:api:messages:2.0:PatchOp"],
+            "Operations": [{"op": "replace", "path": "title", "value": title}],
+        },
+    )
+    assert response.status_code == 200, response.text
+
+
+def test_each_event_shows_the_user_as_they_are_when_it_is_delivered(
+    base: str, tenant: TenantTokens
+) -> None:
+    # The connection's context outlives one event: records loaded for an earlier event must
+    # not be shown for a later one. Two subscribers of the process share each event's reads.
+    with (
+        scim_client(base, tenant.scim) as scim,
+        Subscription(base, tenant.graphql, query=WITH_USER) as live,
+        Subscription(base, tenant.graphql, query=WITH_USER) as other,
+    ):
+        boss = create_user(scim)
+        person = create_user(scim, manager=boss)
+        live.events(2)
+        other.events(2)
+        for title in ("First", "Second", "Third"):
+            _set_title(scim, person, title)
+            for subscription in (live, other):
+                [event] = subscription.events(1)
+                assert event["resourceId"] == person
+                assert event["user"] == {"title": title, "manager": {"id": boss}}
 
 
 def test_events_never_cross_tenants_and_types_filter(

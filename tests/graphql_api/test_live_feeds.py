@@ -115,6 +115,39 @@ def test_a_thousand_idle_subscribers_share_one_feed_and_hold_only_their_events(
     asyncio.run(run())
 
 
+def test_the_subscribers_of_a_feed_share_one_set_of_loaders_per_page_read(
+    database: Database,
+) -> None:
+    tenant = _tenant(database)
+    feeds = LiveFeeds(database)
+
+    async def run() -> None:
+        replayed = _log(database, tenant, 2)
+        async with (
+            feeds.subscribe(tenant, None, lambda e: True) as one,
+            feeds.subscribe(tenant, None, lambda e: True) as two,
+            feeds.subscribe(tenant, replayed[0] - 1, lambda e: True) as replaying,
+        ):
+            assert await _drain(replaying, 2) == replayed
+            assert replaying.loaders is None  # read from the log by itself: its own loaders
+            _log(database, tenant, 1)
+            feeds.wake(tenant)
+            await _drain(one, 1)
+            await _drain(two, 1)
+            await _drain(replaying, 1)
+            assert one.loaders is not None
+            assert one.loaders is two.loaders is replaying.loaders
+            assert one.loaders.tenant_id == tenant
+            first_page = one.loaders
+            _log(database, tenant, 1)
+            feeds.wake(tenant)
+            await _drain(one, 1)
+            assert one.loaders is not first_page  # a new page, new reads
+        feeds.close()
+
+    asyncio.run(run())
+
+
 def _move(seq: int, user: str, old: str | None, new: str | None) -> EventRecord:
     from datetime import UTC, datetime
 

@@ -102,4 +102,5 @@ class LiveSubscriptions:
                 await check_token()
                 if event is not None:
                     subscriber.delivered = event.seq
+                    context.next_event(subscriber.loaders)
                     yield event

@@ -104,8 +104,10 @@ class LiveGraphQL(GraphQL[Context, None]):
         session.secret = secret
         return cast(UnsetType, UNSET)
 
-    def encode_json(self, data: object) -> bytes:
-        return orjson.dumps(data)
+    def encode_json(self, data: object) -> str:
+        # A str: strawberry sends bytes as binary frames, and graphql-transport-ws clients
+        # (the browser's graphql-ws among them) read only text frames as messages.
+        return orjson.dumps(data).decode()
 
 
 class CloseCodes:

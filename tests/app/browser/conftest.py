@@ -91,6 +91,7 @@ class DemoSite:
     ids: dict[str, str]  # externalId -> SCIM id
     loops_token: str
     loop_ids: dict[str, str]  # userName -> SCIM id
+    scim_token: str  # tenant ``default``'s
 
     def person(self, external_id: str) -> DemoPerson:
         return next(p for p in self.org.people if p.external_id == external_id)
@@ -178,7 +179,8 @@ def demo_site(
     with ThreadPoolExecutor(1) as pool:
         outcome = pool.submit(run_demo, settings, "default", org).result()
     assert outcome.first_run is not None
-    with live_server(settings) as base_url:
+    # WebSockets on: GraphiQL runs subscriptions over one.
+    with live_server(settings, ws="auto") as base_url:
         loops_token, loop_ids = _loop_tenant(base_url, settings)
         yield DemoSite(
             base_url,
@@ -187,6 +189,7 @@ def demo_site(
             outcome.report.user_ids,
             loops_token,
             loop_ids,
+            outcome.first_run.scim_secret,
         )
 
 

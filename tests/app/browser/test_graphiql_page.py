@@ -1,10 +1,12 @@
 """GraphiQL in a real browser: offline, one token for the whole page, every tab uses it."""
 
 import json
+import time
 from pathlib import Path
 from typing import Any
 
-from playwright.sync_api import Page, expect
+import httpx
+from playwright.sync_api import Page, WebSocket, expect
 
 from app.demo.org import DemoPerson
 from tests.app.browser.conftest import DemoSite, Traffic, screenshot
@@ -105,4 +107,66 @@ def test_forgetting_the_token_stops_the_requests(
     page.click(".graphiql-execute-button")
     expect(page.locator("#token-status")).to_contain_text("Enter your GraphQL token")
     assert len(traffic.graphql_posts()) == sent
+    traffic.assert_stayed_local()
+
+
+def set_title(site: DemoSite, user_id: str, title: str) -> None:
+    response = httpx.patch(
+        f"{site.base_url}/scim/v2/Users/{user_id}",
+        headers={"Authorization": f"Bearer {site.scim_token}"},
+        json={
+            "schemas": ["urn:ietf:params:scim:api:messages:2.0:PatchOp"],
+            "Operations": [{"op": "replace", "path": "title", "value": title}],
+        },
+    )
+    assert response.status_code == 200, response.text
+
+
+def test_a_subscription_shows_scim_changes_as_they_happen(
+    page: Page, demo_site: DemoSite, traffic: Traffic
+) -> None:
+    site = demo_site
+    person = next(p for p in site.org.people if p.level >= 2 and p.active)
+    user_id = site.id_of(person)
+    open_graphiql(page, site)
+    with page.expect_response(lambda r: r.url.endswith("/graphql") and r.status == 200):
+        page.fill("#graphql-token", site.graphql_token)
+        page.click("#use-token")
+    set_editor(page, QUERY_EDITOR, (OPERATIONS / "directory_changes.graphql").read_text())
+    sent: list[str] = []
+
+    def watch(socket: WebSocket) -> None:
+        socket.on("framesent", lambda payload: sent.append(str(payload)))
+
+    page.on("websocket", watch)
+    with page.expect_websocket() as opened:
+        page.click(".graphiql-execute-button")
+    assert opened.value.url == site.base_url.replace("http://", "ws://") + "/graphql"
+    # graphql-transport-ws acknowledges no subscription: once the subscribe message is sent,
+    # give the server a moment to start it (without `after` it starts "now").
+    deadline = time.monotonic() + 10
+    while not any('"subscribe"' in frame for frame in sent) and time.monotonic() < deadline:
+        page.wait_for_timeout(50)
+    page.wait_for_timeout(1000)
+    set_title(site, user_id, "Chief Live Officer")
+    expect(page.locator(".result-window")).to_contain_text('"newValue": "Chief Live Officer"')
+    first: dict[str, Any] = json.loads(editor_text(page, RESULT))
+    event = first["data"]["directoryChanges"]
+    assert (event["operation"], event["resourceId"]) == ("UPDATE", user_id)
+    assert event["changes"] == [
+        {"attribute": "title", "oldValue": person.title, "newValue": "Chief Live Officer"}
+    ]
+    assert event["user"]["title"] == "Chief Live Officer"
+    # A second change of the same person: the event shows the person as they are now.
+    set_title(site, user_id, "Chief Later Officer")
+    expect(page.locator(".result-window")).to_contain_text('"newValue": "Chief Later Officer"')
+    second = json.loads(editor_text(page, RESULT))["data"]["directoryChanges"]
+    assert second["seq"] > event["seq"]
+    assert second["user"]["title"] == "Chief Later Officer"
+    screenshot(page, "graphiql-subscription")
+
+    init = next(json.loads(frame) for frame in sent if '"connection_init"' in frame)
+    assert init["payload"] == {"Authorization": f"Bearer {site.graphql_token}"}
+    subscribe = next(json.loads(frame) for frame in sent if '"subscribe"' in frame)
+    assert "directoryChanges" in subscribe["payload"]["query"]
     traffic.assert_stayed_local()
