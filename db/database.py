@@ -302,9 +302,10 @@ class Database:
 
     async def write(self, fn: Callable[[Connection], T], *, in_thread: bool = False) -> T:
         """Run ``fn`` in one transaction; commits unless it raises. On SQLite inline when the
-        write lock is free and ``in_thread`` is not asked for (large writes ask), else (and
-        on PostgreSQL always) in a worker thread. Deadlocks and serialization failures run
-        it again (``db.retry``)."""
+        write lock is free and ``in_thread`` is not asked for (large writes ask), else in a
+        worker thread; on PostgreSQL on the event loop unless ``in_thread``. Deadlocks and
+        serialization failures run it again (``db.retry``), and so does a lost connection
+        before COMMIT (see the module's doc)."""
         if not self.is_sqlite:
             return await self._write_postgres(fn, in_thread)
         attempt = 1
