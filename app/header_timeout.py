@@ -79,11 +79,9 @@ def body_framing(head: bytes) -> int | None:
     return length if length >= 0 else None
 
 
-@cache
-def uvicorn_http_protocol() -> type[asyncio.Protocol]:
-    """The class uvicorn's documented ``--http auto`` stands for (httptools, else h11)."""
-    protocol: type[asyncio.Protocol] = import_from_string(HTTP_PROTOCOLS["auto"])
-    return protocol
+#: The class uvicorn's documented ``--http auto`` stands for (httptools, else h11), resolved
+#: when this module is imported: a uvicorn that no longer resolves it stops ``serve`` at start.
+UVICORN_HTTP_PROTOCOL: type[asyncio.Protocol] = import_from_string(HTTP_PROTOCOLS["auto"])
 
 
 @cache
@@ -113,7 +111,7 @@ class HeaderTimeoutProtocol(asyncio.Protocol):
 
     def __init__(self, *args: Any, **kwargs: Any) -> None:
         # Whatever uvicorn passes (its config and server state) goes to its own protocol as is.
-        self.inner = uvicorn_http_protocol()(*args, **kwargs)
+        self.inner = UVICORN_HTTP_PROTOCOL(*args, **kwargs)
         if self.header_seconds is None or self.body_seconds is None:
             header, body = configured_timeouts()
         else:
