@@ -65,6 +65,10 @@ def body_framing(head: bytes) -> int | None:
     """The body length a head announces, ``CHUNKED``, or None when it cannot be told (uvicorn
     answers such a head 400 and closes the connection)."""
     lower = head.lower()
+    if b"\nupgrade:" in lower:
+        # Counted as bodiless: after a WebSocket upgrade uvicorn hands the connection to its
+        # WebSocket protocol and no body deadline of this one may be left running.
+        return 0
     if b"\ntransfer-encoding:" in lower:
         return CHUNKED
     at = lower.find(b"\ncontent-length:")

@@ -178,6 +178,7 @@ def test_a_websocket_outlives_the_head_deadline(
         (b"POST / HTTP/1.1\r\ncontent-length:7\n\n", 7),
         (b"POST / HTTP/1.1\r\nTransfer-Encoding: chunked\r\nContent-Length: 3\r\n\r\n", CHUNKED),
         (b"POST / HTTP/1.1\r\nContent-Length: ten\r\n\r\n", None),
+        (b"GET / HTTP/1.1\r\nUpgrade: websocket\r\nContent-Length: 5\r\n\r\n", 0),
         (b"POST / HTTP/1.1\r\nContent-Length: -1\r\n\r\n", None),
     ],
 )
