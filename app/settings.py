@@ -81,6 +81,12 @@ class Settings(BaseSettings):
         le=600,
         description="Time a client has to send a request body (408 after it)",
     )
+    header_timeout_seconds: float = Field(
+        default=10.0,
+        gt=0,
+        le=600,
+        description="Time a client has to send a request head (then its connection is closed)",
+    )
 
     @field_validator("cors_origins")
     @classmethod

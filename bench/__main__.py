@@ -230,13 +230,11 @@ def main() -> int:
         else:
             peer_vs_bare = peer.rps / bare.rps
             report.add(
-                Figure(
+                Figure.against_bare(
                     f"{lookup_name} scim2-server {args.small:,}",
                     "memory",
                     peer.rps,
-                    "req/s",
-                    peer.rps / bare.rps,
-                    "bare",
+                    bare.rps,
                     note=f"{note}; {adjacent(peer, bare)}" if note else adjacent(peer, bare),
                 )
             )
@@ -274,13 +272,11 @@ def main() -> int:
             rps_of[size] = result.rps
             note = f"{note}; " if note else ""
             report.add(
-                Figure(
+                Figure.against_bare(
                     name,
                     backend,
                     result.rps,
-                    "req/s",
-                    result.rps / bare.rps,
-                    "bare",
+                    bare.rps,
                     0.5,
                     note=f"{note}best of {args.rounds}; p50 {result.p50_ms:.2f} ms; "
                     f"{adjacent(result, bare)}",
@@ -515,16 +511,8 @@ def main() -> int:
         if result.errors:
             note += f"; {result.errors} errors, first: {result.first_error}"
         report.add(
-            Figure(
-                name,
-                backend,
-                result.rps,
-                "req/s",
-                result.rps / bare.rps,
-                "bare",
-                target,
-                judge_value=True,
-                note=note,
+            Figure.against_bare(
+                name, backend, result.rps, bare.rps, target, judge_value=True, note=note
             )
         )
 
