@@ -37,6 +37,7 @@ import sys
 from collections.abc import Awaitable, Callable
 from contextlib import AsyncExitStack
 from dataclasses import dataclass
+from functools import partial
 from pathlib import Path
 from typing import Any
 
@@ -205,10 +206,20 @@ def _whole_app(name: str, app: Any, paths: list[str], token: str) -> Phase:
     return Phase(name, lambda number: _scope(paths[number % len(paths)], token), run)
 
 
+def _layers(first: Any, last: Any) -> list[Any]:
+    """``first`` and the apps it wraps (ASGI middleware keeps the app it wraps as ``.app``,
+    as ``app.route_templates`` reads them too), up to and without ``last``."""
+    layers = [first]
+    while layers[-1] is not last:
+        layers.append(layers[-1].app)
+    return layers[:-1]
+
+
 def _breakdown(app: Any, paths: list[str], token: str, grant: Any) -> list[Phase]:
-    """The same look-ups entered further in, so that differences give each layer's cost.
-    Built only from what the app's objects offer publicly (``matches`` of the routes, the
-    app's state); a tree that lacks a piece (fafa724) skips the phases that need it."""
+    """The same look-ups entered at each layer in turn, so that differences give each layer's
+    cost. Built from what the app's objects offer (``matches`` of the routes, ``.app`` of a
+    middleware, the app's state); a tree that lacks a piece (fafa724) skips those phases."""
+    from starlette.applications import Starlette
     from starlette.routing import Match, Mount
 
     scim_app = getattr(app.state, "scim_app", None)
@@ -216,33 +227,55 @@ def _breakdown(app: Any, paths: list[str], token: str, grant: Any) -> list[Phase
     if scim_app is None or mount is None:
         return _parts_of_endpoint(app, paths, grant)
 
-    def after_mount(number: int) -> dict[str, Any]:
+    def in_app(number: int) -> dict[str, Any]:
         scope = _scope(paths[number % len(paths)], token)
+        scope["app"] = app
+        return scope
+
+    def after_mount(number: int, *, granted: bool = True) -> dict[str, Any]:
+        scope = in_app(number)
         match, child = mount.matches(scope)
         assert match == Match.FULL
         scope.update(child)
-        scope["state"]["grant"] = grant  # as the token check leaves it
+        scope.update(router=app.router, route=mount)
+        if granted:
+            scope["state"]["grant"] = grant  # as the token check leaves it
         return scope
 
-    route = next(r for r in scim_app.routes if r.matches(after_mount(0))[0] == Match.FULL)
+    def in_scim_app(number: int) -> dict[str, Any]:
+        scope = after_mount(number)
+        scope["app"] = scim_app
+        return scope
+
+    route = next(r for r in scim_app.routes if r.matches(in_scim_app(0))[0] == Match.FULL)
 
     def after_route(number: int) -> dict[str, Any]:
-        scope = after_mount(number)
-        scope["app"] = scim_app  # as the SCIM app sets it
+        scope = in_scim_app(number)
         scope.update(route.matches(scope)[1])
+        scope.update(router=scim_app.router, route=route)
         return scope
 
-    async def scim(scope: dict[str, Any]) -> None:
-        _checked(*await _call(scim_app, scope))
+    def entered(layer: Any, make: Callable[[int], Any], where: str) -> Phase:
+        async def run(scope: dict[str, Any]) -> None:
+            _checked(*await _call(layer, scope))
 
-    async def endpoint(scope: dict[str, Any]) -> None:
-        _checked(*await _call(route.app, scope))
+        return Phase(f"{where}: {type(layer).__name__}", make, run)
 
-    return [
-        Phase("the SCIM app (after the mount and the token check)", after_mount, scim),
-        Phase("the GET /Users endpoint", after_route, endpoint),
-        *_parts_of_endpoint(app, paths, grant),
-    ]
+    app.middleware_stack = app.middleware_stack or app.build_middleware_stack()
+    scim_app.middleware_stack = scim_app.middleware_stack or scim_app.build_middleware_stack()
+    outside = [mount.app]  # the token check and the rate limit, around the SCIM app
+    while not isinstance(outside[-1].app, Starlette):
+        outside.append(outside[-1].app)
+    phases = [entered(layer, in_app, "app") for layer in _layers(app.middleware_stack, app.router)]
+    phases.append(entered(app.router, in_app, "app"))
+    phases.append(entered(outside[0], partial(after_mount, granted=False), "mount"))
+    phases += [entered(layer, after_mount, "mount") for layer in outside[1:]]
+    phases.append(entered(scim_app, after_mount, "SCIM app"))
+    scim_layers = _layers(scim_app.middleware_stack, scim_app.router)
+    phases += [entered(layer, in_scim_app, "SCIM app") for layer in scim_layers]
+    phases.append(entered(scim_app.router, in_scim_app, "SCIM app"))
+    phases.append(entered(route.app, after_route, "GET /Users endpoint"))
+    return phases + _parts_of_endpoint(app, paths, grant)
 
 
 def _parts_of_endpoint(app: Any, paths: list[str], grant: Any) -> list[Phase]:
@@ -407,8 +440,15 @@ def measure(args: argparse.Namespace) -> None:
     parts = _parts(out)
     # part 1: start, imports, the app and the warm-up; then one part per phase; last: the end
     print(f"{args.size:,} users, {args.runs} look-ups per phase; instructions per look-up:")
-    for index, name in enumerate(names):
-        print(f"{parts[index + 2] / args.runs:>12,.0f}  {name}")
+    counts = [parts[index + 2] / args.runs for index in range(len(names))]
+    layered = ("app:", "mount:", "SCIM app:")
+    for index, (name, count) in enumerate(zip(names, counts, strict=True)):
+        own = ""
+        if name.startswith(layered) and index + 1 < len(names):
+            own = f"{count - counts[index + 1]:>10,.0f} of its own"
+        elif name.startswith("GET /Users endpoint") and index + 3 < len(names):
+            own = f"{count - sum(counts[index + 1 : index + 4]):>10,.0f} of its own"
+        print(f"{count:>12,.0f} {own:>21}  {name}")
     print(f"(callgrind files: {out}*; annotate one with callgrind_annotate --inclusive=yes)")
 
 
