@@ -309,6 +309,13 @@ def _parts_of_endpoint(app: Any, paths: list[str], grant: Any) -> list[Phase]:
         assert total == 1
         found[number] = rows
 
+    def list_users_of(store: Any, where: Any) -> Any:
+        return store.read_sync(
+            lambda connection: list_users(
+                connection, grant.tenant_id, where.where, DEFAULT_ORDER, 0, 100, where.parameters
+            )
+        )
+
     async def render(number: int) -> None:
         rows = found[number]
         resources = [render_user(row, "http://127.0.0.1:8000/scim/v2") for row in rows]
@@ -322,7 +329,38 @@ def _parts_of_endpoint(app: Any, paths: list[str], grant: Any) -> list[Phase]:
         ),
         Phase("store: list_users through Database.read", lambda number: number, store),
         Phase("render: render_user, list_response, orjson", lambda number: number, render),
+        *_driver_alone(app.state.settings.database_url, bound, list_users_of),
     ]
+
+
+def _driver_alone(url: str, bound: list[Any], run: Callable[[Any, Any], Any]) -> list[Phase]:
+    """The same SELECT, its SQL text and values as SQLAlchemy sends them (taken from the
+    ``before_cursor_execute`` event of an engine of its own: an engine that ever had an
+    execution listener pays for dispatching events on every statement), run on a sqlite3
+    connection with no SQLAlchemy in between: SQLite's own work and the driver's rows,
+    without type conversion. What ``store`` costs above it is SQLAlchemy's and the store's."""
+    from sqlalchemy import event
+
+    from db.database import Database
+
+    probe = Database(url)
+    sent: list[tuple[str, Any]] = []
+
+    def capture(conn: Any, cursor: Any, statement: str, parameters: Any, *_: Any) -> None:
+        sent.append((statement, parameters))
+
+    event.listen(probe.read_engine, "before_cursor_execute", capture)
+    for where in bound:
+        run(probe, where)
+    if len(sent) != len(bound):
+        return []  # not one statement per look-up: nothing to compare with
+    driver = probe.read_engine.raw_connection().driver_connection
+
+    async def alone(number: int) -> None:
+        statement, parameters = sent[number % len(sent)]
+        assert len(driver.execute(statement, parameters).fetchall()) == 1
+
+    return [Phase("store: the same SELECT on the sqlite3 driver alone", lambda n: n, alone)]
 
 
 async def _lookups(

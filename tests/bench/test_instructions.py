@@ -35,6 +35,7 @@ def test_every_phase_answers_the_look_up(tmp_path: Path, monkeypatch: pytest.Mon
         "SCIM app: ActivityLog",
         "GET /Users endpoint: ListUsersEndpoint",
         "store: list_users through Database.read",
+        "store: the same SELECT on the sqlite3 driver alone",
         "the whole app, request log off",
     ):
         assert layer in names
