@@ -299,14 +299,15 @@ class Directory:
         return self.teams.get(manager_id, [])
 
     def chain(self, user: User) -> list[User]:
-        chain = []
+        chain: list[User] = []
         while user.manager_id is not None:
             user = self.people[user.manager_id]
             chain.append(user)
         return chain
 
     def below(self, user: User, min_depth: int, max_depth: int) -> list[tuple[int, User]]:
-        found, level = [], [user]
+        found: list[tuple[int, User]] = []
+        level = [user]
         for depth in range(1, max_depth + 1):
             level = [report for manager in level for report in self.team(manager.id)]
             if depth >= min_depth:
