@@ -49,8 +49,8 @@ class Loaders:
         self.activity_event = DataLoader[int, EventRecord | None](load_fn=self._activity_events)
         self.resource_activity = DataLoader[ActivityKey, EventPage](load_fn=self._resource_activity)
 
-    async def read(self, fn: Callable[[Connection], T]) -> T:
-        return await self.database.read(fn)
+    async def read(self, fn: Callable[[Connection], T], *, in_thread: bool = False) -> T:
+        return await self.database.read(fn, in_thread=in_thread)
 
     def prime(self, records: Iterable[UserRecord]) -> None:
         # Only a dictionary: ``user`` looks here before it asks the store. Priming the
