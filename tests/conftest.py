@@ -194,8 +194,13 @@ def settings(database_url: str) -> Settings:
 
 
 @pytest.fixture
-def app(settings: Settings) -> Starlette:
-    return create_app(settings)
+def app(settings: Settings) -> Iterator[Starlette]:
+    built = create_app(settings)
+    yield built
+    # Its lifespan disposes the store when a test client ran it; a test that sent requests
+    # another way (httpx's ASGITransport) leaves that to here, or its pooled connections
+    # would be left to the garbage collector.
+    built.state.database.dispose()
 
 
 @pytest.fixture
