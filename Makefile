@@ -39,8 +39,13 @@ lint: $(STAMP)
 	$(BIN)/mypy $(PACKAGES)
 	$(BIN)/lint-imports
 
+# Two pytest-xdist workers (a whole file per worker, for the module-wide fixtures), each with
+# a PostgreSQL database of its own (tests/conftest.py); `make test PYTEST_WORKERS=0` runs in one
+# process.
+PYTEST_WORKERS ?= 2
+
 test: lint $(CHROMIUM)
-	$(BIN)/pytest
+	$(BIN)/pytest -n $(PYTEST_WORKERS) --dist loadfile
 
 format: $(STAMP)
 	$(BIN)/ruff format .

@@ -58,7 +58,11 @@ class TokenVerifier:
         if cached is not None and cached[0] > now:
             if self._hits is not None:
                 self._hits.inc()
-            return _unexpired(cached[1], self._clock())
+            grant = cached[1]
+            # Secret Tokens never expire: only an OAuth access token needs the clock.
+            if grant is None or grant.expires is None:
+                return grant
+            return _unexpired(grant, self._clock())
         if self._misses is not None:
             self._misses.inc()
         if secret.startswith(ACCESS_TOKEN_PREFIX):

@@ -23,6 +23,7 @@ from app.demo.org import generate_org
 from app.demo.provision import ProvisioningError
 from app.demo.shape import MIN_SIZE
 from app.graphql_api.schema import schema_sdl
+from app.header_timeout import HeaderTimeoutProtocol
 from app.logging_setup import logging_config, resolve_format
 from app.metrics_exposure import multiprocess_registry, prepare_multiprocess_dir, serve_metrics
 from app.settings import Settings, describe_validation_error
@@ -179,6 +180,8 @@ def serve(
         access_log=False,
         log_config=logging_config(settings.log_level, resolve_format(settings.log_format)),
         proxy_headers=True,
+        # uvicorn's own HTTP protocol under a deadline for each request head (slow clients).
+        http=HeaderTimeoutProtocol,
         # uvicorn replaces a worker that has not answered its supervisor within this time; its
         # default (5 s) is shorter than a worker's start on a busy host, where every worker
         # was then replaced before it could serve, over and over.

@@ -133,8 +133,11 @@ def create_app(
         # What exists once the app is built lives as long as the process: out of the garbage
         # collector's way. A full collection stops every thread, the event loop's too, and
         # would otherwise walk all of it each time work in a thread allocates enough.
-        gc.collect()
-        gc.freeze()
+        # The test suite, which starts hundreds of apps in one process, turns it off: each
+        # full collection there walks everything every earlier test left.
+        if settings.gc_freeze:
+            gc.collect()
+            gc.freeze()
         try:
             async with (
                 app_metrics(metrics, database, settings.metrics_host_port),
@@ -152,7 +155,8 @@ def create_app(
         finally:
             if lines is not None:
                 lines.flush()  # request lines still waiting in their batch
-        gc.unfreeze()
+        if settings.gc_freeze:
+            gc.unfreeze()
         await database.aclose()
 
     routes = [

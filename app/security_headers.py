@@ -26,10 +26,8 @@ PAGE_POLICY = (
 API_POLICY = "default-src 'none'; frame-ancestors 'none'"
 
 
-_ALWAYS = (
-    (b"x-content-type-options", b"nosniff"),
-    (b"referrer-policy", b"no-referrer"),
-)
+_NOSNIFF = (b"x-content-type-options", b"nosniff")
+_REFERRER = (b"referrer-policy", b"no-referrer")
 _PAGE = (b"content-security-policy", PAGE_POLICY.encode())
 _API = (b"content-security-policy", API_POLICY.encode())
 
@@ -39,12 +37,24 @@ def _with_security_headers(
 ) -> list[tuple[bytes, bytes]]:
     """The response's headers plus ours, where the response did not set its own."""
     result = list(headers)
-    present = {name.lower() for name, _ in result}
-    html = any(
-        name.lower() == b"content-type" and value.startswith(b"text/html") for name, value in result
-    )
-    result.extend(header for header in _ALWAYS if header[0] not in present)
-    if b"content-security-policy" not in present:
+    nosniff = referrer = policy = True
+    html = False
+    # One pass over the response's own headers (every answer pays for this).
+    for name, value in result:
+        name = name.lower()
+        if name == b"content-type":
+            html = html or value.startswith(b"text/html")
+        elif name == b"x-content-type-options":
+            nosniff = False
+        elif name == b"referrer-policy":
+            referrer = False
+        elif name == b"content-security-policy":
+            policy = False
+    if nosniff:
+        result.append(_NOSNIFF)
+    if referrer:
+        result.append(_REFERRER)
+    if policy:
         result.append(_PAGE if html else _API)
     return result
 

@@ -74,6 +74,11 @@ class Settings(BaseSettings):
     metrics_tenant_labels: bool = Field(
         default=False, description="Label request and SCIM write metrics with the tenant slug"
     )
+    gc_freeze: bool = Field(
+        default=True,
+        description="Collect once at startup and keep what exists then out of the garbage"
+        " collector's way (gc.freeze) for the life of the process",
+    )
     rate_limit_per_second: float = Field(
         default=250.0, ge=0, description="Requests per second per token (0: no limit)"
     )
@@ -103,6 +108,12 @@ class Settings(BaseSettings):
         gt=0,
         le=600,
         description="Time a client has to send a request body (408 after it)",
+    )
+    header_timeout_seconds: float = Field(
+        default=10.0,
+        gt=0,
+        le=600,
+        description="Time a client has to send a request head (then its connection is closed)",
     )
 
     @field_validator("cors_origins")

@@ -7,6 +7,7 @@ reported as ``n/a (endpoint missing)``.
 
 import argparse
 import os
+import random
 import statistics
 import subprocess
 import sys
@@ -19,7 +20,7 @@ from rich.console import Console
 from sqlalchemy import text
 from sqlalchemy.engine import make_url
 
-from bench import activity_cost, figures, live, stall, store
+from bench import activity_cost, figures, frontend, live, stall, store
 from bench.checks import check_bulk_rows
 from bench.dataset import generate
 from bench.figures import LoadSettings
@@ -76,7 +77,7 @@ def parse_args() -> argparse.Namespace:
     parser.add_argument(
         "--only",
         default="",
-        help="comma-separated parts: lookup,sync,graphql,rss,stall,postgres,log,live",
+        help="comma-separated parts: lookup,sync,graphql,frontend,rss,stall,postgres,log,live",
     )
     parser.add_argument("--live-subscribers", type=int, default=100)
     parser.add_argument("--live-writes", type=int, default=200, help="measured SCIM writes")
@@ -158,8 +159,8 @@ def main() -> int:
     small = store.prepare(
         store.sqlite_url(data, f"small-{args.seed}.sqlite"), args.small, args.seed, log=log
     )
-    # Only the look-up, GraphQL, RSS and PostgreSQL parts use the large org.
-    needs_large = not only or bool(only & {"lookup", "graphql", "rss", "postgres"})
+    # Only the look-up, GraphQL, frontend, RSS and PostgreSQL parts use the large org.
+    needs_large = not only or bool(only & {"lookup", "graphql", "frontend", "rss", "postgres"})
     large = (
         store.prepare(
             store.sqlite_url(data, f"large-{args.seed}.sqlite"), args.large, args.seed, log=log
@@ -168,7 +169,7 @@ def main() -> int:
         else None
     )
     use_postgres = not args.no_postgres and (
-        wanted("postgres") or bool(only & {"log", "sync", "live"})
+        wanted("postgres") or bool(only & {"log", "sync", "live", "frontend"})
     )
     if use_postgres:
         problem = postgres_reachable(args.postgres)
@@ -242,13 +243,11 @@ def main() -> int:
         else:
             peer_vs_bare = peer.rps / bare.rps
             report.add(
-                Figure(
+                Figure.against_bare(
                     f"{lookup_name} scim2-server {args.small:,}",
                     "memory",
                     peer.rps,
-                    "req/s",
-                    peer.rps / bare.rps,
-                    "bare",
+                    bare.rps,
                     note=f"{note}; {adjacent(peer, bare)}" if note else adjacent(peer, bare),
                 )
             )
@@ -286,13 +285,11 @@ def main() -> int:
             rps_of[size] = result.rps
             note = f"{note}; " if note else ""
             report.add(
-                Figure(
+                Figure.against_bare(
                     name,
                     backend,
                     result.rps,
-                    "req/s",
-                    result.rps / bare.rps,
-                    "bare",
+                    bare.rps,
                     0.5,
                     note=f"{note}best of {args.rounds}; p50 {result.p50_ms:.2f} ms; "
                     f"{adjacent(result, bare)}",
@@ -416,6 +413,107 @@ def main() -> int:
     if wanted("graphql"):
         graphql_figure("sqlite", large.url, large.graphql_token)
 
+    def frontend_figures(
+        backend: str, url: str, token: str, worker_counts: tuple[int, ...], alone: bool
+    ) -> None:
+        """Each operation of graphql/operations on random people of the large org: its
+        statements (a counting server), then per worker count the floor (``bench.floor_app``,
+        as many workers) and the service as shipped take turns, operation by operation, each
+        operation's floor run just before the service's; ``alone``: ProfileCard one request
+        at a time."""
+        assert large is not None
+        org = large.org
+        operations = frontend.operations()
+        paths = {op.name: frontend.paths_file(op, org, args.seed, WORK) for op in operations}
+        rng = random.Random(args.seed)
+        statements: dict[str, int] = {}
+        with ours(f"ours-{backend}-frontend-sql", url, count_sql=True) as server:  # type: ignore[attr-defined]
+            for op in operations:
+                variables = frontend.variables(op.name, org, rng)
+                try:
+                    count, _ = figures.graphql_statements(server, token, op.document, variables)
+                except figures.GraphQLFailure as error:
+                    report.missing(f"SQL statements: {op.name}", backend, "statements", str(error))
+                    continue
+                statements[op.name] = count
+                report.add(
+                    Figure(
+                        f"SQL statements (excl. BEGIN): {op.name}",
+                        backend,
+                        count,
+                        "statements",
+                        target=4,
+                        compare="<=",
+                        note="one warm request; the tenant's versions (the ETag) included",
+                    )
+                )
+            if alone:
+                card = next(op for op in operations if op.name == "profile_card")
+                person = org.people[len(org.people) // 2]
+                median_ms, cpu_us = figures.graphql_latency(
+                    server, token, card.document, {"id": person.id}, args.repeat
+                )
+                report.add(
+                    Figure(
+                        "GraphQL ProfileCard alone, median round trip",
+                        backend,
+                        median_ms,
+                        "ms",
+                        target=1.5,
+                        compare="<=",
+                        note=f"POST, one request at a time, {args.repeat} samples; server CPU "
+                        f"{cpu_us:.0f} µs/request (statement counter on)",
+                    )
+                )
+        floor_env = {"BENCH_FLOOR_SIZE": str(args.large), "BENCH_FLOOR_SEED": str(args.seed)}
+        target = 0.5 if backend == "sqlite" else 0.3
+        for workers in worker_counts:
+            label = f"{workers} worker{'s' if workers > 1 else ''}"
+            with (
+                serve(
+                    f"floor-{workers}w", "bench.floor_app:create_app", floor_env, logs, workers
+                ) as floor,
+                ours(f"ours-{backend}-frontend-{workers}w", url, workers=workers) as server,  # type: ignore[attr-defined]
+            ):
+                assert isinstance(server, Server)
+                for op in operations:
+                    name = f"GraphQL {op.name}, {label}"
+                    log(f"frontend: {op.name}, {backend}, {label}")
+                    base, why = figures.throughput(
+                        floor, None, paths[op.name], settings, frontend.probe
+                    )
+                    if base is None or not base.requests:
+                        report.missing(name, backend, "req/s", f"floor {why or 'answered none'}")
+                        continue
+                    result, why = figures.throughput(
+                        server, token, paths[op.name], settings, frontend.probe
+                    )
+                    if result is None:
+                        report.missing(name, backend, "req/s", why)
+                        continue
+                    errors = f"; {why}" if why else ""
+                    report.add(
+                        Figure(
+                            name,
+                            backend,
+                            result.rps,
+                            "req/s",
+                            result.rps / base.rps,
+                            "floor",
+                            target,
+                            note=f"p50 {result.p50_ms:.1f} ms, p99 {result.p99_ms:.1f} ms; "
+                            f"server CPU {result.cpu_us_per_request:.0f} µs/req; "
+                            f"{statements.get(op.name, '?')} statements; floor just before "
+                            f"{base.rps:,.0f} req/s, p50 {base.p50_ms:.1f} ms, p99 "
+                            f"{base.p99_ms:.1f} ms, CPU {base.cpu_us_per_request:.0f} µs/req"
+                            f"{errors}",
+                        )
+                    )
+
+    if wanted("frontend"):
+        assert large is not None
+        frontend_figures("sqlite", large.url, large.graphql_token, (1,), alone=True)
+
     if wanted("rss"):
         with ours("ours-sqlite-rss", large.url, count_sql=True) as server:  # type: ignore[attr-defined]
             assert isinstance(server, Server)
@@ -527,16 +625,8 @@ def main() -> int:
         if result.errors:
             note += f"; {result.errors} errors, first: {result.first_error}"
         report.add(
-            Figure(
-                name,
-                backend,
-                result.rps,
-                "req/s",
-                result.rps / bare.rps,
-                "bare",
-                target,
-                judge_value=True,
-                note=note,
+            Figure.against_bare(
+                name, backend, result.rps, bare.rps, target, judge_value=True, note=note
             )
         )
 
@@ -722,6 +812,11 @@ def main() -> int:
                 lookups(pg_label(driver), pg_small.url, pg_large.url, driver)
         if wanted("graphql") or "postgres" in only:
             graphql_figure("postgresql", pg_large.url, pg_large.graphql_token)
+        if wanted("frontend") and pg_large is not None:
+            # SQLite serves one worker (``serve`` refuses more); PostgreSQL one and two.
+            frontend_figures(
+                "postgresql", pg_large.url, pg_large.graphql_token, (1, 2), alone=False
+            )
 
     stack.close()
     best = max(bare_runs, key=lambda run: run.rps)

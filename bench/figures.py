@@ -4,6 +4,7 @@ import asyncio
 import random
 import statistics
 import time
+from collections.abc import Awaitable, Callable
 from dataclasses import dataclass, replace
 from pathlib import Path
 from typing import Any
@@ -89,11 +90,22 @@ async def _probe_lookup(server: Server, token: str | None, paths: list[str]) -> 
         await connection.close()
 
 
+Probe = Callable[[Server, str | None, list[str]], Awaitable[str]]
+
+
 def lookup_throughput(
     server: Server, token: str | None, paths_file: Path, settings: LoadSettings
 ) -> tuple[Throughput | None, str]:
+    return throughput(server, token, paths_file, settings, _probe_lookup)
+
+
+def throughput(
+    server: Server, token: str | None, paths_file: Path, settings: LoadSettings, probe: Probe
+) -> tuple[Throughput | None, str]:
+    """GETs of random paths of ``paths_file`` under load, once ``probe`` (empty when the
+    first paths are answered right, else why not) has accepted the server."""
     paths = paths_file.read_text().split()
-    problem = _run(_probe_lookup(server, token, paths[:20]))
+    problem = _run(probe(server, token, paths[:20]))
     if problem:
         return None, problem
     if settings.wrk:
@@ -191,6 +203,25 @@ async def _latency(
         return statistics.median(timings) * 1000, body
     finally:
         await connection.close()
+
+
+def graphql_latency(
+    server: Server, token: str, query: str, variables: dict[str, Any], repeat: int
+) -> tuple[float, float]:
+    """One request at a time: the median round trip in ms and the server's CPU per request
+    in µs (warm-up included in neither)."""
+    _run(_latency(server, token, query, variables, 10))  # warm: token cache, plans
+    began_cpu = server.cpu_seconds()
+    median_ms, _ = _run(_latency(server, token, query, variables, repeat))
+    sent = repeat + max(10, repeat // 10) + 1
+    return median_ms, 1e6 * (server.cpu_seconds() - began_cpu) / sent
+
+
+def graphql_statements(
+    server: Server, token: str, query: str, variables: dict[str, Any]
+) -> tuple[int, list[str]]:
+    """Statements of one warm request (a server started with ``BENCH_COUNT_SQL=1``)."""
+    return _run(_statements(server, token, query, variables))  # type: ignore[no-any-return]
 
 
 def reports_target(org: Org) -> Any:

@@ -52,6 +52,8 @@ def create_app() -> ASGIApp:
         return service
     counter = StatementCounter(service)
     database = service.state.database
+    # ``engines``: PostgreSQL's read engine is an option view of the write engine and shares
+    # its events, so listening on both would count each of its statements twice.
     for engine in database.engines:
         event.listen(engine, "before_cursor_execute", counter.on_execute)
     return counter

@@ -39,6 +39,32 @@ class Figure:
             return self.judged >= self.target
         return self.judged <= self.target
 
+    @classmethod
+    def against_bare(
+        cls,
+        name: str,
+        backend: str,
+        rps: float,
+        bare_rps: float,
+        target: float | None = None,
+        *,
+        judge_value: bool = False,
+        note: str = "",
+    ) -> "Figure":
+        """Requests per second, shown as a ratio to the bare Starlette run made just before
+        (which cancels much of this shared machine's drift between runs)."""
+        return cls(
+            name,
+            backend,
+            rps,
+            "req/s",
+            rps / bare_rps,
+            "bare",
+            target,
+            judge_value=judge_value,
+            note=note,
+        )
+
 
 @dataclass(slots=True)
 class Report:

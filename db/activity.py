@@ -38,6 +38,7 @@ from sqlalchemy import (
     update,
 )
 
+from db.org_changes import note_data_change
 from db.prepared import PreparedWrite
 from db.tables import activity_events
 from db.types import utcnow
@@ -210,7 +211,9 @@ def sequence_events(connection: Connection, tenant_id: int) -> int:
 
 def prune_events(connection: Connection, before: datetime, limit: int) -> int:
     """Delete at most ``limit`` numbered events that occurred before ``before``, oldest
-    first, keeping each tenant's newest one; the number deleted."""
+    first, keeping each tenant's newest one; the number deleted. Each tenant that lost
+    events has its data version moved (``db.org_changes``): a GraphQL answer that listed
+    them must not be confirmed by its old ETag."""
     old = activity_events.alias("old")
     newest = (
         select(func.max(activity_events.c.seq))
@@ -223,6 +226,11 @@ def prune_events(connection: Connection, before: datetime, limit: int) -> int:
         .order_by(old.c.occurred_at)
         .limit(limit)
     )
-    return connection.execute(
-        delete(activity_events).where(activity_events.c.id.in_(batch.scalar_subquery()))
-    ).rowcount
+    deleted = connection.execute(
+        delete(activity_events)
+        .where(activity_events.c.id.in_(batch.scalar_subquery()))
+        .returning(activity_events.c.tenant_id)
+    ).all()
+    for tenant_id in sorted({row.tenant_id for row in deleted}):
+        note_data_change(connection, tenant_id)
+    return len(deleted)

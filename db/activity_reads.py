@@ -18,7 +18,18 @@ from datetime import datetime
 from operator import itemgetter
 from typing import Any
 
-from sqlalchemy import ColumnElement, Connection, Select, and_, false, func, select
+from sqlalchemy import (
+    ColumnElement,
+    Connection,
+    Select,
+    and_,
+    false,
+    func,
+    literal_column,
+    null,
+    select,
+    union_all,
+)
 
 from db.activity import Operation, Outcome
 from db.directory_pages import keyset_page
@@ -331,32 +342,49 @@ def provisioning_summary(
     connection: Connection, tenant_id: int, since: datetime
 ) -> ProvisioningSummary:
     """Counts by operation and outcome since ``since``, the most frequent failure reasons
-    and the time of the tenant's latest event, in three statements."""
+    and the time of the tenant's latest event, in one statement: the window grouped by
+    operation, outcome and the failure's status, scimType and detail (the counts and the
+    reasons are both sums over those groups), and one more row holding the latest event's
+    time (``ux_activity_tenant_seq``, one index step)."""
     table = activity_events.c
     window = ActivityFilterSpec(since=since).conditions(tenant_id)
-    counted: dict[tuple[str, str], int] = {
-        (str(operation), str(outcome)): int(count)
-        for operation, outcome, count in connection.execute(
-            select(table.operation, table.outcome, func.count())
-            .where(*window)
-            .group_by(table.operation, table.outcome)
+    groups = (
+        select(
+            literal_column("0").label("latest_row"),
+            table.operation,
+            table.outcome,
+            table.status,
+            table.scim_type,
+            table.detail,
+            func.count().label("events"),
+            func.max(table.occurred_at).label("last_seen"),
         )
-    }
-    counts = [
-        OperationCount(operation, outcome, counted.get((operation, outcome), 0))
-        for operation in OPERATIONS
-        for outcome in OUTCOMES
-    ]
+        .where(*window)
+        .group_by(table.operation, table.outcome, table.status, table.scim_type, table.detail)
+    )
+    latest = (
+        select(table.occurred_at)
+        .where(and_(table.tenant_id == tenant_id, table.seq.is_not(None)))
+        .order_by(table.seq.desc())
+        .limit(1)
+        .scalar_subquery()
+    )
+    latest_row = select(
+        literal_column("1"), null(), null(), null(), null(), null(), literal_column("0"), latest
+    )
+    counted: dict[tuple[str, str], int] = defaultdict(int)
     # Grouped by the exact detail in SQL (neither database can blank a pattern portably),
     # then by pattern here: a window holds few distinct details, not one row per failure.
     reasons: dict[tuple[int | None, str | None, str | None], FailureReason] = {}
-    for status, scim_type, detail, count, last_seen in connection.execute(
-        select(
-            table.status, table.scim_type, table.detail, func.count(), func.max(table.occurred_at)
-        )
-        .where(*window, table.outcome == Outcome.FAILURE.value)
-        .group_by(table.status, table.scim_type, table.detail)
-    ):
+    last_event_at: datetime | None = None
+    for row in connection.execute(union_all(groups, latest_row)):
+        is_latest, operation, outcome, status, scim_type, detail, count, last_seen = row
+        if is_latest:
+            last_event_at = last_seen
+            continue
+        counted[(str(operation), str(outcome))] += int(count)
+        if outcome != Outcome.FAILURE.value:
+            continue
         key = (status, scim_type, detail_pattern(detail))
         reason = reasons.get(key)
         if reason is None:
@@ -364,14 +392,13 @@ def provisioning_summary(
         else:
             reason.count += int(count)
             reason.last_seen = max(reason.last_seen, last_seen)
+    counts = [
+        OperationCount(operation, outcome, counted.get((operation, outcome), 0))
+        for operation in OPERATIONS
+        for outcome in OUTCOMES
+    ]
     top = sorted(
         reasons.values(),
         key=lambda r: (-r.count, -r.last_seen.timestamp(), r.detail_pattern or ""),
     )
-    last_event_at = connection.execute(
-        select(table.occurred_at)
-        .where(and_(table.tenant_id == tenant_id, table.seq.is_not(None)))
-        .order_by(table.seq.desc())
-        .limit(1)
-    ).scalar_one_or_none()
     return ProvisioningSummary(since, counts, top[:TOP_FAILURE_REASONS], last_event_at)

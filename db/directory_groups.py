@@ -5,9 +5,19 @@ from dataclasses import dataclass
 from datetime import datetime
 from typing import Any
 
-from sqlalchemy import ColumnElement, Connection, func, select, tuple_
+from sqlalchemy import (
+    ColumnElement,
+    Connection,
+    Integer,
+    String,
+    bindparam,
+    func,
+    select,
+    tuple_,
+)
 
 from db.directory_pages import BinaryText, keyset_page
+from db.prepared import PreparedSelect
 from db.tables import group_members, groups
 
 GROUP_COLUMNS = (
@@ -120,6 +130,14 @@ def groups_of_users(
     found: dict[str, tuple[list[GroupRecord], bool, int | None]] = {}
     if not user_ids:
         return {}
+    if len(user_ids) == 1 and after is None:
+        # One user's first page (a profile card): a statement built once.
+        (user_id,) = user_ids
+        values = {"tenant_id": tenant_id, "user_id": user_id, "limit": first + 1}
+        listed = _FIRST_GROUPS_OF_ONE_USER.rows(connection, values)
+        count = int(listed[0]["total"]) if listed else 0
+        page = [group_record(row) for row in listed[:first]]
+        return {user_id: UserGroupsPage(page, len(listed) > first, count)}
     user = group_members.c.user_id
     position = func.row_number().over(partition_by=user, order_by=(_sort_name(), groups.c.id))
     inner = select(
@@ -152,6 +170,18 @@ def groups_of_users(
         else UserGroupsPage([], False, empty_total)
         for user_id in user_ids
     }
+
+
+_FIRST_GROUPS_OF_ONE_USER = PreparedSelect(
+    select(*GROUP_COLUMNS, func.count().over().label("total"))
+    .join(group_members, group_members.c.group_id == groups.c.id)
+    .where(
+        groups.c.tenant_id == bindparam("tenant_id", type_=Integer),
+        group_members.c.user_id == bindparam("user_id", type_=String),
+    )
+    .order_by(_sort_name(), groups.c.id)
+    .limit(bindparam("limit", type_=Integer))
+)
 
 
 def count_groups_of_user(connection: Connection, tenant_id: int, user_id: str) -> int:

@@ -127,12 +127,15 @@ class UserSet:
 
     ``constant`` names columns the conditions hold at one value: pages order by them first
     (see ``keyset_page``), so an index that starts with them serves the order.
+    ``scans`` says that no index serves the conditions (a search, a filter by department):
+    a page may read the whole tenant to find its users, so callers run it off the event loop.
     """
 
     tenant_id: int
     conditions: Sequence[ColumnElement[bool]] = field(default_factory=tuple)
     group_id: str | None = None
     constant: Sequence[ColumnElement[Any]] = field(default_factory=tuple)
+    scans: bool = False
 
     def restrict(self, query: Select[Any]) -> Select[Any]:
         query = query.where(in_tenant(self.tenant_id), *self.conditions)
@@ -175,7 +178,8 @@ def active_only(include_inactive: bool) -> list[ColumnElement[bool]]:
 
 
 def directory(tenant_id: int, spec: UserFilterSpec) -> UserSet:
-    return UserSet(tenant_id, spec.conditions())
+    conditions = spec.conditions()
+    return UserSet(tenant_id, conditions, scans=bool(conditions))
 
 
 def roots(tenant_id: int, *, include_inactive: bool) -> UserSet:

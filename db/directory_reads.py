@@ -106,6 +106,24 @@ def user_by_user_name(connection: Connection, tenant_id: int, user_name: str) ->
     return None if row is None else user_record(row)
 
 
+def users_by_user_names(
+    connection: Connection, tenant_id: int, user_names: Collection[str]
+) -> dict[str, UserRecord]:
+    """Users by userName (case-insensitive, like ``user_by_user_name``), in one statement;
+    each found record keyed by the lowered name it was asked for (the store lowers the
+    column, so the store's own lowering maps a row back to its key)."""
+    wanted = {name.lower() for name in user_names}
+    if not wanted:
+        return {}
+    lowered = func.lower(users.c.user_name)
+    rows = connection.execute(
+        select(*USER_COLUMNS, lowered.label("lowered_user_name")).where(
+            in_tenant(tenant_id), lowered.in_(wanted)
+        )
+    ).mappings()
+    return {row["lowered_user_name"]: user_record(row) for row in rows}
+
+
 def direct_report_counts(
     connection: Connection, tenant_id: int, manager_ids: Iterable[str], *, include_inactive: bool
 ) -> dict[str, int]:

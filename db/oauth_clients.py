@@ -18,12 +18,12 @@ import secrets
 from dataclasses import dataclass
 from datetime import datetime, timedelta
 
-from sqlalchemy import Connection, delete, insert, select, update
+from sqlalchemy import Connection, String, delete, insert, literal, select, update
 
 from db.errors import NotFound
 from db.tables import oauth_access_tokens, oauth_client_secrets, oauth_clients, tenants
 from db.tenants import get_tenant
-from db.tokens import TokenGrant, TokenScope, hash_secret
+from db.tokens import GRANT_TENANT_COLUMNS, TokenGrant, TokenScope, grant_from_row, hash_secret
 
 CLIENT_ID_PREFIX = "bdc_"
 CLIENT_SECRET_PREFIX = "bdcs_"  # noqa: S105 - a public marker, not a secret
@@ -249,13 +249,17 @@ def find_access_grant(connection: Connection, token: str, now: datetime) -> Toke
         select(
             oauth_access_tokens.c.id,
             oauth_access_tokens.c.token_hash,
-            oauth_access_tokens.c.expires,
-            oauth_clients.c.client_id,
             oauth_clients.c.scope,
-            oauth_clients.c.name.label("client_name"),
-            tenants.c.id.label("tenant_id"),
-            tenants.c.slug,
-            tenants.c.name,
+            (
+                literal("OAuth client ", String)
+                + oauth_clients.c.client_id
+                + literal(" (", String)
+                + oauth_clients.c.name
+                + literal(")", String)
+            ).label("token_name"),
+            oauth_clients.c.client_id,
+            oauth_access_tokens.c.expires,
+            *GRANT_TENANT_COLUMNS,
         )
         .join(
             oauth_client_secrets,
@@ -270,15 +274,4 @@ def find_access_grant(connection: Connection, token: str, now: datetime) -> Toke
             oauth_clients.c.revoked.is_(None),
         )
     ).first()
-    if row is None or not hmac.compare_digest(row.token_hash, digest):
-        return None
-    return TokenGrant(
-        row.id,
-        row.tenant_id,
-        row.slug,
-        row.name,
-        TokenScope(row.scope),
-        f"OAuth client {row.client_id} ({row.client_name})",
-        client_id=row.client_id,
-        expires=row.expires,
-    )
+    return grant_from_row(row, digest)

@@ -11,8 +11,9 @@ import secrets
 from dataclasses import dataclass
 from datetime import datetime
 from enum import StrEnum
+from typing import Any
 
-from sqlalchemy import Connection, insert, select, update
+from sqlalchemy import Connection, Row, insert, null, select, update
 
 from db.errors import NotFound
 from db.tables import api_tokens, tenants
@@ -96,6 +97,32 @@ def issue_token(
     return IssuedToken(info, secret)
 
 
+#: The tenant's columns of a grant row (see :func:`grant_from_row`).
+GRANT_TENANT_COLUMNS = (tenants.c.id.label("tenant_id"), tenants.c.slug, tenants.c.name)
+
+
+def grant_from_row(row: Row[Any] | None, digest: str) -> TokenGrant | None:
+    """The grant of a token row joined to its tenant, or None when there is no row or its hash
+    is not ``digest`` (compared in constant time).
+
+    The row has the token's ``id``, ``token_hash``, ``scope``, ``token_name``, ``client_id``
+    and ``expires`` (both null for a Secret Token), then ``GRANT_TENANT_COLUMNS``: the Secret
+    Token look-up and the OAuth access token look-up select them under these names.
+    """
+    if row is None or not hmac.compare_digest(row.token_hash, digest):
+        return None
+    return TokenGrant(
+        row.id,
+        row.tenant_id,
+        row.slug,
+        row.name,
+        TokenScope(row.scope),
+        row.token_name,
+        client_id=row.client_id,
+        expires=row.expires,
+    )
+
+
 def find_grant(connection: Connection, secret: str) -> TokenGrant | None:
     """The grant of an unrevoked token with this secret, or None."""
     digest = hash_secret(secret)
@@ -105,18 +132,14 @@ def find_grant(connection: Connection, secret: str) -> TokenGrant | None:
             api_tokens.c.token_hash,
             api_tokens.c.scope,
             api_tokens.c.name.label("token_name"),
-            tenants.c.id.label("tenant_id"),
-            tenants.c.slug,
-            tenants.c.name,
+            null().label("client_id"),
+            null().label("expires"),
+            *GRANT_TENANT_COLUMNS,
         )
         .join(tenants, tenants.c.id == api_tokens.c.tenant_id)
         .where(api_tokens.c.token_hash == digest, api_tokens.c.revoked.is_(None))
     ).first()
-    if row is None or not hmac.compare_digest(row.token_hash, digest):
-        return None
-    return TokenGrant(
-        row.id, row.tenant_id, row.slug, row.name, TokenScope(row.scope), row.token_name
-    )
+    return grant_from_row(row, digest)
 
 
 def touch_token(connection: Connection, token_id: int) -> None:

@@ -6,10 +6,15 @@ PostgreSQL, so each such test runs once per backend:
 
 * SQLite: a copy of a migrated template file, fresh for each test;
 * PostgreSQL: the schema is rebuilt and migrated once per session, and every table is
-  truncated before each test.
+  emptied before each test (see ``empty_postgres``).
+
+Under pytest-xdist (``make test`` runs ``-n 2``) each worker has a database of its own, the
+name of ``TEST_DATABASE_URL``'s with the worker's id appended (``test_gw0`` ...), created
+when missing, and a SQLite template of its own (its own temporary directory).
 
 With ``BLINK_REQUIRE_POSTGRES=1`` (set by ``.ci/run``) the session fails if no PostgreSQL
-test ran, so CI cannot silently lose half its coverage.
+test ran, so CI cannot silently lose half its coverage; under xdist the workers' counts are
+added up on the controller.
 """
 
 import os
@@ -20,6 +25,7 @@ from pathlib import Path
 
 import pytest
 from sqlalchemy import Connection, text
+from sqlalchemy.engine import make_url
 from starlette.applications import Starlette
 from starlette.testclient import TestClient
 
@@ -34,8 +40,25 @@ from db.tokens import TokenScope, issue_token
 
 # Tests send requests as fast as they can: only the rate limit's own tests turn it on.
 os.environ["BLINK_RATE_LIMIT_PER_SECOND"] = "0"
+# A served process collects once at startup and freezes what exists (BLINK_GC_FREEZE). The
+# suite starts an app per test in one process, where that collection walks everything every
+# earlier test left: only tests/app/test_startup_gc.py turns it on.
+os.environ["BLINK_GC_FREEZE"] = "false"
 
-POSTGRES_URL = os.environ.get("TEST_DATABASE_URL")
+
+def _worker_url(url: str | None) -> str | None:
+    """This xdist worker's own database (``<name>_gw0`` ...), so workers never share tables."""
+    worker = os.environ.get("PYTEST_XDIST_WORKER")
+    if url is None or worker is None:
+        return url
+    parsed = make_url(url)
+    return parsed.set(database=f"{parsed.database}_{worker}").render_as_string(False)
+
+
+POSTGRES_URL = _worker_url(os.environ.get("TEST_DATABASE_URL"))
+if POSTGRES_URL is not None:
+    # Tests and the servers they start read the variable too: they get the worker's database.
+    os.environ["TEST_DATABASE_URL"] = POSTGRES_URL
 BACKENDS = ["sqlite", *(["postgresql"] if POSTGRES_URL else [])]
 _postgres_tests = 0
 
@@ -59,9 +82,28 @@ def sqlite_template(tmp_path_factory: pytest.TempPathFactory) -> Path:
     return path
 
 
+def create_database_if_missing(url: str) -> None:
+    """Create the database ``url`` names, through the server's ``postgres`` database."""
+    parsed = make_url(url)
+    name = parsed.database
+    assert name is not None
+    engine = create_engine_for(parsed.set(database="postgres"))
+    try:
+        with engine.connect() as connection:
+            connection = connection.execution_options(isolation_level="AUTOCOMMIT")
+            query = text("SELECT 1 FROM pg_database WHERE datname = :name")
+            if connection.execute(query, {"name": name}).first() is None:
+                quoted = connection.dialect.identifier_preparer.quote(name)
+                connection.execute(text(f"CREATE DATABASE {quoted}"))
+    finally:
+        engine.dispose()
+
+
 @pytest.fixture(scope="session")
 def postgres_migrated() -> str:
     assert POSTGRES_URL is not None
+    if os.environ.get("PYTEST_XDIST_WORKER"):
+        create_database_if_missing(POSTGRES_URL)
     reset_postgres_schema(POSTGRES_URL)
     engine = create_engine_for(POSTGRES_URL)
     upgrade(engine)
@@ -69,13 +111,59 @@ def postgres_migrated() -> str:
     return POSTGRES_URL
 
 
-def truncate_all(url: str) -> None:
-    engine = create_engine_for(url)
+#: A table past this many pages, or with statistics, is truncated rather than emptied with
+#: DELETE: PostgreSQL's planner assumes 10 pages for a table it has no statistics of and that
+#: holds fewer (what TRUNCATE leaves), so the query-plan tests see the table TRUNCATE leaves.
+_TRUNCATE_PAGES = 10
+
+_EMPTY_STATE = text(
+    "SELECT c.relname, c.reltuples >= 0 OR pg_relation_size(c.oid)"
+    " >= :pages * current_setting('block_size')::int"
+    " FROM pg_class c JOIN pg_namespace n ON n.oid = c.relnamespace"
+    " WHERE n.nspname = current_schema() AND c.relname = ANY(:names) AND c.relkind = 'r'"
+)
+
+
+def empty_postgres(connection: Connection) -> None:
+    """Leave every table empty and every identity sequence at its start, as ``TRUNCATE ...
+    RESTART IDENTITY`` would. TRUNCATE replaces each table's files and flushes its commit
+    (about 25 ms a table here); a DELETE of the few rows a test leaves costs next to nothing,
+    so only the tables that grew or gathered statistics are truncated."""
+    names = [table.name for table in metadata.sorted_tables]
+    rows = connection.execute(_EMPTY_STATE, {"names": names, "pages": _TRUNCATE_PAGES}).all()
+    large = {name for name, is_large in rows if is_large}
+    if large:
+        listed = ", ".join(f'"{name}"' for name in sorted(large))
+        connection.execute(text(f"TRUNCATE {listed} RESTART IDENTITY CASCADE"))
+    for table in reversed(metadata.sorted_tables):  # referencing tables first
+        if table.name not in large:
+            connection.execute(text(f'DELETE FROM "{table.name}"'))
+    # The identity sequences of the tables, wherever a test left them.
+    connection.execute(
+        text(
+            "SELECT setval(s.seqrelid, s.seqstart, false) FROM pg_sequence s"
+            " JOIN pg_depend d ON d.objid = s.seqrelid AND d.deptype IN ('a', 'i')"
+            " JOIN pg_class t ON t.oid = d.refobjid"
+            " JOIN pg_namespace n ON n.oid = t.relnamespace"
+            " WHERE n.nspname = current_schema() AND t.relname = ANY(:names)"
+        ),
+        {"names": names},
+    )
+
+
+@pytest.fixture(scope="session")
+def postgres_reset(postgres_migrated: str) -> Iterator[Callable[[], None]]:
+    """Empties the session's PostgreSQL database, on one connection kept for the session."""
+    engine = create_engine_for(postgres_migrated)
+    connection = engine.connect().execution_options(isolation_level="AUTOCOMMIT")
+
+    def reset() -> None:
+        empty_postgres(connection)
+
     try:
-        names = ", ".join(f'"{table.name}"' for table in metadata.sorted_tables)
-        with engine.begin() as connection:
-            connection.execute(text(f"TRUNCATE {names} RESTART IDENTITY CASCADE"))
+        yield reset
     finally:
+        connection.close()
         engine.dispose()
 
 
@@ -88,7 +176,7 @@ def database_url(request: pytest.FixtureRequest, tmp_path: Path, sqlite_template
         shutil.copyfile(sqlite_template, path)
         return f"sqlite:///{path}"
     url: str = request.getfixturevalue("postgres_migrated")
-    truncate_all(url)
+    request.getfixturevalue("postgres_reset")()
     _postgres_tests += 1
     return url
 
@@ -106,8 +194,13 @@ def settings(database_url: str) -> Settings:
 
 
 @pytest.fixture
-def app(settings: Settings) -> Starlette:
-    return create_app(settings)
+def app(settings: Settings) -> Iterator[Starlette]:
+    built = create_app(settings)
+    yield built
+    # Its lifespan disposes the store when a test client ran it; a test that sent requests
+    # another way (httpx's ASGITransport) leaves that to here, or its pooled connections
+    # would be left to the garbage collector.
+    built.state.database.dispose()
 
 
 @pytest.fixture
@@ -157,7 +250,19 @@ def scim(client: TestClient, tenant: TenantTokens) -> TestClient:
     return client
 
 
+@pytest.hookimpl(optionalhook=True)
+def pytest_testnodedown(node: object, error: object) -> None:
+    """xdist's controller: add up the PostgreSQL-backed tests each worker ran."""
+    global _postgres_tests
+    output = getattr(node, "workeroutput", {})
+    _postgres_tests += int(output.get("postgres_tests", 0))
+
+
 def pytest_sessionfinish(session: pytest.Session, exitstatus: int) -> None:
+    workeroutput = getattr(session.config, "workeroutput", None)
+    if workeroutput is not None:  # an xdist worker: the controller decides
+        workeroutput["postgres_tests"] = _postgres_tests
+        return
     if os.environ.get("BLINK_REQUIRE_POSTGRES") == "1" and _postgres_tests == 0:
         print("\nBLINK_REQUIRE_POSTGRES=1 but no PostgreSQL-backed test ran")
         session.exitstatus = 1

@@ -12,19 +12,31 @@ from contextlib import contextmanager
 
 import uvicorn
 
+from app.header_timeout import HeaderTimeoutProtocol
 from app.main import create_app
 from app.settings import Settings
 
 
 @contextmanager
 def live_server(settings: Settings, ws: str = "none") -> Iterator[str]:
-    """Serve ``create_app(settings)``; yields the base URL, e.g. ``http://127.0.0.1:40123``."""
+    """Serve ``create_app(settings)``; yields the base URL, e.g. ``http://127.0.0.1:40123``.
+
+    The HTTP protocol is the one ``serve`` uses (uvicorn's, under the request-head deadline),
+    with the timeouts of ``settings``."""
     sock = socket.socket(socket.AF_INET, socket.SOCK_STREAM)
     sock.setsockopt(socket.SOL_SOCKET, socket.SO_REUSEADDR, 1)
     sock.bind(("127.0.0.1", 0))
     port = sock.getsockname()[1]
+    protocol = HeaderTimeoutProtocol.with_timeouts(
+        settings.header_timeout_seconds, settings.body_timeout_seconds
+    )
     config = uvicorn.Config(
-        create_app(settings), log_level="warning", ws=ws, lifespan="on", access_log=False
+        create_app(settings),
+        http=protocol,
+        log_level="warning",
+        ws=ws,
+        lifespan="on",
+        access_log=False,
     )
     server = uvicorn.Server(config)
     thread = threading.Thread(target=server.run, kwargs={"sockets": [sock]}, daemon=True)

@@ -8,12 +8,14 @@ from rich.console import Console
 from rich.progress import BarColumn, MofNCompleteColumn, TaskID, TextColumn, TimeElapsedColumn
 from rich.progress import Progress as RichBar
 from sqlalchemy import Connection
+from starlette.applications import Starlette
 
 from app.bootstrap import DEFAULT_TENANT, FirstRun, bootstrap_if_empty
 from app.demo.org import DemoOrg
 from app.demo.provision import Progress, ProvisionReport, provision
 from app.main import create_app
 from app.settings import Settings
+from db.activity_sequencer import Sequencer
 from db.errors import NotFound
 from db.tenants import create_tenant, get_tenant
 from db.tokens import TokenScope, issue_token, revoke_token
@@ -61,12 +63,25 @@ def run_demo(
     try:
         access: Access = database.write_sync(partial(_prepare, slug))
         try:
-            report = anyio.run(provision, app, access.scim_secret, org, progress)
+            report = anyio.run(_provision_and_number, app, access.scim_secret, org, progress)
         finally:
             database.write_sync(partial(revoke_token, token_id=access.scim_token_id))
     finally:
         database.dispose()
     return DemoOutcome(report, access.first_run, access.new_graphql_secret)
+
+
+async def _provision_and_number(
+    app: Starlette, scim_secret: str, org: DemoOrg, progress: Progress | None
+) -> ProvisionReport:
+    try:
+        return await provision(app, scim_secret, org, progress)
+    finally:
+        # The app's lifespan, which waits for the activity log's numbering passes, does not
+        # run here: wait for them, or the last writes' events stay unnumbered and a pass cut
+        # off by the loop's end holds a pooled connection past the store's dispose.
+        sequencer: Sequencer = app.state.sequencer
+        await sequencer.drain()
 
 
 class ProgressBars:

@@ -8,12 +8,17 @@ paging never skips or repeats an event, however many are recorded meanwhile.
 
 from collections.abc import Awaitable, Callable
 from functools import partial
+from typing import Annotated, Any, Protocol
 
-from app.graphql_api.context import Context
+import strawberry
+
+from app.graphql_api.context import Context, Info
 from app.graphql_api.cursors import decode_cursor, encode_cursor
 from app.graphql_api.errors import ApiError
 from app.graphql_api.limits import checked_first
+from app.graphql_api.node import After, First
 from app.graphql_api.pages import Edge, Page, edges_page
+from db.activity import ResourceType
 from db.activity_reads import (
     ActivityFilterSpec,
     EventPage,
@@ -24,6 +29,9 @@ from db.activity_reads import (
 )
 
 CURSOR_KIND = "activity"
+#: Where ActivityConnection is defined; that package imports User and Group (an event's
+#: ``user`` and ``group``), so they name it lazily.
+ACTIVITY_TYPES_MODULE = "app.graphql_api.activity.types"
 #: The largest seq the store can hold (BIGINT): larger numbers name no event.
 MAX_SEQ = 2**63 - 1
 #: An event's node id is this prefix and its seq: users and groups have UUIDs as ids.
@@ -97,3 +105,31 @@ async def activity_page_of_resource(
         ),
     )
     return event_page(page, after, count)
+
+
+class Resource(Protocol):
+    """A user's or a group's record: what a resource's ``activity`` field reads of it."""
+
+    @property
+    def id(self) -> str: ...
+
+
+def resource_activity_field(resource_type: ResourceType, description: str) -> Any:
+    """The ``activity`` field of ``User`` and ``Group``: the resource's history in the log,
+    newest first."""
+
+    async def activity(
+        resource: strawberry.Parent[Resource], info: Info, first: First = None, after: After = None
+    ) -> Page:
+        return await activity_page_of_resource(
+            info.context, resource_type.value, resource.id, first, after
+        )
+
+    return strawberry.field(
+        resolver=activity,
+        description=description,
+        graphql_type=Annotated[
+            "ActivityConnection",  # noqa: F821
+            strawberry.lazy(ACTIVITY_TYPES_MODULE),
+        ],
+    )

@@ -7,10 +7,17 @@ than a node have a fixed cost per parent node (``FIELD_COSTS``). The query's cos
 over all such fields, computed from literal arguments, variables and schema defaults, and
 compared with the per-request budget. ``first`` outside 1..MAX_FIRST is reported here too,
 with the limit.
+
+The walk over the document is done once per distinct document and operation name
+(``CostPlans``, a bounded LRU): it yields the cost as a sum of products of sizes, each size a
+literal, a schema default or a variable. A request then only reads its variables' values into
+that sum, so ``first: $n`` is honoured request by request without walking the document again.
 """
 
-from collections.abc import Iterator
-from typing import Any, Protocol
+from collections import OrderedDict
+from collections.abc import Iterator, Mapping
+from dataclasses import dataclass
+from typing import Any, Literal, Protocol
 from weakref import WeakKeyDictionary
 
 from strawberry.extensions import SchemaExtension
@@ -18,8 +25,8 @@ from strawberry.types.graphql import OperationType
 
 from app.graphql_api.limits import COST_BUDGET, DEFAULT_FIRST, MAX_FIRST
 from app.request_context import current_request
-from graphql import ExecutionResult as GraphQLExecutionResult
 from graphql import (
+    DocumentNode,
     FieldNode,
     FragmentDefinitionNode,
     FragmentSpreadNode,
@@ -32,12 +39,13 @@ from graphql import (
     InlineFragmentNode,
     OperationDefinitionNode,
     SelectionSetNode,
-    VariableValues,
+    VariableNode,
     build_schema,
     get_argument_values,
     get_named_type,
     get_variable_values,
 )
+from graphql import ExecutionResult as GraphQLExecutionResult
 
 # Fields that return many nodes without a ``first`` argument, and their size argument.
 LIST_SIZE_ARGUMENTS = {"managementChain": "maxDepth"}
@@ -48,88 +56,166 @@ FIELD_COSTS = {
     ("ActivityEvent", "membersAdded"): 10,
     ("ActivityEvent", "membersRemoved"): 10,
 }
+#: Distinct (document, operation name) pairs whose cost plan is kept.
+PLANS_KEPT = 256
 
 
-class QueryCost:
-    def __init__(
-        self,
-        schema: GraphQLSchema,
-        fragments: dict[str, FragmentDefinitionNode],
-        variables: VariableValues,
-    ) -> None:
+@dataclass(frozen=True, slots=True, eq=False)
+class Size:
+    """How many nodes one field may return per parent node: from a literal or the schema's
+    default (``variable`` None), or from a variable, with the argument's default when the
+    request does not give it (as execution reads arguments)."""
+
+    kind: Literal["first", "list"]
+    literal: Any
+    variable: str | None = None
+
+    def resolve(self, variables: Mapping[str, Any], errors: list[str]) -> int:
+        value = self.literal
+        if self.variable is not None and self.variable in variables:
+            value = variables[self.variable]
+        if self.kind == "list":
+            return max(1, int(value or 1))
+        if value is None:
+            value = DEFAULT_FIRST
+        if not 1 <= value <= MAX_FIRST:
+            errors.append(f"first must be between 1 and {MAX_FIRST} (got {value})")
+            return MAX_FIRST
+        return int(value)
+
+
+@dataclass(frozen=True, slots=True)
+class Term:
+    """``weight`` times the product of ``sizes``: one field's share of the cost."""
+
+    sizes: tuple[Size, ...]
+    weight: int
+
+
+@dataclass(frozen=True, slots=True)
+class OperationPlan:
+    terms: tuple[Term, ...]
+    #: The definitions of the variables some size reads (coerced per request, defaults too).
+    variable_definitions: tuple[Any, ...]
+
+    def cost(self, schema: GraphQLSchema, variables: dict[str, Any]) -> tuple[int, list[str]]:
+        values: Mapping[str, Any] = {}
+        if self.variable_definitions:
+            # Coerce as execution will: defaults of the operation's variables apply.
+            coerced = get_variable_values(schema, self.variable_definitions, variables)
+            if isinstance(coerced, list):
+                return 0, []  # execution reports the bad variables itself
+            values = coerced.coerced
+        errors: list[str] = []
+        resolved: dict[int, int] = {}
+        total = 0
+        for term in self.terms:
+            product = term.weight
+            for size in term.sizes:
+                value = resolved.get(id(size))
+                if value is None:
+                    value = resolved[id(size)] = size.resolve(values, errors)
+                product *= value
+            total += product
+        return total, errors
+
+
+class _Planner:
+    """Walks an operation once, the way execution would, collecting its cost terms."""
+
+    def __init__(self, schema: GraphQLSchema, fragments: dict[str, FragmentDefinitionNode]) -> None:
         self.schema = schema
         self.fragments = fragments
-        self.variables = variables
-        self.errors: list[str] = []
+        self.terms: list[Term] = []
+        self.variables: set[str] = set()
 
     def of_selection(
         self,
         parent: GraphQLNamedType,
         selection_set: SelectionSetNode,
-        multiplier: int,
+        path: tuple[Size, ...],
         seen: frozenset[str],
-    ) -> int:
-        total = 0
+    ) -> None:
         for selection in selection_set.selections:
             if isinstance(selection, FieldNode):
-                total += self.of_field(parent, selection, multiplier, seen)
+                self.of_field(parent, selection, path, seen)
             elif isinstance(selection, InlineFragmentNode):
                 target = parent
                 if selection.type_condition is not None:
                     target = self.schema.get_type(selection.type_condition.name.value) or parent
-                total += self.of_selection(target, selection.selection_set, multiplier, seen)
+                self.of_selection(target, selection.selection_set, path, seen)
             elif isinstance(selection, FragmentSpreadNode):
                 name = selection.name.value
                 fragment = self.fragments.get(name)
                 if fragment is None or name in seen:
                     continue
                 target = self.schema.get_type(fragment.type_condition.name.value) or parent
-                total += self.of_selection(
-                    target, fragment.selection_set, multiplier, seen | {name}
-                )
-        return total
+                self.of_selection(target, fragment.selection_set, path, seen | {name})
 
     def of_field(
-        self, parent: GraphQLNamedType, node: FieldNode, multiplier: int, seen: frozenset[str]
-    ) -> int:
+        self,
+        parent: GraphQLNamedType,
+        node: FieldNode,
+        path: tuple[Size, ...],
+        seen: frozenset[str],
+    ) -> None:
         if not isinstance(parent, GraphQLObjectType | GraphQLInterfaceType):
-            return 0
+            return
         definition = parent.fields.get(node.name.value)
         if definition is None:
-            return 0
+            return
         size = self.size_of(definition, node)
-        cost = multiplier * size if size else 0
-        cost += multiplier * FIELD_COSTS.get((parent.name, node.name.value), 0)
-        if node.selection_set is None:
-            return cost
-        inner = multiplier * size if size else multiplier
-        return cost + self.of_selection(
-            get_named_type(definition.type), node.selection_set, inner, seen
-        )
+        if size is not None:
+            self.terms.append(Term((*path, size), 1))
+        fixed = FIELD_COSTS.get((parent.name, node.name.value), 0)
+        if fixed:
+            self.terms.append(Term(path, fixed))
+        if node.selection_set is not None:
+            inner = path if size is None else (*path, size)
+            self.of_selection(get_named_type(definition.type), node.selection_set, inner, seen)
 
-    def size_of(self, definition: GraphQLField, node: FieldNode) -> int:
-        """How many nodes this field may return per parent (0 when it is a single object)."""
+    def size_of(self, definition: GraphQLField, node: FieldNode) -> Size | None:
+        """How this field's size per parent is read (None when it is a single object)."""
         if "first" in definition.args:
-            first = self.argument(definition, node, "first")
-            if first is None:
-                first = DEFAULT_FIRST
-            if not 1 <= first <= MAX_FIRST:
-                self.errors.append(f"first must be between 1 and {MAX_FIRST} (got {first})")
-                return MAX_FIRST
-            return int(first)
+            return self.argument(definition, node, "first", "first")
         size_argument = LIST_SIZE_ARGUMENTS.get(node.name.value)
         if size_argument is not None and size_argument in definition.args:
-            value = self.argument(definition, node, size_argument)
-            return max(1, int(value or 1))
-        return 0
+            return self.argument(definition, node, size_argument, "list")
+        return None
 
-    def argument(self, definition: GraphQLField, node: FieldNode, name: str) -> Any:
-        """The argument's value as execution will see it (given, from a variable or the
-        default), or None when it has none or it is invalid (execution reports that)."""
+    def argument(
+        self, definition: GraphQLField, node: FieldNode, name: str, kind: Literal["first", "list"]
+    ) -> Size:
+        """The argument's literal value, or its default when absent or given by a variable
+        (which a request may leave out): what execution reads without variables. An invalid
+        value counts as absent (execution reports it)."""
         try:
-            return get_argument_values(definition, node, self.variables).get(name)
+            literal = get_argument_values(definition, node).get(name)
         except GraphQLError:
-            return None
+            literal = None
+        given = next((a for a in node.arguments or () if a.name.value == name), None)
+        if given is not None and isinstance(given.value, VariableNode):
+            self.variables.add(given.value.name.value)
+            return Size(kind, literal, given.value.name.value)
+        return Size(kind, literal)
+
+
+def operation_plan(
+    schema: GraphQLSchema,
+    operation: OperationDefinitionNode,
+    fragments: dict[str, FragmentDefinitionNode],
+) -> OperationPlan:
+    root = schema.get_root_type(operation.operation)
+    if root is None:
+        return OperationPlan((), ())
+    planner = _Planner(schema, fragments)
+    planner.of_selection(root, operation.selection_set, (), frozenset())
+    definitions = tuple(
+        definition
+        for definition in operation.variable_definitions or ()
+        if definition.variable.name.value in planner.variables
+    )
+    return OperationPlan(tuple(planner.terms), definitions)
 
 
 def query_cost(
@@ -138,31 +224,79 @@ def query_cost(
     fragments: dict[str, FragmentDefinitionNode],
     variables: dict[str, Any],
 ) -> tuple[int, list[str]]:
-    root = schema.get_root_type(operation.operation)
-    if root is None:
-        return 0, []
-    # Coerce as execution will: defaults of the operation's variables apply.
-    coerced = get_variable_values(schema, operation.variable_definitions or (), variables)
-    if isinstance(coerced, list):
-        return 0, []  # execution reports the bad variables itself
-    counter = QueryCost(schema, fragments, coerced)
-    return counter.of_selection(root, operation.selection_set, 1, frozenset()), counter.errors
+    return operation_plan(schema, operation, fragments).cost(schema, variables)
+
+
+def document_plans(
+    schema: GraphQLSchema, document: DocumentNode, operation_name: str | None
+) -> tuple[OperationPlan, ...]:
+    """The plans of the operations a request runs: the named one, or the first."""
+    fragments = {
+        definition.name.value: definition
+        for definition in document.definitions
+        if isinstance(definition, FragmentDefinitionNode)
+    }
+    operations = [
+        definition
+        for definition in document.definitions
+        if isinstance(definition, OperationDefinitionNode)
+        and (
+            operation_name is None
+            or definition.name is None
+            or definition.name.value == operation_name
+        )
+    ]
+    chosen = operations[:1] if operation_name is None else operations
+    return tuple(operation_plan(schema, operation, fragments) for operation in chosen)
+
+
+class CostPlans:
+    """The plans of the last ``PLANS_KEPT`` distinct (document text, operation name) pairs:
+    the frontend sends the same few documents over and over."""
+
+    def __init__(self, schema: GraphQLSchema, kept: int = PLANS_KEPT) -> None:
+        self.schema = schema
+        self.kept = kept
+        self.built = 0  # how many plans were computed (a test reads it)
+        self._plans: OrderedDict[tuple[str, str | None], tuple[OperationPlan, ...]] = OrderedDict()
+
+    def plans(
+        self, query: str | None, document: DocumentNode, operation_name: str | None
+    ) -> tuple[OperationPlan, ...]:
+        if query is None:
+            self.built += 1
+            return document_plans(self.schema, document, operation_name)
+        key = (query, operation_name)
+        found = self._plans.get(key)
+        if found is not None:
+            self._plans.move_to_end(key)
+            return found
+        self.built += 1
+        found = self._plans[key] = document_plans(self.schema, document, operation_name)
+        if len(self._plans) > self.kept:
+            self._plans.popitem(last=False)
+        return found
 
 
 class PrintableSchema(Protocol):
     def as_str(self) -> str: ...
 
 
-_typed_schemas: "WeakKeyDictionary[PrintableSchema, GraphQLSchema]" = WeakKeyDictionary()
+_plans: "WeakKeyDictionary[PrintableSchema, CostPlans]" = WeakKeyDictionary()
+
+
+def cost_plans(schema: PrintableSchema) -> CostPlans:
+    """The schema's cost plans, with its types and arguments as graphql-core sees them,
+    built once per schema from its SDL: strawberry publishes its schema as SDL, not as
+    graphql-core objects."""
+    plans = _plans.get(schema)
+    if plans is None:
+        plans = _plans[schema] = CostPlans(build_schema(schema.as_str()))
+    return plans
 
 
 def typed_schema(schema: PrintableSchema) -> GraphQLSchema:
-    """The schema's types and arguments as graphql-core sees them, built once per schema from
-    its SDL: strawberry publishes its schema as SDL, not as graphql-core objects."""
-    typed = _typed_schemas.get(schema)
-    if typed is None:
-        typed = _typed_schemas[schema] = build_schema(schema.as_str())
-    return typed
+    return cost_plans(schema).schema
 
 
 class CostLimiter(SchemaExtension):
@@ -185,27 +319,12 @@ class CostLimiter(SchemaExtension):
                 )
         yield
 
-    def _problems(self, document: Any) -> list[str]:
+    def _problems(self, document: DocumentNode) -> list[str]:
         context = self.execution_context
-        fragments = {
-            definition.name.value: definition
-            for definition in document.definitions
-            if isinstance(definition, FragmentDefinitionNode)
-        }
-        operations = [
-            definition
-            for definition in document.definitions
-            if isinstance(definition, OperationDefinitionNode)
-            and (
-                context.operation_name is None
-                or definition.name is None
-                or definition.name.value == context.operation_name
-            )
-        ]
-        schema = typed_schema(context.schema)
+        plans = cost_plans(context.schema)
         messages: list[str] = []
-        for operation in operations[:1] if context.operation_name is None else operations:
-            cost, errors = query_cost(schema, operation, fragments, context.variables or {})
+        for plan in plans.plans(context.query, document, context.operation_name):
+            cost, errors = plan.cost(plans.schema, context.variables or {})
             facts = current_request()
             if facts is not None:
                 facts.graphql_cost = cost  # for the request log and metrics

@@ -16,7 +16,7 @@ from db.activity_reads import EventPage, EventRecord, events_by_seqs, resource_a
 from db.database import Database
 from db.directory_groups import GroupRecord, UserGroupsPage, groups_by_ids, groups_of_users
 from db.directory_lists import UserPage, direct_reports_pages
-from db.directory_reads import UserRecord, users_by_ids
+from db.directory_reads import UserRecord, users_by_ids, users_by_user_names
 from db.org_chains import management_chains
 from db.org_reports import ReportKey, ReportsPage, reports_pages
 
@@ -39,6 +39,8 @@ class Loaders:
         self.tenant_id = tenant_id
         self._primed: dict[str, UserRecord] = {}
         self.user = DataLoader[str, UserRecord | None](load_fn=self._users)
+        # Keyed by the lowered userName: the names a page asks for are one statement.
+        self.user_by_name = DataLoader[str, UserRecord | None](load_fn=self._users_by_names)
         self.group = DataLoader[str, GroupRecord | None](load_fn=self._groups)
         self.chain = DataLoader[ChainKey, list[UserRecord]](load_fn=self._chains)
         self.groups_of_user = DataLoader[GroupsKey, UserGroupsPage](load_fn=self._groups_of_users)
@@ -47,8 +49,8 @@ class Loaders:
         self.activity_event = DataLoader[int, EventRecord | None](load_fn=self._activity_events)
         self.resource_activity = DataLoader[ActivityKey, EventPage](load_fn=self._resource_activity)
 
-    async def read(self, fn: Callable[[Connection], T]) -> T:
-        return await self.database.read(fn)
+    async def read(self, fn: Callable[[Connection], T], *, in_thread: bool = False) -> T:
+        return await self.database.read(fn, in_thread=in_thread)
 
     def prime(self, records: Iterable[UserRecord]) -> None:
         # Only a dictionary: ``user`` looks here before it asks the store. Priming the
@@ -67,6 +69,13 @@ class Loaders:
             found = await self.read(partial(users_by_ids, tenant_id=self.tenant_id, ids=missing))
             primed.update(found)
         return [primed.get(user_id) for user_id in ids]
+
+    async def _users_by_names(self, names: Sequence[str]) -> list[UserRecord | None]:
+        found = await self.read(
+            partial(users_by_user_names, tenant_id=self.tenant_id, user_names=names)
+        )
+        self.prime(found.values())
+        return [found.get(name) for name in names]
 
     async def _groups(self, ids: Sequence[str]) -> list[GroupRecord | None]:
         found = await self.read(partial(groups_by_ids, tenant_id=self.tenant_id, ids=ids))

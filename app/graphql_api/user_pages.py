@@ -39,10 +39,14 @@ async def user_set_page(
     size = checked_first(first)
     position = decode_user_position(sort, after)
     loaders = context.loaders
-    page = await loaders.read(partial(users.page, sort=sort, first=size, after=position))
+    # A search or a filter no index serves may read the whole tenant: off the event loop.
+    page = await loaders.read(
+        partial(users.page, sort=sort, first=size, after=position), in_thread=users.scans
+    )
     loaders.prime(page.users)
     loaders.prime(page.managers)
-    return user_page(sort, page, after, partial(loaders.read, users.count))
+    # A count reads every user of the set, which grows with the tenant.
+    return user_page(sort, page, after, partial(loaders.read, users.count, in_thread=True))
 
 
 def user_page(

@@ -2,6 +2,7 @@
 
 from typing import Any
 
+from sqlalchemy import func, select
 from starlette.testclient import TestClient
 from typer.testing import CliRunner
 
@@ -11,6 +12,7 @@ from app.demo.org import generate_org
 from app.main import create_app
 from app.settings import Settings
 from db.database import Database
+from db.tables import activity_events
 from db.tokens import TokenScope, issue_token, list_tokens
 
 SIZE = 60
@@ -182,3 +184,15 @@ def test_the_demo_is_not_throttled_by_a_configured_rate_limit(
     limited = settings.model_copy(update={"rate_limit_per_second": 1.0, "rate_limit_burst": 1})
     outcome = run_demo(limited, "acme", generate_org(SIZE, seed=7))
     assert outcome.report.users_created == SIZE
+
+
+def test_every_event_the_demo_recorded_is_numbered_when_it_returns(
+    settings: Settings, database: Database
+) -> None:
+    """The demo drives the SCIM app without its lifespan: it waits for the activity log's
+    numbering passes itself, so none is cut off holding a connection when it ends."""
+    run_demo(settings, "acme", generate_org(SIZE, seed=3))
+    recorded = select(func.count()).select_from(activity_events)
+    unnumbered = recorded.where(activity_events.c.seq.is_(None))
+    assert database.read_sync(lambda connection: connection.execute(recorded).scalar_one()) > 0
+    assert database.read_sync(lambda connection: connection.execute(unnumbered).scalar_one()) == 0

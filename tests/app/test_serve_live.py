@@ -5,7 +5,7 @@ terminating the LISTEN backends mid-stream loses nothing."""
 import os
 import subprocess
 import time
-from collections.abc import Iterator
+from collections.abc import Callable, Iterator
 from pathlib import Path
 
 import httpx
@@ -27,13 +27,11 @@ pytestmark = pytest.mark.skipif(not POSTGRES_ONLY, reason="several workers need 
 
 
 @pytest.fixture
-def two_workers(tmp_path: Path) -> Iterator[tuple[str, str, str, str]]:
-    from tests.conftest import BACKENDS  # noqa: F401  (the PostgreSQL URL comes from the env)
-
-    url = os.environ["TEST_DATABASE_URL"]
-    from tests.conftest import truncate_all
-
-    truncate_all(url)
+def two_workers(
+    tmp_path: Path, postgres_migrated: str, postgres_reset: Callable[[], None]
+) -> Iterator[tuple[str, str, str, str]]:
+    url = postgres_migrated  # this session's (this xdist worker's) database
+    postgres_reset()
     port = free_port()
     output = tmp_path / "out.log"
     environment = {

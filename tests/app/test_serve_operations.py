@@ -1,7 +1,8 @@
 """``blink-directory serve`` as shipped: JSON request lines instead of uvicorn's access line,
 the metrics of all workers on the metrics address (multiprocess mode), and with several workers
 (PostgreSQL) every worker answers from the database: a revoked token is refused by all of them
-once ``BLINK_TOKEN_CACHE_SECONDS`` has passed, and org figures follow every write."""
+once ``BLINK_TOKEN_CACHE_SECONDS`` has passed, and org figures follow every write; every worker
+closes a connection whose request head is not complete by ``BLINK_HEADER_TIMEOUT_SECONDS``."""
 
 import os
 import re
@@ -62,6 +63,7 @@ def served(
         "BLINK_METRICS_ADDRESS": f"127.0.0.1:{metrics_port}",
         "BLINK_LOG_FORMAT": "auto",  # a file: JSON
         "BLINK_TOKEN_CACHE_SECONDS": str(TOKEN_CACHE_SECONDS),
+        "BLINK_HEADER_TIMEOUT_SECONDS": "1",
     }
     if workers != "1":
         environment["PROMETHEUS_MULTIPROC_DIR"] = str(tmp_path / "metrics")
@@ -190,3 +192,21 @@ def test_every_worker_answers_org_figures_of_the_latest_write(
         assert user_counts() == {number + 1}
     assert httpx.delete(f"{base}/scim/Users/{ids[0]}", headers=headers).status_code == 204
     assert user_counts() == {2}
+
+
+def test_every_worker_cuts_off_a_slow_request_head(
+    served: tuple[str, str, Path, subprocess.Popen[bytes]],
+) -> None:
+    """``serve`` puts uvicorn's protocol under the head deadline, in each worker process, with
+    the deadline from the environment (1 s here)."""
+    from tests.app.test_header_timeout import closed_while_trickling
+
+    host, port = served[0].removeprefix("http://").split(":")
+    # Several connections, so that with two workers both are (most likely) asked.
+    for _ in range(4):
+        with socket.create_connection((host, int(port)), timeout=10) as sock:
+            sock.sendall(b"GET /healthz HTTP/1.1\r\nHost: x\r\n")
+            received = closed_while_trickling(sock, [bytes([byte]) for byte in b"X-Slow: 12"], 1)
+        assert received == b""
+    # A whole head is answered as before.
+    assert httpx.get(f"{served[0]}/healthz").status_code == 200

@@ -63,10 +63,13 @@ def test_operations_defaults_and_overrides(monkeypatch: pytest.MonkeyPatch) -> N
     assert defaults.metrics_address is None
     assert defaults.metrics_tenant_labels is False
     assert (defaults.rate_limit_per_second, defaults.rate_limit_burst) == (250, 500)
+    assert defaults.gc_freeze is True
     monkeypatch.setenv("BLINK_LOG_FORMAT", "JSON")
     monkeypatch.setenv("BLINK_METRICS_ADDRESS", "[::1]:9464")
     monkeypatch.setenv("BLINK_RATE_LIMIT_PER_SECOND", "0")
+    monkeypatch.setenv("BLINK_GC_FREEZE", "false")
     settings = Settings()
+    assert settings.gc_freeze is False
     assert settings.log_format == "json"
     assert settings.metrics_host_port == ("::1", 9464)
     assert settings.rate_limit_per_second == 0

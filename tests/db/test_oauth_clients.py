@@ -68,7 +68,8 @@ def test_a_grant_names_tenant_scope_client_and_expiry(database: Database) -> Non
         TokenScope.GRAPHQL,
     )
     assert (grant.client_id, grant.expires) == (client_id, NOW + HOUR)
-    assert "reader" in grant.token_name
+    assert grant.token_name == f"OAuth client {client_id} (reader)"
+    assert grant.principal == f"client:{client_id}"
     later = NOW + HOUR
     assert (
         database.read_sync(lambda connection: find_access_grant(connection, token, later)) is None

@@ -51,6 +51,12 @@ def test_grant_names_tenant_and_scope_until_revoked(database: Database) -> None:
         "Acme Corp",
         TokenScope.GRAPHQL,
     )
+    assert (grant.token_id, grant.token_name) == (issued.info.id, "reader")
+    assert (grant.client_id, grant.expires, grant.principal) == (
+        None,
+        None,
+        f"token:{grant.token_id}",
+    )
     assert (
         database.read_sync(lambda connection: find_grant(connection, issued.secret + "x")) is None
     )

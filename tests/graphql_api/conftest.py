@@ -16,7 +16,7 @@ from app.settings import Settings
 from db.database import Database
 from db.tenants import create_tenant
 from db.tokens import TokenScope, issue_token
-from tests.conftest import BACKENDS, TenantTokens, truncate_all
+from tests.conftest import BACKENDS, TenantTokens
 from tests.graphql_api.org_model import Org, generate_org
 from tests.graphql_api.seeding import ScimSeeder, seeder_for
 
@@ -82,7 +82,7 @@ def seeded(
         url = f"sqlite:///{path}"
     else:
         url = request.getfixturevalue("postgres_migrated")
-        truncate_all(url)
+        request.getfixturevalue("postgres_reset")()
         root._postgres_tests += 1
     size = getattr(request.module, "ORG_SIZE", 3000)
     app = create_app(Settings(database_url=url))

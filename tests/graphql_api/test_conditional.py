@@ -2,16 +2,21 @@
 
 import json
 from collections.abc import Callable
+from datetime import timedelta
 from pathlib import Path
 from typing import Any
 
 import pytest
+from sqlalchemy import select, update
 from starlette.applications import Starlette
 from starlette.testclient import TestClient
 
 from app.graphql_api.persisted import sha256_hex
+from db.activity_retention import prune_sync
 from db.database import Database
+from db.tables import activity_events, tenants
 from db.tokens import revoke_token
+from db.types import utcnow
 from tests.conftest import TenantTokens
 
 ROOT = Path(__file__).resolve().parents[2]
@@ -170,6 +175,47 @@ def test_a_revoked_token_gets_401_never_a_304(
     response = acme.post(body, etag)
     assert response.status_code == 401
     assert "etag" not in response.headers
+
+
+HISTORY = "{ activity(first: 10) { edges { node { resourceName } } } }"
+
+
+def test_pruning_the_activity_log_changes_the_etag_of_the_tenants_it_pruned(
+    acme: Tenant, globex: Tenant, database: Database
+) -> None:
+    for name in ("ada", "bob", "cy"):
+        acme.user(f"{name}@acme.test")
+    globex.user("eve@globex.test")
+    globex.user("mallory@globex.test")
+
+    def answer(tenant: Tenant) -> tuple[str, list[str]]:
+        response = tenant.post({"query": HISTORY})
+        assert response.status_code == 200, response.text
+        edges = response.json()["data"]["activity"]["edges"]
+        return response.headers["etag"], [edge["node"]["resourceName"] for edge in edges]
+
+    etag, names = answer(acme)  # numbers the events of both tenants' logs read so far
+    their_etag, _ = answer(globex)
+    assert len(names) == 3
+    # acme's events become old without a write of the tenant's (the ETag stays)...
+    acme_id = database.read_sync(
+        lambda connection: connection.execute(select(tenants.c.id).where(tenants.c.slug == "acme"))
+    ).scalar_one()
+    database.write_sync(
+        lambda connection: connection.execute(
+            update(activity_events)
+            .where(activity_events.c.tenant_id == acme_id)
+            .values(occurred_at=utcnow() - timedelta(days=100))
+        )
+    )
+    assert acme.post({"query": HISTORY}, etag).status_code == 304
+    # ...and the pruning that deletes them answers the old ETag with the new log
+    assert prune_sync(database, 90) == 2
+    new_etag, remaining = answer(acme)
+    assert new_etag != etag
+    assert remaining == names[:1]
+    assert acme.post({"query": HISTORY}, etag).status_code == 200
+    assert answer(globex)[0] == their_etag  # nothing of globex's was old
 
 
 def test_persisted_queries_answer_as_the_documents_they_stand_for(acme: Tenant) -> None:

@@ -100,6 +100,27 @@ def test_a_users_groups(client: TestClient, tenant: TenantTokens, teams: Teams) 
     assert names == expected
 
 
+def test_one_users_groups_page_as_a_profile_card_asks(
+    client: TestClient, tenant: TenantTokens, teams: Teams
+) -> None:
+    """One user alone (its first page has a statement of its own): the same pages."""
+    gql = GraphQLClient(client, tenant)
+    user_id = sorted(teams.org.people)[7]
+    query = """query($id: ID!, $after: String) { user(id: $id) { groups(first: 2, after: $after) {
+        totalCount pageInfo { hasNextPage endCursor } edges { node { displayName } } } } }"""
+    expected = sorted(f"Team {chr(ord('L') - n)}" for n in range(12) if n <= 7 < n + 5 * (n % 3))
+    first = gql.data(query, {"id": user_id})["user"]["groups"]
+    assert first["totalCount"] == len(expected) > 2
+    assert first["pageInfo"]["hasNextPage"] is True
+    names = [edge["node"]["displayName"] for edge in first["edges"]]
+    after = first["pageInfo"]["endCursor"]
+    while after is not None:
+        page = gql.data(query, {"id": user_id, "after": after})["user"]["groups"]
+        names += [edge["node"]["displayName"] for edge in page["edges"]]
+        after = page["pageInfo"]["endCursor"] if page["pageInfo"]["hasNextPage"] else None
+    assert names == expected
+
+
 def test_another_tenants_group_is_null(
     client: TestClient, make_tenant: Callable[[str], TenantTokens], teams: Teams
 ) -> None:

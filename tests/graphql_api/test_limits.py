@@ -1,8 +1,12 @@
 """Limits are checked before anything runs, and say which limit and by how much."""
 
+from typing import Any
+
 import pytest
 from starlette.testclient import TestClient
 
+from app.graphql_api import cost
+from app.graphql_api.cost import document_plans
 from app.graphql_api.limits import COST_BUDGET, MAX_ALIASES, MAX_QUERY_DEPTH, MAX_TOKENS
 from app.main import create_app
 from app.settings import Settings
@@ -66,6 +70,32 @@ def test_cost_counts_fragments_variables_and_chains(gql: GraphQLClient) -> None:
     # within budget: 2 + 2 * 100 + 2 * 100 * 50
     body = gql.post(query, {"n": 2})
     assert body == {"data": {"users": {"edges": []}}}
+
+
+def test_the_cost_is_planned_once_per_document_and_read_per_request(
+    gql: GraphQLClient, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    planned: list[str | None] = []
+
+    def counting(schema: Any, document: Any, operation_name: str | None) -> Any:
+        planned.append(operation_name)
+        return document_plans(schema, document, operation_name)
+
+    monkeypatch.setattr(cost, "document_plans", counting)
+    query = """query Planned($n: Int!) { users(first: $n) { edges { node { ...Deep } } } }
+    fragment Deep on User { reports(first: 100) { edges { node { managementChain { id } } } } }"""
+    assert gql.post(query, {"n": 2}) == {"data": {"users": {"edges": []}}}
+    assert len(planned) == 1
+    # the same document again: its plan is reused, and each request's $n is honoured
+    assert gql.post(query, {"n": 2}) == {"data": {"users": {"edges": []}}}
+    assert rejected(gql, query, {"n": 100}).startswith("query cost 510100 exceeds")
+    assert gql.errors(query, {"n": 101})[0] == "first must be between 1 and 100 (got 101)"
+    assert len(planned) == 1
+    # another document is planned once too
+    other = "{ users(first: 3) { totalCount } }"
+    gql.post(other)
+    gql.post(other)
+    assert len(planned) == 2
 
 
 def test_too_many_aliases(gql: GraphQLClient) -> None:

@@ -7,11 +7,13 @@ sample.
 """
 
 import random
+import threading
 from collections.abc import Callable
 from typing import Any
 
 import pytest
 
+from db.directory_lists import UserSet
 from tests.graphql_api.conftest import GraphQLClient, SeededOrg
 from tests.graphql_api.org_model import Org, Person
 
@@ -342,6 +344,29 @@ def test_filters_and_orders(seeded: SeededOrg) -> None:
     cursor = edges[0]["cursor"]
     assert seeded.acme.errors(SEARCH, {"after": cursor}) == ["invalid cursor for this list"]
     assert seeded.acme.errors(SEARCH, {"after": "not-a-cursor"}) == ["invalid cursor for this list"]
+
+
+def test_searches_and_counts_read_off_the_event_loop(
+    seeded: SeededOrg, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """A search or a filter no index serves, and a count, may read the whole tenant: they
+    run in a worker thread, so a large tenant's search never stalls every other request."""
+    threads: dict[str, set[bool]] = {"page": set(), "count": set()}
+    page, count = UserSet.page, UserSet.count
+
+    def recorded(kind: str, original: Callable[..., Any]) -> Callable[..., Any]:
+        def run(self: UserSet, *args: Any, **kwargs: Any) -> Any:
+            if self.scans or kind == "count":
+                threads[kind].add(threading.current_thread() is threading.main_thread())
+            return original(self, *args, **kwargs)
+
+        return run
+
+    monkeypatch.setattr(UserSet, "page", recorded("page", page))
+    monkeypatch.setattr(UserSet, "count", recorded("count", count))
+    for filter_ in ({"search": "ada"}, {"department": "sales"}):
+        assert seeded.acme.data(SEARCH, {"filter": filter_})["users"]["totalCount"] >= 0
+    assert threads == {"page": {False}, "count": {False}}
 
 
 def test_cursors_are_stable_while_rows_come_and_go(seeded: SeededOrg) -> None:

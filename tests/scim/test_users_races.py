@@ -31,6 +31,10 @@ async def _gather(
         async with anyio.create_task_group() as group:
             for method, url, body in requests:
                 group.start_soon(send, method, url, body)
+    # The activity log's numbering passes run as tasks of this loop (the app's lifespan, which
+    # waits for them, runs on the test client's): wait for them before the loop ends, or one
+    # cut off mid-pass holds a pooled connection past the store's dispose.
+    await app.state.sequencer.drain()
     return responses
 
 

@@ -4,11 +4,10 @@ A ``Group`` is the store's record itself: its plain fields read the record's att
 """
 
 from datetime import datetime
-from typing import Annotated
 
 import strawberry
 
-from app.graphql_api.activity_pages import activity_page_of_resource
+from app.graphql_api.activity_pages import resource_activity_field
 from app.graphql_api.context import Info
 from app.graphql_api.node import After, First, Node, PageInfo
 from app.graphql_api.pages import Page
@@ -41,21 +40,9 @@ class Group(Node):
         members = group_members_set(info.context.tenant_id, group.id)
         return await user_set_page(info.context, members, UserSort(), first, after)
 
-    # The activity package imports this one (an event's ``group``): named lazily.
-    @strawberry.field(
-        description="This group's history in the activity log, newest first.",
-        graphql_type=Annotated[
-            "ActivityConnection",  # noqa: F821
-            strawberry.lazy("app.graphql_api.activity.types"),
-        ],
+    activity = resource_activity_field(
+        ResourceType.GROUP, "This group's history in the activity log, newest first."
     )
-    @staticmethod
-    async def activity(
-        group: strawberry.Parent[GroupRecord], info: Info, first: First = None, after: After = None
-    ) -> Page:
-        return await activity_page_of_resource(
-            info.context, ResourceType.GROUP.value, group.id, first, after
-        )
 
 
 @strawberry.type

@@ -1,7 +1,6 @@
 """Questions about two people or the whole chart: common manager, reporting path, health."""
 
 import asyncio
-from functools import partial
 from typing import Annotated
 
 import strawberry
@@ -11,7 +10,7 @@ from app.graphql_api.errors import ApiError
 from app.graphql_api.limits import MAX_CHAIN_DEPTH
 from app.graphql_api.org.types import OrgHealth
 from app.graphql_api.users.types import User
-from db.directory_reads import UserRecord, user_by_user_name
+from db.directory_reads import UserRecord
 
 ID_OR_USER_NAME = "Give each person by id or by userName (case-insensitive), not both."
 
@@ -25,14 +24,9 @@ async def _person(
     if user_id is not None:
         return str(user_id)
     assert user_name is not None
-    loaders = info.context.loaders
-    record = await loaders.read(
-        partial(user_by_user_name, tenant_id=info.context.tenant_id, user_name=user_name)
-    )
-    if record is None:
-        return None
-    loaders.prime([record])
-    return record.id
+    # Both people of both fields (commonManager and reportingPath on one page) in one read.
+    record = await info.context.loaders.user_by_name.load(user_name.lower())
+    return None if record is None else record.id
 
 
 async def _two_people(

@@ -15,7 +15,7 @@ from typing import Annotated, Optional
 
 import strawberry
 
-from app.graphql_api.activity_pages import activity_page_of_resource
+from app.graphql_api.activity_pages import resource_activity_field
 from app.graphql_api.context import Info
 from app.graphql_api.group_pages import groups_page_of_user
 from app.graphql_api.limits import MAX_CHAIN_DEPTH, checked_range
@@ -32,7 +32,6 @@ from db.directory_reads import UserRecord
 from db.org_reports import ReportRow
 
 GROUPS_MODULE = "app.graphql_api.groups.types"
-ACTIVITY_MODULE = "app.graphql_api.activity.types"
 
 
 @strawberry.type
@@ -222,19 +221,8 @@ class User(Node):
     ) -> Page:
         return await groups_page_of_user(info.context, user.id, first, after)
 
-    # The activity package imports this one (an event's ``user``): named lazily, like groups.
-    @strawberry.field(
-        description="This user's history in the activity log, newest first (changes made "
-        "to the user, and writes about it that were refused).",
-        graphql_type=Annotated[
-            "ActivityConnection",  # noqa: F821
-            strawberry.lazy(ACTIVITY_MODULE),
-        ],
+    activity = resource_activity_field(
+        ResourceType.USER,
+        "This user's history in the activity log, newest first (changes made to the user, and "
+        "writes about it that were refused).",
     )
-    @staticmethod
-    async def activity(
-        user: strawberry.Parent[UserRecord], info: Info, first: First = None, after: After = None
-    ) -> Page:
-        return await activity_page_of_resource(
-            info.context, ResourceType.USER.value, user.id, first, after
-        )
