@@ -10,6 +10,8 @@ from prometheus_client import CollectorRegistry
 from starlette.applications import Starlette
 from starlette.middleware import Middleware
 from starlette.middleware.cors import CORSMiddleware
+from starlette.requests import Request
+from starlette.responses import JSONResponse, Response
 from starlette.routing import Mount, Route, WebSocketRoute
 from starlette.types import ASGIApp
 
@@ -18,7 +20,12 @@ from app.auth import Rejection, RequireToken, TokenVerifier
 from app.body_timeout import BodyTimeout
 from app.graphql_api.conditional import ConditionalGraphQL
 from app.graphql_api.graphiql import STATIC_PATH, graphiql_assets
-from app.graphql_api.http import DirectoryGraphQL, graphql_auth_error, is_ide_page
+from app.graphql_api.http import (
+    DirectoryGraphQL,
+    graphql_auth_error,
+    graphql_error_response,
+    is_ide_page,
+)
 from app.graphql_api.live.listener import listen
 from app.graphql_api.live.websocket import CloseCodes, LiveGraphQL
 from app.graphql_api.live_feeds import LiveFeeds
@@ -39,6 +46,7 @@ from app.settings import Settings
 from app.web.pages import web_routes
 from db.activity_sequencer import Sequencer
 from db.database import Database
+from db.errors import Unavailable
 from db.tokens import TokenScope
 from db.types import utcnow
 from scim.app import create_scim_app
@@ -52,7 +60,16 @@ def create_app(
 ) -> Starlette:
     """The app; ``clock`` (UTC) decides when OAuth secrets and access tokens expire."""
     settings = settings or Settings()
-    database = Database(settings.database_url)
+    database = Database(
+        settings.database_url,
+        pool_size=settings.db_pool_size,
+        max_overflow=settings.db_max_overflow,
+        statement_timeout_ms=settings.db_statement_timeout_ms or None,
+        large_statement_timeout_ms=settings.db_large_statement_timeout_ms or None,
+        async_driver=settings.db_async_driver,
+        # Only large work runs in worker threads now: a few connections serve it.
+        thread_pool_size=(2, 8),
+    )
     metrics = Metrics(CollectorRegistry(), tenant_labels=settings.metrics_tenant_labels)
     verifier = TokenVerifier(database, settings.token_cache_seconds, metrics=metrics, clock=clock)
     buckets = (
@@ -140,7 +157,7 @@ def create_app(
                 lines.flush()  # request lines still waiting in their batch
         if settings.gc_freeze:
             gc.unfreeze()
-        database.dispose()
+        await database.aclose()
 
     routes = [
         # Every SCIM request, Entra's look-up included, goes through these mounts and the
@@ -178,6 +195,7 @@ def create_app(
             Middleware(BodyTimeout, seconds=settings.body_timeout_seconds),
         ],
         lifespan=lifespan,
+        exception_handlers={Unavailable: store_unavailable},
     )
     app.state.settings = settings
     app.state.database = database
@@ -188,6 +206,22 @@ def create_app(
     app.state.sequencer = sequencer
     app.state.live_feeds = feeds
     return app
+
+
+async def store_unavailable(request: Request, error: Exception) -> Response:
+    """The database was out of reach outside a front-end's own error handling (the token
+    check, the OAuth token endpoint, GraphQL's ETag layer): a 503 in the format of the path's
+    front-end, never a plain-text 500. The SCIM app answers its own routes' the same way."""
+    detail = str(error)
+    path = request.url.path
+    if path.startswith("/scim"):
+        return scim_error_response(503, detail)
+    if path.startswith("/graphql"):
+        return graphql_error_response(503, detail)
+    if path.startswith("/oauth"):  # RFC 6749's code for a server that cannot answer for now
+        body = {"error": "temporarily_unavailable", "error_description": detail}
+        return JSONResponse(body, status_code=503, headers={"Cache-Control": "no-store"})
+    return JSONResponse({"status": "unavailable", "detail": detail}, status_code=503)
 
 
 def cors(settings: Settings) -> list[Middleware]:

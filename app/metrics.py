@@ -14,6 +14,7 @@ import asyncio
 import re
 
 from prometheus_client import CollectorRegistry, Counter, Gauge, Histogram
+from sqlalchemy import Engine
 from sqlalchemy.pool import QueuePool
 
 from db.database import Database
@@ -162,9 +163,13 @@ class Metrics:
         return name
 
     def sample_pool(self, database: Database) -> None:
-        engines = {"write": database.engine}
-        if database.read_engine.pool is not database.engine.pool:
-            engines["read"] = database.read_engine  # PostgreSQL reads share the writers' pool
+        engines: dict[str, Engine]
+        if database.async_engine is not None:
+            # PostgreSQL: requests use the event loop's pool (reads and writes alike), large
+            # work and the synchronous API the thread pool.
+            engines = {"loop": database.async_engine.sync_engine, "thread": database.engine}
+        else:
+            engines = {"write": database.engine, "read": database.read_engine}
         for label, engine in engines.items():
             pool = engine.pool
             if isinstance(pool, QueuePool):

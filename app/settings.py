@@ -8,6 +8,7 @@ from sqlalchemy.engine import make_url
 from sqlalchemy.exc import ArgumentError
 
 LogLevel = Literal["critical", "error", "warning", "info", "debug"]
+AsyncDriver = Literal["asyncpg", "psycopg"]
 LogFormat = Literal["auto", "json", "text"]
 
 
@@ -17,6 +18,28 @@ class Settings(BaseSettings):
     database_url: str = Field(
         default="sqlite:///./var/blink-directory.db",
         description="SQLAlchemy URL: sqlite:///path or postgresql://user@host/db",
+    )
+    # PostgreSQL only (issue 12): the connection pool and statement timeouts of each worker.
+    db_pool_size: int = Field(
+        default=10, ge=1, le=200, description="PostgreSQL connections each worker keeps open"
+    )
+    db_max_overflow: int = Field(
+        default=20, ge=0, le=500, description="Further PostgreSQL connections a worker may open"
+    )
+    db_statement_timeout_ms: int = Field(
+        default=5000,
+        ge=0,
+        description="Longest a request's PostgreSQL statement may run (0: no limit); 503 beyond",
+    )
+    db_large_statement_timeout_ms: int = Field(
+        default=120_000,
+        ge=0,
+        description="The same for work that grows with the tenant (large group changes, "
+        "activity-log pruning, org-chart figures; 0: no limit)",
+    )
+    db_async_driver: AsyncDriver = Field(
+        default="asyncpg",
+        description="Driver of the PostgreSQL connections requests use (asyncpg or psycopg)",
     )
     host: str = Field(default="127.0.0.1", description="Interface `serve` binds to")
     port: int = Field(default=8000, ge=1, le=65535, description="Port `serve` listens on")

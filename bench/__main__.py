@@ -66,6 +66,15 @@ def parse_args() -> argparse.Namespace:
     )
     parser.add_argument("--no-postgres", action="store_true")
     parser.add_argument(
+        "--pg-drivers",
+        default=os.environ.get("BLINK_DB_ASYNC_DRIVER", "asyncpg"),
+        help="comma-separated drivers of the server's event-loop PostgreSQL engine "
+        "(asyncpg, psycopg): the PostgreSQL figures are measured once per driver, in turn",
+    )
+    parser.add_argument(
+        "--no-sqlite", action="store_true", help="skip the SQLite look-up and sync figures"
+    )
+    parser.add_argument(
         "--only",
         default="",
         help="comma-separated parts: lookup,sync,graphql,frontend,rss,stall,postgres,log,live",
@@ -175,6 +184,7 @@ def main() -> int:
         request_log: bool = True,
         activity_log: bool = True,
         workers: int = 1,
+        driver: str | None = None,
     ) -> object:
         env = {
             "BLINK_DATABASE_URL": url,
@@ -183,6 +193,8 @@ def main() -> int:
         }
         if count_sql:
             env["BENCH_COUNT_SQL"] = "1"
+        if driver is not None:
+            env["BLINK_DB_ASYNC_DRIVER"] = driver
         return serve(name, OURS, env, logs, workers)
 
     # 1. the framework's ceiling, which also shows the load generator is not the bottleneck.
@@ -240,7 +252,7 @@ def main() -> int:
                 )
             )
 
-    def lookups(backend: str, small_url: str, large_url: str) -> None:
+    def lookups(backend: str, small_url: str, large_url: str, driver: str | None = None) -> None:
         results: dict[int, float] = {}  # req/s as a ratio to the adjacent bare run
         rps_of: dict[int, float] = {}
         best: dict[int, tuple[Throughput, Throughput, str]] = {}
@@ -251,8 +263,8 @@ def main() -> int:
             for size, url in ((args.small, small_url), (args.large, large_url)):
                 org = small.org if size == args.small else large.org
                 token = (small if size == args.small else large).scim_token
-                token = tokens.get(size, token) if backend == "postgresql" else token
-                with ours(f"ours-{backend}-{size}", url) as server:  # type: ignore[attr-defined]
+                token = tokens.get(size, token) if backend.startswith("postgresql") else token
+                with ours(f"ours-{backend}-{size}", url, driver=driver) as server:  # type: ignore[attr-defined]
                     assert isinstance(server, Server)
                     paths = figures.lookup_paths(org, "/scim", settings, f"{backend}-{size}")
                     bare = measure_bare()
@@ -317,7 +329,7 @@ def main() -> int:
             report.missing(flat, backend, "req/s", why)
 
     tokens: dict[int, str] = {}
-    if wanted("lookup"):
+    if wanted("lookup") and not args.no_sqlite:
         lookups("sqlite", small.url, large.url)
 
     def request_log_cost(backend: str, url: str, token: str) -> None:
@@ -578,14 +590,14 @@ def main() -> int:
                     report.missing(f"{name} (GraphQL)", "sqlite", "MB", f"n/a ({error})")
 
     def sync_run(
-        backend: str, url: str, activity_log: bool, workers: int
+        backend: str, url: str, activity_log: bool, workers: int, driver: str | None = None
     ) -> tuple[SyncResult, Throughput, float] | None:
         """One Entra-style initial sync into a fresh empty database, a bare run just before
         it: (result, that bare run, server CPU µs per request), or None if it could not run."""
         name = f"Entra-style initial sync, {args.sync_users:,} users, 8 connections"
         scim_token, _ = store.prepare_empty(url)
         label = f"ours-{backend}-sync-log-{'on' if activity_log else 'off'}-{workers}w"
-        with ours(label, url, activity_log=activity_log, workers=workers) as server:  # type: ignore[attr-defined]
+        with ours(label, url, activity_log=activity_log, workers=workers, driver=driver) as server:  # type: ignore[attr-defined]
             missing = figures.scim_missing(server, scim_token)
             if missing:
                 report.missing(name, backend, "req/s", missing)
@@ -619,15 +631,18 @@ def main() -> int:
         )
 
     def sync_figures(
-        backend: str, url_of: Callable[[str], str], more_workers: tuple[int, ...] = ()
+        backend: str,
+        url_of: Callable[[str], str],
+        more_workers: tuple[int, ...] = (),
+        driver: str | None = None,
     ) -> None:
         """The Entra-style initial sync as shipped (activity log on) and with the activity log
         off, one worker each; then the log's bytes per event (measured once the server has
         stopped and numbered every event); then as shipped with ``more_workers`` workers
         (PostgreSQL: SQLite serves one worker, ``serve`` refuses more)."""
         name = f"Entra-style initial sync, {args.sync_users:,} users, 8 connections"
-        off_run = sync_run(backend, url_of("off"), False, 1)
-        on_run = sync_run(backend, url_of("on"), True, 1)
+        off_run = sync_run(backend, url_of("off"), False, 1, driver)
+        on_run = sync_run(backend, url_of("on"), True, 1, driver)
         if off_run is None or on_run is None:
             return
         sync_figure(name, backend, on_run, 1000)
@@ -659,11 +674,11 @@ def main() -> int:
             )
         )
         for workers in more_workers:
-            run = sync_run(backend, url_of(f"{workers}w"), True, workers)
+            run = sync_run(backend, url_of(f"{workers}w"), True, workers, driver)
             if run is not None:
                 sync_figure(f"{name}, {workers} workers", backend, run, 1500)
 
-    if wanted("sync"):
+    if wanted("sync") and not args.no_sqlite:
         sync_figures("sqlite", lambda suffix: store.sqlite_url(data, f"sync-log-{suffix}.sqlite"))
 
     def live_figures(backend: str, database: store.BenchDatabase, workers: int) -> None:
@@ -771,12 +786,19 @@ def main() -> int:
                 postgres_url(args.postgres, "live"), args.small, args.seed, log=log
             )
             live_figures("postgresql", pg_live, 2)
+        drivers = [name.strip() for name in args.pg_drivers.split(",") if name.strip()]
+
+        def pg_label(driver: str) -> str:
+            return "postgresql" if len(drivers) == 1 else f"postgresql+{driver}"
+
         if wanted("sync"):
-            sync_figures(
-                "postgresql",
-                lambda suffix: postgres_url(args.postgres, f"sync_{suffix}"),
-                more_workers=(2,),
-            )
+            for driver in drivers:
+                sync_figures(
+                    pg_label(driver),
+                    lambda suffix: postgres_url(args.postgres, f"sync_{suffix}"),
+                    more_workers=(2,),
+                    driver=driver,
+                )
         pg_large = (
             store.prepare(postgres_url(args.postgres, args.large), args.large, args.seed, log=log)
             if needs_large
@@ -785,7 +807,9 @@ def main() -> int:
         if pg_large is not None:
             tokens.update({args.small: pg_small.scim_token, args.large: pg_large.scim_token})
         if wanted("lookup") or "postgres" in only:
-            lookups("postgresql", pg_small.url, pg_large.url)
+            # One driver after the other, each with its rounds (the sync's runs likewise).
+            for driver in drivers:
+                lookups(pg_label(driver), pg_small.url, pg_large.url, driver)
         if wanted("graphql") or "postgres" in only:
             graphql_figure("postgresql", pg_large.url, pg_large.graphql_token)
         if wanted("frontend") and pg_large is not None:

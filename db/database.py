@@ -16,8 +16,17 @@ Request handlers hand the store a unit of work (a function of a ``Connection``) 
 * Work that grows with the tenant (a whole-tenant scan, replacing a large membership) asks for
   ``in_thread=True`` and runs in a worker thread, so that it never stalls the loop and every
   other request of the process with it.
-* Every PostgreSQL call runs in a worker thread: it is a network round trip, and a lock wait or
-  a slow query must not stall the loop.
+* PostgreSQL work runs on the event loop through SQLAlchemy's asyncio engine
+  (``AsyncConnection.run_sync``): the unit of work is the same synchronous code, run in a
+  greenlet whose every driver call awaits the network, so a lock wait or a slow query
+  suspends only its own request, without a worker thread hop per call. Reads run in
+  autocommit, writes in a transaction. Work that asks for ``in_thread=True`` (it grows with
+  the tenant: its Python side would hold the loop) still runs in a worker thread, on the
+  synchronous engine, with the longer statement timeout.
+* The event loop's engine belongs to one loop (its pooled connections do): a process has
+  one. Should another loop call in while the first still runs (tests do, from other
+  threads), that loop's work takes the thread path instead; when a loop ends, its
+  connections are closed, and the next loop gets a fresh pool.
 * SQLite writes of one process that go to a thread go through one thread at a time: SQLite
   admits one writer anyway, and threads racing for its lock back off in sleeps that waste far
   more time than queueing. Other processes still queue on the busy timeout.
@@ -25,6 +34,17 @@ Request handlers hand the store a unit of work (a function of a ``Connection``) 
 Writes that PostgreSQL aborts as a deadlock or serialization failure run again, a bounded
 number of times after a short jittered wait (``db.retry``); every write gets this, whatever
 its caller.
+
+Losing PostgreSQL. A pooled connection that died (a restart or failover of the server,
+``pg_terminate_backend``) fails the first statement sent on it, and SQLAlchemy then discards
+every connection of the pool (``DBAPIError.connection_invalidated``). The unit of work runs
+once more, on a fresh connection, when that cannot apply anything twice: a read, or a write
+that failed before its COMMIT was sent (PostgreSQL rolls back the transaction of a connection
+that dies). A write whose COMMIT got no answer may or may not have committed: it is not run
+again but reported. What still fails, and a database that cannot be reached at all, raises
+``db.errors.Unavailable``; a statement cancelled by ``statement_timeout`` raises
+``QueryTimeout``. The front-ends answer both with a 503 of their own format, and the next
+request finds a fresh pool: the service recovers with the server, on its own.
 
 The SQLite WAL. Commits append to the WAL file; a checkpoint copies its pages into the
 database, and SQLite starts writing the WAL from its beginning again only when a writer begins
@@ -44,6 +64,7 @@ A unit of work may thus run more than once (every earlier attempt rolled back wh
 must not have effects outside its connection.
 """
 
+import asyncio
 import logging
 import time
 from collections.abc import Callable
@@ -54,9 +75,21 @@ import anyio
 from anyio import CapacityLimiter, to_thread
 from sqlalchemy import Connection, Engine
 from sqlalchemy.exc import DBAPIError, OperationalError
+from sqlalchemy.exc import TimeoutError as PoolTimeout
+from sqlalchemy.ext.asyncio import AsyncConnection, AsyncEngine
 
 from db import retry
-from db.engine import create_engine_for, create_sqlite_engine, is_sqlite, normalise_url
+from db.engine import (
+    DEFAULT_ASYNC_DRIVER,
+    async_url,
+    create_async_postgres_engine,
+    create_engine_for,
+    create_postgres_engine,
+    create_sqlite_engine,
+    is_sqlite,
+    normalise_url,
+)
+from db.errors import QueryTimeout, Unavailable
 
 T = TypeVar("T")
 
@@ -78,11 +111,114 @@ def _is_busy(error: OperationalError) -> bool:
     return code is not None and code & 0xFF == _SQLITE_BUSY
 
 
+#: SQLSTATEs that mean the connection, not the statement, failed: class 08 (connection
+#: exception) and the server shutting down or not yet up (57P01-57P03).
+_CONNECTION_LOST = frozenset({"57P01", "57P02", "57P03"})
+_QUERY_CANCELED = "57014"
+
+
+def _sqlstate(error: DBAPIError) -> str | None:
+    code = getattr(error.orig, "sqlstate", None)
+    return code if isinstance(code, str) else None
+
+
+def _is_disconnect(error: DBAPIError) -> bool:
+    code = _sqlstate(error)
+    return (
+        error.connection_invalidated
+        or code in _CONNECTION_LOST
+        or (code is not None and code.startswith("08"))
+    )
+
+
+def _store_error(error: Exception) -> Exception:
+    """The store's error for a failure of the database itself; ``error`` when it is not one."""
+    if isinstance(error, PoolTimeout):
+        return Unavailable("every database connection is busy; try again")
+    if isinstance(error, DBAPIError):
+        if _sqlstate(error) == _QUERY_CANCELED:
+            return QueryTimeout("the database did not answer within the statement timeout")
+        if _is_disconnect(error):
+            return Unavailable("the connection to the database was lost; try again")
+    return error
+
+
+_UNREACHABLE = "the database cannot be reached; try again"
+
+
+async def _connect(engine: AsyncEngine) -> AsyncConnection:
+    """A connection of ``engine``'s pool; Unavailable when none can be opened."""
+    connection = engine.connect()
+    try:
+        await connection.start()
+    except (DBAPIError, OSError, TimeoutError) as error:  # asyncpg raises OSError as is
+        raise Unavailable(_UNREACHABLE) from error
+    return connection
+
+
+def _connect_sync(engine: Engine) -> Connection:
+    try:
+        return engine.connect()
+    except DBAPIError as error:
+        raise Unavailable(_UNREACHABLE) from error
+
+
+class _CommitFailed(Exception):
+    """A write's COMMIT failed: whether it committed is unknown (see the module's doc)."""
+
+    def __init__(self, error: DBAPIError) -> None:
+        super().__init__(str(error))
+        self.error = error
+
+
 class Database:
-    def __init__(self, url: str) -> None:
+    def __init__(
+        self,
+        url: str,
+        *,
+        pool_size: int = 10,
+        max_overflow: int = 20,
+        statement_timeout_ms: int | None = None,
+        large_statement_timeout_ms: int | None = None,
+        async_driver: str = DEFAULT_ASYNC_DRIVER,
+        thread_pool_size: tuple[int, int] = (10, 20),
+    ) -> None:
+        """PostgreSQL: ``pool_size`` and ``max_overflow`` size the event loop's pool,
+        ``thread_pool_size`` (size, overflow) the synchronous engine's (the synchronous API
+        and work in worker threads). ``statement_timeout_ms`` bounds every statement on the
+        event loop, ``large_statement_timeout_ms`` those of the synchronous engine; None: no
+        limit (the CLI, migrations)."""
         self.url = normalise_url(url)
         self.is_sqlite = is_sqlite(self.url)
-        self.engine: Engine = create_engine_for(self.url, immediate=True)
+        self.engine: Engine = (
+            create_engine_for(self.url, immediate=True)
+            if self.is_sqlite
+            else create_postgres_engine(
+                self.url,
+                pool_size=thread_pool_size[0],
+                max_overflow=thread_pool_size[1],
+                statement_timeout_ms=large_statement_timeout_ms,
+            )
+        )
+        # The event loop's engine (PostgreSQL): one for the process, bound to one loop at a
+        # time (see the module's doc).
+        self.async_engine: AsyncEngine | None = (
+            None
+            if self.is_sqlite
+            else create_async_postgres_engine(
+                async_url(self.url, async_driver),
+                pool_size=pool_size,
+                max_overflow=max_overflow,
+                statement_timeout_ms=statement_timeout_ms,
+            )
+        )
+        self._async_read_engine: AsyncEngine | None = (
+            None
+            if self.async_engine is None
+            else self.async_engine.execution_options(isolation_level="AUTOCOMMIT")
+        )
+        self._loop: asyncio.AbstractEventLoop | None = None
+        self._loop_watch: asyncio.Task[None] | None = None
         # Readers run without a transaction: SQLite's own read engine sends no BEGIN, and
         # PostgreSQL reads run in autocommit on the shared pool, which saves the BEGIN and the
         # ROLLBACK round trips a pooled connection otherwise costs on every read.
@@ -108,14 +244,16 @@ class Database:
     @property
     def engines(self) -> tuple[Engine, ...]:
         """The distinct engines to attach event listeners to (statement counters, tracing).
-        PostgreSQL's read engine is an option view of ``engine`` and shares its events."""
+        PostgreSQL's read engines are option views of the write engines and share their
+        events; the event loop's engine is given as its synchronous core, where events live."""
         if self._inline_write_engine is not None:
             return (self.engine, self.read_engine, self._inline_write_engine)
-        return (self.engine,)
+        assert self.async_engine is not None
+        return (self.engine, self.async_engine.sync_engine)
 
     # -- synchronous API (CLI, tests, bulk loaders) -------------------------------------------
     def read_sync(self, fn: Callable[[Connection], T]) -> T:
-        with self.read_engine.connect() as connection:
+        with _connect_sync(self.read_engine) as connection:
             return fn(connection)
 
     def write_sync(self, fn: Callable[[Connection], T]) -> T:
@@ -132,22 +270,44 @@ class Database:
             attempt += 1
 
     def _write_in_transaction(self, fn: Callable[[Connection], T]) -> T:
-        with self.engine.begin() as connection:
+        with _connect_sync(self.engine) as connection, connection.begin():
             return fn(connection)
 
     # -- asynchronous API (request handlers) --------------------------------------------------
     async def read(self, fn: Callable[[Connection], T], *, in_thread: bool = False) -> T:
         """Run a read-only unit of work; ``fn`` must not write. ``in_thread`` runs it in a
-        worker thread: for reads that grow with the tenant (PostgreSQL reads always do)."""
-        if self.is_sqlite and not in_thread:
-            return self._read_inline(fn)
-        return await to_thread.run_sync(partial(self.read_sync, fn))
+        worker thread: for reads that grow with the tenant."""
+        if self.is_sqlite:
+            if not in_thread:
+                return self._read_inline(fn)
+            return await to_thread.run_sync(partial(self.read_sync, fn))
+        engine = None if in_thread else self._loop_engine(self._async_read_engine)
+        for attempt in (1, 2):
+            try:
+                if engine is None:
+                    return await to_thread.run_sync(partial(self.read_sync, fn))
+                connection = await _connect(engine)
+                try:
+                    return await connection.run_sync(fn)
+                finally:
+                    await connection.close()
+            except (DBAPIError, PoolTimeout) as error:
+                # A read is safe to run again: once, on a fresh connection, when the one it
+                # had was dead (the pool discarded the rest with it).
+                if attempt == 1 and isinstance(error, DBAPIError) and _is_disconnect(error):
+                    log.warning("database connection lost during a read; running it again")
+                    continue
+                raise _store_error(error) from error
+        raise AssertionError("unreachable")  # pragma: no cover
 
     async def write(self, fn: Callable[[Connection], T], *, in_thread: bool = False) -> T:
         """Run ``fn`` in one transaction; commits unless it raises. On SQLite inline when the
-        write lock is free and ``in_thread`` is not asked for (large writes ask), else (and
-        on PostgreSQL always) in a worker thread. Deadlocks and serialization failures run
-        it again (``db.retry``)."""
+        write lock is free and ``in_thread`` is not asked for (large writes ask), else in a
+        worker thread; on PostgreSQL on the event loop unless ``in_thread``. Deadlocks and
+        serialization failures run it again (``db.retry``), and so does a lost connection
+        before COMMIT (see the module's doc)."""
+        if not self.is_sqlite:
+            return await self._write_postgres(fn, in_thread)
         attempt = 1
         while True:
             try:
@@ -172,6 +332,85 @@ class Database:
                     self._checkpointing = None
                     held.set()
         return result
+
+    async def _write_postgres(self, fn: Callable[[Connection], T], in_thread: bool) -> T:
+        engine = None if in_thread else self._loop_engine(self.async_engine)
+        attempt = 1
+        reconnected = False
+        while True:
+            try:
+                if engine is None:
+                    return await to_thread.run_sync(partial(self._write_in_transaction, fn))
+                return await self._write_on_loop(engine, fn)
+            except _CommitFailed as failed:
+                if attempt >= retry.ATTEMPTS or not retry.is_retryable(failed.error):
+                    # A COMMIT that broke with its connection may have committed: not run
+                    # again (a create would be made twice), reported.
+                    raise _store_error(failed.error) from failed.error
+            except (DBAPIError, PoolTimeout) as error:
+                if isinstance(error, DBAPIError) and _is_disconnect(error) and not reconnected:
+                    # Failed before COMMIT: the server rolled the transaction back with its
+                    # connection, so nothing applies twice. Once, on a fresh connection.
+                    log.warning("database connection lost during a write; running it again")
+                    reconnected = True
+                    continue
+                if (
+                    attempt >= retry.ATTEMPTS
+                    or not isinstance(error, DBAPIError)
+                    or not retry.is_retryable(error)
+                ):
+                    raise _store_error(error) from error
+            await anyio.sleep(retry.backoff_seconds(attempt))
+            attempt += 1
+
+    @staticmethod
+    async def _write_on_loop(engine: AsyncEngine, fn: Callable[[Connection], T]) -> T:
+        connection = await _connect(engine)
+        try:
+            transaction = await connection.begin()
+            try:
+                result = await connection.run_sync(fn)
+            except BaseException:
+                await transaction.rollback()
+                raise
+            try:
+                await transaction.commit()
+            except DBAPIError as error:
+                raise _CommitFailed(error) from error
+            return result
+        finally:
+            await connection.close()
+
+    def _loop_engine(self, engine: AsyncEngine | None) -> AsyncEngine | None:
+        """``engine`` when the running loop may use the event loop's pool, else None (the
+        thread path): see the module's doc."""
+        loop = asyncio.get_running_loop()
+        if self._loop is loop:
+            return engine
+        assert self.async_engine is not None
+        if self._loop is not None:
+            if not self._loop.is_closed():
+                return None  # another loop, still running, holds the pool
+            # That loop ended without cancelling its tasks: its connections cannot be closed
+            # any more (their transports belonged to it), only let go of.
+            self.async_engine.sync_engine.dispose(close=False)
+        self._loop = loop
+        self._loop_watch = loop.create_task(self._close_at_loop_end(loop))
+        return engine
+
+    async def _close_at_loop_end(self, loop: asyncio.AbstractEventLoop) -> None:
+        """Wait until the loop ends (asyncio.run, anyio and uvicorn cancel every task then),
+        then close the pool's connections on it, while it still runs them."""
+        try:
+            await asyncio.Event().wait()
+        finally:
+            if self._loop is loop:
+                assert self.async_engine is not None
+                try:
+                    await self.async_engine.dispose()
+                finally:
+                    self._loop = None
+                    self._loop_watch = None
 
     async def _write_once(self, fn: Callable[[Connection], T], in_thread: bool) -> T:
         if self._checkpointing is not None:
@@ -227,7 +466,17 @@ class Database:
             connection.rollback()  # reset SQLAlchemy's state after a failed statement
             raise
 
+    async def aclose(self) -> None:
+        """``dispose`` from the event loop: its pool's connections are closed on it."""
+        if self.async_engine is not None and self._loop is asyncio.get_running_loop():
+            await self.async_engine.dispose()
+        self.dispose()
+
     def dispose(self) -> None:
+        if self.async_engine is not None:
+            # From outside the loop that holds them, connections can only be let go of (a
+            # loop closes its own when it ends, see _close_at_loop_end).
+            self.async_engine.sync_engine.dispose(close=False)
         for inline in (self._inline_reader, self._inline_writer):
             if inline is not None:
                 inline.close()

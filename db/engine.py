@@ -2,8 +2,13 @@
 
 SQLite runs in WAL mode with foreign keys on and a busy timeout. Writers open their
 transaction with ``BEGIN IMMEDIATE`` so that two read-modify-write transactions queue on the
-busy timeout instead of failing when one upgrades its read lock. PostgreSQL goes through
-psycopg 3 with a connection pool.
+busy timeout instead of failing when one upgrades its read lock.
+
+PostgreSQL has two engines: a synchronous one through psycopg 3 (the CLI, migrations, bulk
+loaders, and work large enough to run in a worker thread) and an ``AsyncEngine`` for request
+handlers on the event loop (``ASYNC_DRIVERS``; see docs/postgresql.md for why asyncpg is the
+default). Users give one URL, ``postgresql://`` or ``postgresql+psycopg://``; the async one is
+derived from it. Each engine has a connection pool and a ``statement_timeout`` of its own.
 """
 
 import json
@@ -15,11 +20,20 @@ import orjson
 from sqlalchemy import Engine, create_engine, event
 from sqlalchemy.engine import URL, make_url
 from sqlalchemy.exc import DBAPIError
+from sqlalchemy.ext.asyncio import AsyncEngine, create_async_engine
 
 SQLITE_BUSY_TIMEOUT_MS = 30_000
 #: The WAL file is cut back to this size whenever SQLite starts it over: the file keeps its
 #: largest size otherwise (after one large transaction, such as a large group replaced).
 SQLITE_JOURNAL_SIZE_LIMIT = 16 * 1024 * 1024
+
+#: The SQLAlchemy drivers the event loop's engine can use, by name.
+ASYNC_DRIVERS = {"asyncpg": "postgresql+asyncpg", "psycopg": "postgresql+psycopg"}
+DEFAULT_ASYNC_DRIVER = "asyncpg"
+#: How long opening a PostgreSQL connection may take before the store counts as unavailable
+#: (the drivers' own defaults, 60 s or none, would hold a request that long when the server
+#: is unreachable).
+CONNECT_TIMEOUT_SECONDS = 5
 
 
 def load_json(text: str | bytes) -> Any:
@@ -103,11 +117,61 @@ def create_sqlite_engine(
     return engine
 
 
-def create_postgres_engine(url: URL) -> Engine:
-    # No pre-ping: it would be a round trip per checkout. A connection
-    # the server dropped fails one statement, and SQLAlchemy then invalidates the pool.
+def create_postgres_engine(
+    url: URL,
+    *,
+    pool_size: int = 10,
+    max_overflow: int = 20,
+    statement_timeout_ms: int | None = None,
+) -> Engine:
+    """The synchronous PostgreSQL engine (psycopg 3). No pre-ping: it would be a round trip
+    per checkout. A connection the server dropped fails one statement, and SQLAlchemy then
+    invalidates the pool (``db.database`` runs a read once more on a fresh connection)."""
+    connect_args: dict[str, Any] = {"connect_timeout": CONNECT_TIMEOUT_SECONDS}
+    if statement_timeout_ms:
+        connect_args["options"] = f"-c statement_timeout={int(statement_timeout_ms)}"
     return create_engine(
-        url, pool_size=10, max_overflow=20, pool_recycle=1800, json_deserializer=load_json
+        url,
+        pool_size=pool_size,
+        max_overflow=max_overflow,
+        pool_recycle=1800,
+        json_deserializer=load_json,
+        connect_args=connect_args,
+    )
+
+
+def async_url(url: str | URL, driver: str = DEFAULT_ASYNC_DRIVER) -> URL:
+    """The URL of the event loop's engine for a PostgreSQL URL as users write it."""
+    if driver not in ASYNC_DRIVERS:
+        raise ValueError(f"unknown async driver {driver!r}: one of {sorted(ASYNC_DRIVERS)}")
+    return normalise_url(url).set(drivername=ASYNC_DRIVERS[driver])
+
+
+def create_async_postgres_engine(
+    url: URL,
+    *,
+    pool_size: int = 10,
+    max_overflow: int = 20,
+    statement_timeout_ms: int | None = None,
+) -> AsyncEngine:
+    """The event loop's PostgreSQL engine, for ``url`` from ``async_url``. The timeout is a
+    setting of each connection, sent when it opens: no statement of its own per request."""
+    connect_args: dict[str, Any]
+    if url.drivername == ASYNC_DRIVERS["asyncpg"]:
+        connect_args = {"timeout": CONNECT_TIMEOUT_SECONDS}
+        if statement_timeout_ms:
+            connect_args["server_settings"] = {"statement_timeout": str(int(statement_timeout_ms))}
+    else:
+        connect_args = {"connect_timeout": CONNECT_TIMEOUT_SECONDS}
+        if statement_timeout_ms:
+            connect_args["options"] = f"-c statement_timeout={int(statement_timeout_ms)}"
+    return create_async_engine(
+        url,
+        pool_size=pool_size,
+        max_overflow=max_overflow,
+        pool_recycle=1800,
+        json_deserializer=load_json,
+        connect_args=connect_args,
     )
 
 

@@ -3,7 +3,9 @@
 StoreError
 ├── NotFound          a tenant, token, user or group that does not exist (in this tenant)
 ├── Conflict          a uniqueness rule was broken (userName, group displayName, tenant slug)
-└── InvalidReference  a reference names nothing in this tenant (manager, group member)
+├── InvalidReference  a reference names nothing in this tenant (manager, group member)
+└── Unavailable       the database cannot be reached, or lost the connection mid-way
+    └── QueryTimeout  a statement ran past the statement timeout and was cancelled
 """
 
 
@@ -21,3 +23,13 @@ class Conflict(StoreError):
 
 class InvalidReference(StoreError):
     pass
+
+
+class Unavailable(StoreError):
+    """Nothing was answered because the database was out of reach (down, restarting, its
+    connection cut, every pooled connection busy). Nothing the request asked for was
+    committed, unless the connection broke while committing: a client may send it again."""
+
+
+class QueryTimeout(Unavailable):
+    """PostgreSQL cancelled a statement that ran longer than the statement timeout."""

@@ -2,7 +2,7 @@
 
 from enum import StrEnum
 
-from db.errors import Conflict, NotFound, StoreError
+from db.errors import Conflict, NotFound, StoreError, Unavailable
 from scim.responses import ScimResponse
 
 ERROR_SCHEMA = "urn:ietf:params:scim:api:messages:2.0:Error"
@@ -37,8 +37,12 @@ def from_store_error(error: StoreError) -> ScimError:
     """The SCIM error a store error means; the one place this mapping is made.
 
     ``NotFound`` → 404, ``Conflict`` (a unique index) → 409 uniqueness, ``InvalidReference``
-    (a manager or member that is not a user of the tenant) → 400 invalidValue.
+    (a manager or member that is not a user of the tenant) → 400 invalidValue,
+    ``Unavailable`` (the database out of reach, or a statement over its timeout) → 503: a
+    condition of the service, which Entra retries.
     """
+    if isinstance(error, Unavailable):
+        return ScimError(503, str(error))
     if isinstance(error, NotFound):
         return ScimError(404, str(error))
     if isinstance(error, Conflict):

@@ -2,6 +2,7 @@
 
 from typing import ClassVar
 
+from db.errors import QueryTimeout, Unavailable
 from graphql import GraphQLError
 
 #: What a client sees instead of a masked error's message (strawberry's MaskErrors).
@@ -17,9 +18,20 @@ class ApiError(Exception):
 
 
 def should_mask(error: GraphQLError) -> bool:
-    """Show GraphQL's own errors (syntax, validation, limits) and ApiErrors; mask the rest."""
+    """Show GraphQL's own errors (syntax, validation, limits), ApiErrors and an unavailable
+    store (its message says only that); mask the rest."""
     original = error.original_error
-    return original is not None and not isinstance(original, ApiError | GraphQLError)
+    return original is not None and not isinstance(original, ApiError | GraphQLError | Unavailable)
+
+
+def unavailable_code(error: GraphQLError) -> str | None:
+    """``extensions.code`` of an error the store raised for being out of reach, else None."""
+    original = error.original_error
+    if isinstance(original, QueryTimeout):
+        return "QUERY_TIMEOUT"
+    if isinstance(original, Unavailable):
+        return "SERVICE_UNAVAILABLE"
+    return None
 
 
 def is_masked(error: GraphQLError) -> bool:

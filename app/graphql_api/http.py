@@ -23,6 +23,7 @@ from strawberry.types import ExecutionResult
 
 from app.graphql_api.conditional import VERSIONS_STATE
 from app.graphql_api.context import Context
+from app.graphql_api.errors import unavailable_code
 from app.graphql_api.graphiql import graphiql_page
 from app.graphql_api.observability import error_code
 from app.graphql_api.org_cache import OrgMetricsCache
@@ -39,7 +40,10 @@ _REQUEST_CODES = {
     405: "METHOD_NOT_ALLOWED",
     413: "PAYLOAD_TOO_LARGE",
     429: "RATE_LIMITED",
+    503: "SERVICE_UNAVAILABLE",
 }
+#: The request state key set when an error of the answer is the store being out of reach.
+_UNAVAILABLE_STATE = "store_unavailable"
 
 
 class DirectoryGraphQL(GraphQL[Context, None]):
@@ -56,10 +60,15 @@ class DirectoryGraphQL(GraphQL[Context, None]):
         if scope["type"] != "http":
             await super().__call__(scope, receive, send)
             return
+        request = Request(scope, receive)
         try:
-            response = await self.run(Request(scope, receive))
+            response = await self.run(request)
         except HTTPException as error:
             response = graphql_error_response(error.status_code, error.reason)
+        if getattr(request.state, _UNAVAILABLE_STATE, False) and response.status_code == 200:
+            # The store was out of reach: the answer is not the query's, and a client or a
+            # proxy should retry it, as it would any 503.
+            response.status_code = 503
         await response(scope, receive, send)
 
     async def get_context(self, request: Any, response: Any) -> Context:
@@ -99,6 +108,8 @@ class DirectoryGraphQL(GraphQL[Context, None]):
         ):
             entry = cast(dict[str, Any], formatted)
             entry.setdefault("extensions", {}).setdefault("code", error_code(error))
+            if unavailable_code(error) is not None:
+                setattr(request.state, _UNAVAILABLE_STATE, True)
         return processed
 
 

@@ -9,7 +9,7 @@ from collections.abc import Iterator
 
 from strawberry.extensions import SchemaExtension
 
-from app.graphql_api.errors import is_masked, should_mask
+from app.graphql_api.errors import is_masked, should_mask, unavailable_code
 from app.request_context import current_request
 from graphql import GraphQLError, OperationDefinitionNode
 
@@ -19,6 +19,9 @@ def error_code(error: GraphQLError) -> str:
     code = (error.extensions or {}).get("code")
     if isinstance(code, str):
         return code
+    unavailable = unavailable_code(error)
+    if unavailable is not None:
+        return unavailable
     if should_mask(error) or is_masked(error):
         return "INTERNAL_SERVER_ERROR"
     if error.original_error is not None:

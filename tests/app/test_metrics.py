@@ -141,8 +141,9 @@ def test_pool_gauges(database: Database) -> None:
     with database.engine.connect():
         metrics.sample_pool(database)
         text = generate_latest(metrics.registry).decode()
-    assert 'blink_db_pool_connections_in_use{engine="write"} 1.0' in text
-    assert 'blink_db_pool_size{engine="write"}' in text
+    label = "write" if database.is_sqlite else "thread"  # PostgreSQL: the synchronous engine
+    assert f'blink_db_pool_connections_in_use{{engine="{label}"}} 1.0' in text
+    assert f'blink_db_pool_size{{engine="{label}"}}' in text
 
 
 def test_metrics_are_served_on_their_own_address_only(settings: Settings) -> None:

@@ -1,5 +1,6 @@
 """``Database.write``: SQLite writes run inline when the write lock is free and fall back to a
-worker thread (waiting on the busy timeout) when another connection holds it."""
+worker thread (waiting on the busy timeout) when another connection holds it. PostgreSQL
+work runs on the event loop's thread too, through the asyncio engine."""
 
 import shutil
 import sqlite3
@@ -37,10 +38,7 @@ def test_write_runs_inline_when_the_lock_is_free(database: Database) -> None:
         return await database.write(_thread_name)
 
     name = anyio.run(scenario)
-    if database.is_sqlite:
-        assert name == threading.current_thread().name
-    else:
-        assert name != threading.current_thread().name
+    assert name == threading.current_thread().name  # no worker thread, on either backend
 
 
 def test_write_waits_for_a_lock_held_elsewhere(sqlite_database: Database) -> None:
@@ -140,7 +138,7 @@ def test_the_wal_starts_over_under_sustained_writes(sqlite_database: Database) -
 
 def test_work_that_grows_with_the_tenant_runs_in_a_worker_thread(database: Database) -> None:
     """``in_thread=True`` keeps long work off the event loop on every backend; without it a
-    SQLite read or write stays on the loop's thread."""
+    read or write stays on the loop's thread (PostgreSQL's in SQLAlchemy's greenlet)."""
 
     def write(connection: Connection) -> str:
         create_tenant(connection, "threaded")
@@ -157,7 +155,7 @@ def test_work_that_grows_with_the_tenant_runs_in_a_worker_thread(database: Datab
     loop_thread = threading.current_thread().name
     read_in, write_in, read_default, write_default = anyio.run(scenario)
     assert loop_thread not in (read_in, write_in)
-    assert (read_default == loop_thread) is database.is_sqlite
-    assert (write_default == loop_thread) is database.is_sqlite
+    assert read_default == loop_thread
+    assert write_default == loop_thread
     slugs = database.read_sync(lambda c: list(c.execute(select(tenants.c.slug)).scalars()))
     assert slugs == ["threaded"]  # the threaded write committed

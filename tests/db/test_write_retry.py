@@ -95,7 +95,10 @@ def test_backoff_is_short_jittered_and_bounded() -> None:
 )
 def test_a_real_deadlock_is_broken_and_both_writes_succeed(database: Database) -> None:
     """Two transactions lock two rows in opposite order; PostgreSQL aborts one of them, and
-    the store runs it again once the other has committed."""
+    the store runs it again once the other has committed. One runs on the event loop, the
+    other in a worker thread: the barrier both wait at blocks the thread it is reached in,
+    and the loop's write only reaches it after its first lock (it then waits for its
+    second on the network, in a greenlet, leaving the loop free)."""
     first, second = database.write_sync(
         lambda c: (create_tenant(c, "first").id, create_tenant(c, "second").id)
     )
@@ -119,12 +122,12 @@ def test_a_real_deadlock_is_broken_and_both_writes_succeed(database: Database) -
     results: list[str] = []
 
     async def race() -> None:
-        async def write(work: Callable[[Connection], str]) -> None:
-            results.append(await database.write(work))
+        async def write(work: Callable[[Connection], str], in_thread: bool) -> None:
+            results.append(await database.write(work, in_thread=in_thread))
 
         async with anyio.create_task_group() as group:
-            group.start_soon(write, locking("a", first, second))
-            group.start_soon(write, locking("b", second, first))
+            group.start_soon(write, locking("b", second, first), True)
+            group.start_soon(write, locking("a", first, second), False)
 
     anyio.run(race)
     assert sorted(results) == ["a", "b"]

@@ -1,0 +1,223 @@
+"""PostgreSQL out of reach, a pooled connection killed, a runaway query: every answer is a
+clear error of the front-end's own format (a 503, never a plain-text 500), and the service
+recovers by itself.
+
+PostgreSQL only: SQLite is a file in the process, it has no server to lose, no connections to
+kill and no statement timeout.
+"""
+
+import threading
+from collections.abc import Iterator
+from datetime import datetime
+from typing import Any
+
+import psycopg
+import pytest
+from sqlalchemy import Connection, text
+from sqlalchemy.engine import make_url
+from starlette.testclient import TestClient
+
+import app.graphql_api.users.queries
+import scim.users
+from app.main import create_app
+from app.settings import Settings
+from db.errors import Unavailable
+from tests.conftest import BACKENDS, TenantTokens
+
+pytestmark = pytest.mark.parametrize(
+    "database_url", [backend for backend in BACKENDS if backend == "postgresql"], indirect=True
+)
+
+SCIM_ERROR = "urn:ietf:params:scim:api:messages:2.0:Error"
+USER = "urn:ietf:params:scim:schemas:core:2.0:User"
+LOOKUP = '/scim/Users?filter=userName eq "{}"'
+QUERY = {"query": "{ tenant { slug } }"}
+
+
+def _admin(database_url: str) -> psycopg.Connection[Any]:
+    uri = make_url(database_url).set(drivername="postgresql").render_as_string(False)
+    return psycopg.connect(uri, autocommit=True)
+
+
+@pytest.fixture
+def started(database_url: str) -> datetime:
+    """The server's clock before the test's app connected: connections opened since are the
+    test's (the suite keeps one of its own for the whole session, which must live on)."""
+    with _admin(database_url) as admin:
+        row = admin.execute("SELECT clock_timestamp()").fetchone()
+    assert row is not None
+    value: datetime = row[0]
+    return value
+
+
+def terminate_backends_since(database_url: str, since: datetime) -> int:
+    """What a failover or a restart of PostgreSQL does to the app's connections."""
+    with _admin(database_url) as admin:
+        rows = admin.execute(
+            "SELECT pg_terminate_backend(pid) FROM pg_stat_activity "
+            "WHERE datname = current_database() AND pid <> pg_backend_pid() "
+            "AND backend_start >= %s",
+            (since,),
+        ).fetchall()
+    return len(rows)
+
+
+@pytest.fixture
+def uncached(settings: Settings) -> Iterator[TestClient]:
+    """A client of an app that checks the token in the store on every request."""
+    app = create_app(settings.model_copy(update={"token_cache_seconds": 0}))
+    with TestClient(app) as client:
+        yield client
+
+
+def _create(client: TestClient, tenant: TenantTokens, name: str) -> int:
+    body = {"schemas": [USER], "userName": name}
+    return client.post("/scim/Users", json=body, headers=tenant.scim_headers()).status_code
+
+
+def test_killed_connections_are_replaced_and_never_answered_500(
+    started: datetime, uncached: TestClient, tenant: TenantTokens, database_url: str
+) -> None:
+    client = uncached
+    for index in range(5):  # fills the pool with connections, then kills them all
+        assert _create(client, tenant, f"before{index}@example.com") == 201
+    for round_ in range(3):
+        assert terminate_backends_since(database_url, started) >= 1
+        # The first request of each kind meets a dead pooled connection: the token check (a
+        # write), a look-up (a read), a create, and GraphQL.
+        found = client.get(LOOKUP.format("before1@example.com"), headers=tenant.scim_headers())
+        assert found.status_code == 200
+        assert found.json()["totalResults"] == 1
+        assert _create(client, tenant, f"after{round_}@example.com") == 201
+        answer = client.post("/graphql", json=QUERY, headers=tenant.graphql_headers())
+        assert answer.status_code == 200
+        assert answer.json() == {"data": {"tenant": {"slug": "acme"}}}
+        assert client.get("/readyz").status_code == 200
+    listed = client.get("/scim/Users?count=100", headers=tenant.scim_headers()).json()
+    assert listed["totalResults"] == 8  # every create applied once
+
+
+def test_connections_killed_mid_traffic_cost_no_500(
+    started: datetime, uncached: TestClient, tenant: TenantTokens, database_url: str
+) -> None:
+    """Requests on four threads while the backends are terminated over and over: an answer
+    may be a 503 (a COMMIT cut off before its answer is not run again), never a 500 or plain
+    text, and once the killing stops every request succeeds."""
+    client = uncached
+    statuses: list[int] = []
+    bodies: list[Any] = []
+    stop = threading.Event()
+
+    def traffic(worker: int) -> None:
+        index = 0
+        while not stop.is_set():
+            index += 1
+            if index % 3 == 0:
+                response = client.post(
+                    "/scim/Users",
+                    json={"schemas": [USER], "userName": f"w{worker}-{index}@example.com"},
+                    headers=tenant.scim_headers(),
+                )
+            else:
+                response = client.get(
+                    LOOKUP.format(f"w{worker}-1@example.com"), headers=tenant.scim_headers()
+                )
+            statuses.append(response.status_code)
+            if response.status_code >= 500:
+                bodies.append(response.json())  # JSON, or this raises
+
+    workers = [threading.Thread(target=traffic, args=(worker,)) for worker in range(4)]
+    for thread in workers:
+        thread.start()
+    try:
+        for _ in range(6):
+            stop.wait(0.3)
+            terminate_backends_since(database_url, started)
+    finally:
+        stop.set()
+        for thread in workers:
+            thread.join()
+    assert len(statuses) >= 20
+    assert 500 not in statuses
+    assert set(statuses) <= {200, 201, 503}
+    assert all(body["schemas"] == [SCIM_ERROR] and body["status"] == "503" for body in bodies)
+    after = [_create(client, tenant, f"calm{index}@example.com") for index in range(5)]
+    assert after == [201] * 5
+
+
+def test_a_runaway_query_is_cut_off_by_the_statement_timeout(
+    settings: Settings, tenant: TenantTokens, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    real_get_user = scim.users.get_user
+
+    def slow_get_user(connection: Connection, *args: Any, **kwargs: Any) -> Any:
+        connection.execute(text("SELECT pg_sleep(10)"))
+        return real_get_user(connection, *args, **kwargs)
+
+    monkeypatch.setattr(scim.users, "get_user", slow_get_user)
+    app = create_app(settings.model_copy(update={"db_statement_timeout_ms": 200}))
+    with TestClient(app) as client:
+        answer = client.get(
+            "/scim/Users/00000000-0000-0000-0000-000000000000", headers=tenant.scim_headers()
+        )
+        assert answer.status_code == 503
+        assert answer.headers["content-type"].startswith("application/scim+json")
+        body = answer.json()
+        assert body["schemas"] == [SCIM_ERROR]
+        assert "statement timeout" in body["detail"]
+        # the connection the statement ran on is still good for the next request
+        monkeypatch.setattr(scim.users, "get_user", real_get_user)
+        again = client.get(
+            "/scim/Users/00000000-0000-0000-0000-000000000000", headers=tenant.scim_headers()
+        )
+        assert again.status_code == 404
+
+
+def test_a_database_out_of_reach_is_a_503_of_each_front_end(
+    settings: Settings, tenant: TenantTokens
+) -> None:
+    """The token check is the first to need the store (tokens are not cached yet)."""
+    gone = make_url(settings.database_url).set(port=1).render_as_string(False)
+    app = create_app(settings.model_copy(update={"database_url": gone}))
+    with TestClient(app) as client:
+        ready = client.get("/readyz")
+        assert ready.status_code == 503
+        assert ready.json()["status"] == "unavailable"
+
+        scim_answer = client.get(LOOKUP.format("a@example.com"), headers=tenant.scim_headers())
+        assert scim_answer.status_code == 503
+        assert scim_answer.headers["content-type"].startswith("application/scim+json")
+        assert scim_answer.json()["schemas"] == [SCIM_ERROR]
+        assert scim_answer.json()["status"] == "503"
+
+        graphql = client.post("/graphql", json=QUERY, headers=tenant.graphql_headers())
+        assert graphql.status_code == 503
+        [error] = graphql.json()["errors"]
+        assert error["extensions"]["code"] == "SERVICE_UNAVAILABLE"
+
+        token = client.post(
+            "/oauth/token",
+            data={"grant_type": "client_credentials", "client_id": "x", "client_secret": "y"},
+        )
+        assert token.status_code == 503
+        assert token.json()["error"] == "temporarily_unavailable"
+
+
+def test_graphql_resolvers_that_lose_the_store_answer_503_with_a_code(
+    client: TestClient, tenant: TenantTokens, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """The token is cached, so the store is first needed inside the operation: the error
+    the store raises there is shown with its code, not masked as an unexpected one."""
+    headers = tenant.graphql_headers()
+    query = {"query": '{ user(userName: "nobody@example.com") { id } }'}
+    assert client.post("/graphql", json=query, headers=headers).status_code == 200
+
+    def unreachable(*args: Any, **kwargs: Any) -> Any:
+        raise Unavailable("the database cannot be reached; try again")
+
+    monkeypatch.setattr(app.graphql_api.users.queries, "user_by_user_name", unreachable)
+    answer = client.post("/graphql", json=query, headers=headers)
+    assert answer.status_code == 503
+    [error] = answer.json()["errors"]
+    assert error["extensions"]["code"] == "SERVICE_UNAVAILABLE"
+    assert error["message"] == "the database cannot be reached; try again"
