@@ -172,27 +172,25 @@ _top = (
     .where(activity_events.c.tenant_id == _TENANT)
     .scalar_subquery()
 )
-_numbered = (
-    select(
-        activity_events.c.id,
-        (_top + func.row_number().over(order_by=activity_events.c.id)).label("position"),
-    )
+# The tenant's unnumbered events (the partial index ix_activity_unsequenced) and the highest
+# number so far (the top of ux_activity_tenant_seq), in one read.
+_UNNUMBERED = (
+    select(activity_events.c.id, _top.label("numbered_up_to"))
     .where(activity_events.c.tenant_id == _TENANT, activity_events.c.seq.is_(None))
-    .subquery("numbered")
+    .order_by(activity_events.c.id)
 )
-_SEQUENCE = (
+# Each event numbered by its primary key. One UPDATE joined to the unnumbered events would
+# save a round trip, but its plan rests on the statistics of ``seq IS NULL``: stale ones
+# (gathered while most events still waited for a number) made PostgreSQL scan the whole
+# log on every pass.
+_NUMBER = (
     update(activity_events)
-    .values(seq=_numbered.c.position)
-    .where(activity_events.c.id == _numbered.c.id)
+    .where(activity_events.c.id == bindparam("event_id"))
+    .values(seq=bindparam("position"))
 )
 _LOCK = select(func.pg_advisory_xact_lock(cast(SEQUENCE_LOCK_KEY, Integer), _TENANT))
 # Sent when the pass's transaction commits, never for a pass that rolls back.
-_NOTIFY = select(
-    func.pg_notify(
-        NOTIFY_CHANNEL,
-        func.concat(cast(_TENANT, String), ":", cast(_top, String)),
-    )
-)
+_NOTIFY = select(func.pg_notify(NOTIFY_CHANNEL, bindparam("payload", type_=String)))
 
 
 def sequence_events(connection: Connection, tenant_id: int) -> int:
@@ -201,12 +199,20 @@ def sequence_events(connection: Connection, tenant_id: int) -> int:
     held until that transaction ends. On PostgreSQL a pass that numbered events notifies
     ``NOTIFY_CHANNEL`` (delivered at commit), so that every process's live subscribers wake."""
     parameters: Mapping[str, Any] = {"of_tenant": tenant_id}
-    if connection.dialect.name == "postgresql":
+    postgresql = connection.dialect.name == "postgresql"
+    if postgresql:
         connection.execute(_LOCK, parameters)
-    numbered = connection.execute(_SEQUENCE, parameters).rowcount
-    if numbered and connection.dialect.name == "postgresql":
-        connection.execute(_NOTIFY, parameters)
-    return numbered
+    waiting = connection.execute(_UNNUMBERED, parameters).all()
+    if not waiting:
+        return 0
+    top = int(waiting[0].numbered_up_to)
+    connection.execute(
+        _NUMBER,
+        [{"event_id": row.id, "position": top + rank} for rank, row in enumerate(waiting, 1)],
+    )
+    if postgresql:
+        connection.execute(_NOTIFY, {"payload": f"{tenant_id}:{top + len(waiting)}"})
+    return len(waiting)
 
 
 def prune_events(connection: Connection, before: datetime, limit: int) -> int:

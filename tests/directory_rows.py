@@ -58,12 +58,14 @@ class StatementLog:
 
 
 def is_activity_numbering(statement: str) -> bool:
-    """A statement of the activity log's numbering pass (lock, numbering, live wake-up): it
-    runs on its own shortly after any write, so it may fall in any request's window."""
+    """A statement of the activity log's numbering pass (lock, the unnumbered events, their
+    numbers, live wake-up): it runs on its own shortly after any write, so it may fall in
+    any request's window."""
     return (
         "pg_advisory_xact_lock" in statement
         or "pg_notify" in statement
         or statement.startswith("UPDATE activity_event SET seq")
+        or "numbered_up_to" in statement
     )
 
 

@@ -32,8 +32,10 @@ import pytest
 from sqlalchemy import Connection, event, insert, text
 from starlette.testclient import TestClient
 
+from db.activity import Event, Operation, Origin, ResourceType, record_events, sequence_events
 from db.database import Database
 from db.tables import activity_events, group_members
+from db.tenants import create_tenant
 from db.types import utcnow
 from tests.conftest import TenantTokens
 from tests.directory_rows import insert_users
@@ -46,6 +48,8 @@ LARGE_GROUP = 5_000
 MAX_ROWS_READ = 1_500
 GROWN_TABLES = ("user", "activity_event", "group_member")
 USER_SCHEMA = "urn:ietf:params:scim:schemas:core:2.0:User"
+ORIGIN = Origin(request_id="burst", actor_name="entra")
+BURST_EVENT = Event(Operation.CREATE, ResourceType.USER, "someone", "someone@contoso.com")
 GROUP_SCHEMA = "urn:ietf:params:scim:schemas:core:2.0:Group"
 PATCH_SCHEMA = "urn:ietf:params:scim:api:messages:2.0:PatchOp"
 MANAGER = "urn:ietf:params:scim:schemas:extension:enterprise:2.0:User:manager"
@@ -237,7 +241,12 @@ def test_entra_cycle_keeps_index_plans_as_the_tenant_grows(
     provisioning_cycle(scim, "small", group_id)
     for number in range(SMALL):
         scim.post("/scim/Users", json={"schemas": [USER_SCHEMA], "userName": f"s{number}@c.com"})
-    analyze(database)  # statistics of the small tenant, as an early autovacuum would leave
+    # Statistics of the small tenant, as an early autovacuum would leave them: taken while
+    # another tenant's burst of events still waited for its numbers (most ``seq`` NULL).
+    other = database.write_sync(lambda c: create_tenant(c, "other").id)
+    database.write_sync(lambda c: record_events(c, other, ORIGIN, [BURST_EVENT] * 500))
+    analyze(database)
+    assert database.write_sync(lambda c: sequence_events(c, other)) == 500
     tenant_id = database.read_sync(
         lambda c: c.execute(
             text("SELECT id FROM tenant WHERE slug = :s"), {"s": tenant.slug}
