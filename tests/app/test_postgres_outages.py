@@ -6,6 +6,7 @@ PostgreSQL only: SQLite is a file in the process, it has no server to lose, no c
 kill and no statement timeout.
 """
 
+import asyncio
 import threading
 from collections.abc import Iterator
 from datetime import datetime
@@ -221,3 +222,108 @@ def test_graphql_resolvers_that_lose_the_store_answer_503_with_a_code(
     [error] = answer.json()["errors"]
     assert error["extensions"]["code"] == "SERVICE_UNAVAILABLE"
     assert error["message"] == "the database cannot be reached; try again"
+
+
+class Relay:
+    """A TCP relay to PostgreSQL that can be stopped and started again on the same port: to
+    the app, a PostgreSQL server that restarts (every connection dies, new ones are refused
+    meanwhile, then accepted again). The shared test server itself is never restarted."""
+
+    def __init__(self, host: str, port: int) -> None:
+        self.target = (host, port)
+        self.port = 0
+        self.loop = asyncio.new_event_loop()
+        self.thread = threading.Thread(target=self.loop.run_forever, daemon=True)
+        self.thread.start()
+        self.server: asyncio.Server | None = None
+        self.writers: set[asyncio.StreamWriter] = set()
+
+    def _run(self, coroutine: Any) -> Any:
+        return asyncio.run_coroutine_threadsafe(coroutine, self.loop).result(timeout=10)
+
+    async def _relay(self, reader: asyncio.StreamReader, writer: asyncio.StreamWriter) -> None:
+        try:
+            upstream_reader, upstream_writer = await asyncio.open_connection(*self.target)
+        except OSError:
+            writer.transport.abort()
+            return
+        self.writers |= {writer, upstream_writer}
+
+        async def pipe(source: asyncio.StreamReader, sink: asyncio.StreamWriter) -> None:
+            try:
+                while data := await source.read(65536):
+                    sink.write(data)
+                    await sink.drain()
+            except OSError:
+                pass
+            finally:
+                sink.transport.abort()
+
+        await asyncio.gather(pipe(reader, upstream_writer), pipe(upstream_reader, writer))
+
+    def start(self) -> None:
+        async def listen() -> None:
+            self.server = await asyncio.start_server(
+                self._relay, "127.0.0.1", self.port, reuse_address=True
+            )
+            self.port = self.server.sockets[0].getsockname()[1]
+
+        self._run(listen())
+
+    def stop(self) -> None:
+        async def close() -> None:
+            assert self.server is not None
+            self.server.close()
+            for writer in self.writers:
+                writer.transport.abort()
+            self.writers.clear()
+
+        self._run(close())
+
+    def close(self) -> None:
+        self.stop()
+        self.loop.call_soon_threadsafe(self.loop.stop)
+        self.thread.join(timeout=10)
+        self.loop.close()
+
+
+def test_the_service_recovers_by_itself_when_postgresql_restarts(
+    settings: Settings, tenant: TenantTokens
+) -> None:
+    """While the server is down every answer is a 503 of its front-end; once it is back the
+    first requests succeed, on new connections, without restarting the app."""
+    url = make_url(settings.database_url)
+    relay = Relay(url.host or "127.0.0.1", url.port or 5432)
+    relay.start()
+    relayed = url.set(host="127.0.0.1", port=relay.port).render_as_string(False)
+    app = create_app(
+        settings.model_copy(update={"database_url": relayed, "token_cache_seconds": 0})
+    )
+    try:
+        with TestClient(app) as client:
+            assert client.get("/readyz").status_code == 200
+            assert _create(client, tenant, "before@example.com") == 201
+
+            relay.stop()
+            assert client.get("/readyz").status_code == 503
+            down = client.get(LOOKUP.format("before@example.com"), headers=tenant.scim_headers())
+            assert down.status_code == 503
+            assert down.json()["schemas"] == [SCIM_ERROR]
+            graphql = client.post("/graphql", json=QUERY, headers=tenant.graphql_headers())
+            assert graphql.status_code == 503
+            assert graphql.json()["errors"][0]["extensions"]["code"] == "SERVICE_UNAVAILABLE"
+            assert _create(client, tenant, "during@example.com") == 503
+
+            relay.start()
+            assert client.get("/readyz").status_code == 200
+            found = client.get(LOOKUP.format("before@example.com"), headers=tenant.scim_headers())
+            assert found.status_code == 200
+            assert found.json()["totalResults"] == 1
+            assert _create(client, tenant, "after@example.com") == 201
+            graphql = client.post("/graphql", json=QUERY, headers=tenant.graphql_headers())
+            assert graphql.status_code == 200
+            assert graphql.json()["data"]["tenant"]["slug"] == tenant.slug
+            during = client.get(LOOKUP.format("during@example.com"), headers=tenant.scim_headers())
+            assert during.json()["totalResults"] == 0  # the refused create left nothing
+    finally:
+        relay.close()
