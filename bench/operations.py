@@ -21,7 +21,6 @@ import cProfile
 import io
 import pstats
 import random
-import sys
 import time
 from typing import Any
 
@@ -110,4 +109,4 @@ def main(argv: list[str] | None = None) -> None:
 
 
 if __name__ == "__main__":
-    sys.exit(main())
+    main()
