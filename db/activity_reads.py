@@ -15,14 +15,17 @@ from collections import defaultdict
 from collections.abc import Collection, Mapping
 from dataclasses import dataclass, field, fields
 from datetime import datetime
+from functools import cache
 from operator import itemgetter
 from typing import Any
 
 from sqlalchemy import (
     ColumnElement,
     Connection,
+    Integer,
     Select,
     and_,
+    bindparam,
     false,
     func,
     literal_column,
@@ -170,9 +173,18 @@ def has_unnumbered(connection: Connection, tenant_id: int) -> bool:
     """Whether some committed event of the tenant still waits for its number: readers number
     before reading only then, so that a read of a quiet log writes nothing (on PostgreSQL a
     numbering pass is a transaction with a lock: four round trips instead of this one)."""
-    table = activity_events.c
-    query = select(table.id).where(table.tenant_id == tenant_id, table.seq.is_(None)).limit(1)
-    return connection.execute(query).first() is not None
+    return connection.execute(_UNNUMBERED, {"tenant_id": tenant_id}).first() is not None
+
+
+# Built once: every read of the log asks it first.
+_UNNUMBERED = (
+    select(activity_events.c.id)
+    .where(
+        activity_events.c.tenant_id == bindparam("tenant_id", type_=Integer),
+        activity_events.c.seq.is_(None),
+    )
+    .limit(1)
+)
 
 
 def latest_seq(connection: Connection, tenant_id: int) -> int:
@@ -210,15 +222,19 @@ def resource_activity_pages(
     resource read fewer rows but cost PostgreSQL more to plan than it saved."""
     spec = ActivityFilterSpec(resource_type=resource_type)
     if len(resource_ids) == 1:
+        # One resource's page (a profile's history): a statement built once.
         (resource_id,) = resource_ids
-        page = activity_page(
-            connection,
-            tenant_id,
-            ActivityFilterSpec(resource_id=resource_id, resource_type=resource_type),
-            first=first,
-            before=before,
-        )
-        return {resource_id: page}
+        values = {
+            "tenant_id": tenant_id,
+            "resource_id": resource_id,
+            "resource_type": resource_type,
+            "limit": first + 1,
+        }
+        if before is not None:
+            values["before"] = before
+        found = connection.execute(_one_resource_page(before is not None), values).all()
+        events = [EventRecord(*row) for row in found[:first]]
+        return {resource_id: EventPage(events, len(found) > first)}
     pages: dict[str, EventPage] = {
         resource_id: EventPage([], False) for resource_id in resource_ids
     }
@@ -402,3 +418,25 @@ def provisioning_summary(
         key=lambda r: (-r.count, -r.last_seen.timestamp(), r.detail_pattern or ""),
     )
     return ProvisioningSummary(since, counts, top[:TOP_FAILURE_REASONS], last_event_at)
+
+
+@cache
+def _one_resource_page(before: bool) -> Select[Any]:
+    """One resource's newest events (below a ``before`` seq, if given), LIMITed: the walk
+    of ``ix_activity_tenant_resource`` that ``activity_page`` makes for the same spec, with
+    every value a bound parameter so that a request binds values to a cached statement."""
+    table = activity_events.c
+    conditions = [
+        table.tenant_id == bindparam("tenant_id", type_=table.tenant_id.type),
+        table.seq.is_not(None),
+        table.resource_id == bindparam("resource_id", type_=table.resource_id.type),
+        table.resource_type == bindparam("resource_type", type_=table.resource_type.type),
+    ]
+    if before:
+        conditions.append(table.seq < bindparam("before", type_=table.seq.type))
+    return (
+        select(*EVENT_COLUMNS)
+        .where(*conditions)
+        .order_by(table.seq.desc())
+        .limit(bindparam("limit", type_=Integer))
+    )

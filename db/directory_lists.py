@@ -9,12 +9,16 @@ from collections.abc import Collection, Sequence
 from dataclasses import dataclass, field
 from datetime import datetime
 from enum import Enum
+from functools import cache
 from typing import Any
 
 from sqlalchemy import (
     ColumnElement,
     Connection,
+    Integer,
     Select,
+    String,
+    bindparam,
     func,
     literal_column,
     or_,
@@ -214,13 +218,19 @@ def direct_reports_pages(
         return pages
     sort = UserSort()
     ids = sorted(set(manager_ids))
+    values: dict[str, Any] = {"tenant_id": tenant_id, "limit": first + 1}
+    if after is not None:
+        values["after_key"], values["after_id"] = after
     if len(ids) == 1:  # one person's reports, as the org chart asks for them
-        statement = _page_of_one_manager(tenant_id, ids[0], include_inactive, first, after)
+        values["manager_id"] = ids[0]
     else:
-        statement = _pages_numbered(tenant_id, ids, include_inactive, first, after)
+        values["manager_ids"] = ids
+    statement = _reports_statement(len(ids) == 1, include_inactive, after is not None)
     found: dict[str, list[UserRecord]] = defaultdict(list)
-    for row in connection.execute(statement).mappings():
-        found[row["manager_id"]].append(user_record(row))
+    for row in connection.execute(statement, values):
+        # rows are USER_COLUMNS first: the record is built from them positionally
+        record = UserRecord(*row[:_USER_WIDTH])
+        found[record.manager_id or ""].append(record)
     for manager_id, records in found.items():
         # The database compares display names byte-wise (UTF-8, or COLLATE "C"), which is
         # the order of code points: Python's own string order, so sorting here agrees.
@@ -229,52 +239,33 @@ def direct_reports_pages(
     return pages
 
 
-def _reports_of(
-    tenant_id: int,
-    manager: ColumnElement[bool],
-    include_inactive: bool,
-    after: tuple[Any, str] | None,
-) -> list[ColumnElement[bool]]:
-    conditions = [in_tenant(tenant_id), manager, *active_only(include_inactive)]
-    if after is not None:
-        conditions.append(tuple_(UserSort().key_expression(), users.c.id) > tuple_(*after))
-    return conditions
+_USER_WIDTH = len(USER_COLUMNS)
 
 
-def _page_of_one_manager(
-    tenant_id: int,
-    manager_id: str,
-    include_inactive: bool,
-    first: int,
-    after: tuple[Any, str] | None,
-) -> Select[Any]:
-    """Equal (tenant, manager) and the directory's order: a range of
-    ix_user_tenant_manager_display_name read in order, stopping after the page, whatever
-    statistics the planner has."""
-    manager = users.c.manager_id == manager_id
-    return (
-        select(*USER_COLUMNS)
-        .where(*_reports_of(tenant_id, manager, include_inactive, after))
-        .order_by(UserSort().key_expression(), users.c.id)
-        .limit(first + 1)
-    )
-
-
-def _pages_numbered(
-    tenant_id: int,
-    manager_ids: Sequence[str],
-    include_inactive: bool,
-    first: int,
-    after: tuple[Any, str] | None,
-) -> Select[Any]:
-    """ROW_NUMBER() per manager in the directory's order keeps the first ``first + 1``: one
-    statement of one shape for any number of managers, reading only their reports."""
+@cache
+def _reports_statement(one_manager: bool, include_inactive: bool, after: bool) -> Select[Any]:
+    """The direct-reports statement of one shape, built once: the tenant, the managers, the
+    page size and the cursor are bound parameters, so a request binds values to a statement
+    SQLAlchemy compiled and cached already instead of building one."""
     key = UserSort().key_expression()
+    conditions: list[ColumnElement[bool]] = [
+        users.c.tenant_id == bindparam("tenant_id", type_=Integer),
+        users.c.manager_id == bindparam("manager_id", type_=String)
+        if one_manager
+        else users.c.manager_id.in_(bindparam("manager_ids", expanding=True, type_=String)),
+        *active_only(include_inactive),
+    ]
+    if after:
+        cursor = tuple_(bindparam("after_key", type_=key.type), bindparam("after_id", type_=String))
+        conditions.append(tuple_(key, users.c.id) > cursor)
+    limit = bindparam("limit", type_=Integer)
+    if one_manager:
+        # Equal (tenant, manager) and the directory's order: a range of
+        # ix_user_tenant_manager_display_name read in order, stopping after the page,
+        # whatever statistics the planner has.
+        return select(*USER_COLUMNS).where(*conditions).order_by(key, users.c.id).limit(limit)
+    # ROW_NUMBER() per manager in the directory's order keeps the first ``first + 1``: one
+    # statement of one shape for any number of managers, reading only their reports.
     position = func.row_number().over(partition_by=users.c.manager_id, order_by=(key, users.c.id))
-    manager = users.c.manager_id.in_(manager_ids)
-    numbered = (
-        select(*USER_COLUMNS, position.label("position"))
-        .where(*_reports_of(tenant_id, manager, include_inactive, after))
-        .subquery()
-    )
-    return select(numbered).where(numbered.c.position <= first + 1)
+    numbered = select(*USER_COLUMNS, position.label("position")).where(*conditions).subquery()
+    return select(numbered).where(numbered.c.position <= limit)

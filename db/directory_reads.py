@@ -115,13 +115,16 @@ def users_by_user_names(
     wanted = {name.lower() for name in user_names}
     if not wanted:
         return {}
-    lowered = func.lower(users.c.user_name)
-    rows = connection.execute(
-        select(*USER_COLUMNS, lowered.label("lowered_user_name")).where(
-            in_tenant(tenant_id), lowered.in_(wanted)
-        )
-    ).mappings()
-    return {row["lowered_user_name"]: user_record(row) for row in rows}
+    values = {"tenant_id": tenant_id, "names": sorted(wanted)}
+    return {row[-1]: UserRecord(*row[:-1]) for row in connection.execute(_BY_NAMES, values)}
+
+
+_LOWERED_USER_NAME = func.lower(users.c.user_name)
+# Built once (the names an expanding IN): a request binds values to a cached statement.
+_BY_NAMES = select(*USER_COLUMNS, _LOWERED_USER_NAME.label("lowered_user_name")).where(
+    users.c.tenant_id == bindparam("tenant_id", type_=Integer),
+    _LOWERED_USER_NAME.in_(bindparam("names", expanding=True, type_=String)),
+)
 
 
 def direct_report_counts(

@@ -9,9 +9,9 @@ Python at the first repeated user. Inactive managers are kept: callers decide wh
 from collections.abc import Collection
 from typing import Any
 
-from sqlalchemy import Connection, literal, select
+from sqlalchemy import Connection, Integer, Select, String, bindparam, literal, select
 
-from db.directory_reads import USER_COLUMNS, UserRecord, in_tenant, user_record
+from db.directory_reads import USER_COLUMNS, UserRecord
 from db.tables import users
 
 
@@ -22,6 +22,20 @@ def management_chains(
     chains: dict[str, list[UserRecord]] = {user_id: [] for user_id in user_ids}
     if not user_ids or max_depth < 1:
         return chains
+    values = {"tenant_id": tenant_id, "user_ids": sorted(set(user_ids)), "max_depth": max_depth}
+    seen: dict[str, set[str]] = {user_id: {user_id} for user_id in user_ids}
+    broken: set[str] = set()
+    expected_depth: dict[str, int] = dict.fromkeys(user_ids, 1)
+    for row in connection.execute(_CHAINS, values):
+        _extend(chains, seen, broken, expected_depth, row)
+    return chains
+
+
+def _chains_statement() -> Select[Any]:
+    """The walk, built once: the users, the tenant and the depth are bound parameters (the
+    users an expanding IN), so a request only binds values to a statement SQLAlchemy has
+    compiled and cached already."""
+    tenant_id = bindparam("tenant_id", type_=Integer)
     start = (
         select(
             users.c.id.label("start_id"),
@@ -32,32 +46,32 @@ def management_chains(
         # the tenant's (tenant_id, ...) indexes, so the tenant check is kept out of index
         # reach (``+ 0``) and "manager_id IS NOT NULL" is left out: a null manager simply
         # joins no user below.
-        .where(users.c.id.in_(set(user_ids)), users.c.tenant_id + 0 == tenant_id)
+        .where(
+            users.c.id.in_(bindparam("user_ids", expanding=True, type_=String)),
+            users.c.tenant_id + 0 == tenant_id,
+        )
         .cte("chain", recursive=True)
     )
     step = (
         select(start.c.start_id, (start.c.depth + 1).label("depth"), users.c.manager_id)
         .join(users, users.c.id == start.c.user_id)
         .where(
-            in_tenant(tenant_id),
+            users.c.tenant_id == tenant_id,
             users.c.manager_id.is_not(None),
             users.c.manager_id != start.c.start_id,
-            start.c.depth < max_depth,
+            start.c.depth < bindparam("max_depth", type_=Integer),
         )
     )
     chain = start.union(step)
-    rows = connection.execute(
+    return (
         select(chain.c.start_id, chain.c.depth, *USER_COLUMNS)
         .join(users, users.c.id == chain.c.user_id)
-        .where(in_tenant(tenant_id))
+        .where(users.c.tenant_id == tenant_id)
         .order_by(chain.c.start_id, chain.c.depth)
-    ).mappings()
-    seen: dict[str, set[str]] = {user_id: {user_id} for user_id in user_ids}
-    broken: set[str] = set()
-    expected_depth: dict[str, int] = dict.fromkeys(user_ids, 1)
-    for row in rows:
-        _extend(chains, seen, broken, expected_depth, row)
-    return chains
+    )
+
+
+_CHAINS = _chains_statement()
 
 
 def _extend(
@@ -67,12 +81,12 @@ def _extend(
     expected_depth: dict[str, int],
     row: Any,
 ) -> None:
-    start_id: str = row["start_id"]
+    start_id: str = row[0]
     # A gap (a manager of another tenant, or a loop already cut) ends the chain there.
-    if start_id in broken or row["depth"] != expected_depth[start_id]:
+    if start_id in broken or row[1] != expected_depth[start_id]:
         broken.add(start_id)
         return
-    record = user_record(row)
+    record = UserRecord(*row[2:])
     if record.id in seen[start_id]:
         broken.add(start_id)
         return

@@ -1,7 +1,6 @@
 """User queries: one user, the directory, the roots of the org chart, and ``node``."""
 
 from enum import Enum
-from functools import partial
 
 import strawberry
 
@@ -16,7 +15,7 @@ from app.graphql_api.users.types import User, UserConnection
 from db.activity_reads import EventRecord
 from db.directory_groups import GroupRecord
 from db.directory_lists import UserFilterSpec, UserSort, UserSortField, directory, roots
-from db.directory_reads import UserRecord, user_by_user_name
+from db.directory_reads import UserRecord
 
 
 @strawberry.input(description="Narrows the users listed; all given conditions must hold.")
@@ -84,12 +83,8 @@ class UserQueries:
         if id is not None:
             return await loaders.user.load(str(id))
         assert user_name is not None
-        record = await loaders.read(
-            partial(user_by_user_name, tenant_id=info.context.tenant_id, user_name=user_name)
-        )
-        if record is not None:
-            loaders.prime([record])
-        return record
+        # The loader keyed by the lowered name: one statement built once, and the record primed.
+        return await loaders.user_by_name.load(user_name.lower())
 
     @strawberry.field(
         description="Users of the tenant (active and inactive unless filtered).",
