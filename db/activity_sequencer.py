@@ -79,9 +79,12 @@ class Sequencer:
         return numbered
 
     async def drain(self) -> None:
-        """Wait for the passes scheduled so far (at shutdown, before the engine goes)."""
-        while self._tasks:
-            await asyncio.gather(*self._tasks, return_exceptions=True)
+        """Wait for the passes this event loop scheduled so far (at shutdown, before the
+        engine goes). A pass of another loop (tests run several) is that loop's to wait for:
+        a task cannot be awaited from a loop it does not belong to."""
+        loop = asyncio.get_running_loop()
+        while own := [task for task in self._tasks if task.get_loop() is loop]:
+            await asyncio.gather(*own, return_exceptions=True)
 
 
 def _sequence(tenant_id: int, connection: Connection) -> int:
