@@ -162,7 +162,13 @@ def main() -> int:
     data = WORK / "data"
     data.mkdir(parents=True, exist_ok=True)
     if args.what == "sync":
-        url = store.sqlite_url(data, "sync-profile.sqlite")
+        url = (
+            store.sqlite_url(data, "sync-profile.sqlite")
+            if args.backend == "sqlite"
+            else postgres_url(args.postgres, "sync_profile")
+        )
+        if args.backend == "postgresql":
+            store.ensure_postgres_database(url)
         token, _ = store.prepare_empty(url)
         org = generate(3_000, args.seed)
     else:

@@ -19,7 +19,7 @@ Retention (``prune_events``) never deletes a tenant's newest numbered event: the
 is derived from it, and numbering must never start again below a reader's position.
 """
 
-from collections.abc import Mapping, Sequence
+from collections.abc import Callable, Mapping, Sequence
 from dataclasses import dataclass, field
 from datetime import datetime
 from enum import StrEnum
@@ -27,6 +27,7 @@ from typing import Any
 
 from sqlalchemy import (
     Connection,
+    Insert,
     Integer,
     String,
     bindparam,
@@ -106,6 +107,16 @@ class Event:
     occurred_at: datetime = field(default_factory=utcnow)
 
 
+@dataclass(frozen=True, slots=True)
+class Recording:
+    """How a write of one resource records its event in the same transaction: who asked, and
+    the event of the row it writes, from that row (None: nothing to record). The write
+    builds it (``db.users``), so that on PostgreSQL it can insert it with the change."""
+
+    origin: Origin
+    event_of: Callable[[Mapping[str, Any]], Event | None]
+
+
 def attribute_change(attribute: str, old: Any, new: Any) -> dict[str, Any]:
     """One entry of ``changes``."""
     return {"attribute": attribute, "oldValue": old, "newValue": new}
@@ -120,11 +131,28 @@ def with_members(event: Event, added: Sequence[str], removed: Sequence[str]) -> 
 
 
 _COLUMNS = tuple(column.key for column in activity_events.c if column.key not in ("id", "seq"))
-_INSERT_ONE = PreparedWrite(
-    insert(activity_events).values(
-        {name: bindparam(name, type_=activity_events.c[name].type) for name in _COLUMNS}
+#: The prefix of the parameter names of ``event_insert``.
+EVENT_PARAMETER = "event_"
+
+
+def event_insert() -> Insert:
+    """The INSERT of one event, its values from ``event_values``: a statement of its own
+    (``record_events``), or the main statement of a write that has its change run as a
+    data-modifying CTE of it (PostgreSQL, ``db.users``: one round trip for both)."""
+    return insert(activity_events).values(
+        {
+            name: bindparam(EVENT_PARAMETER + name, type_=activity_events.c[name].type)
+            for name in _COLUMNS
+        }
     )
-)
+
+
+_INSERT_ONE = PreparedWrite(event_insert())
+
+
+def event_values(tenant_id: int, origin: Origin, event: Event) -> dict[str, Any]:
+    """The parameters of ``event_insert`` for ``event``."""
+    return {EVENT_PARAMETER + name: value for name, value in _row(tenant_id, origin, event).items()}
 
 
 def _row(tenant_id: int, origin: Origin, event: Event) -> dict[str, Any]:
@@ -158,10 +186,10 @@ def record_events(
     """Insert ``events`` (unnumbered) in the caller's transaction: one INSERT, no read."""
     if not events:
         return
-    rows = [_row(tenant_id, origin, event) for event in events]
-    if len(rows) == 1:
-        _INSERT_ONE.execute(connection, rows[0])
+    if len(events) == 1:
+        _INSERT_ONE.execute(connection, event_values(tenant_id, origin, events[0]))
         return
+    rows = [_row(tenant_id, origin, event) for event in events]
     for start in range(0, len(rows), _INSERT_CHUNK):
         connection.execute(insert(activity_events).values(rows[start : start + _INSERT_CHUNK]))
 

@@ -300,14 +300,26 @@ class Database:
                 raise _store_error(error) from error
         raise AssertionError("unreachable")  # pragma: no cover
 
-    async def write(self, fn: Callable[[Connection], T], *, in_thread: bool = False) -> T:
+    async def write(
+        self,
+        fn: Callable[[Connection], T],
+        *,
+        in_thread: bool = False,
+        one_statement: bool = False,
+    ) -> T:
         """Run ``fn`` in one transaction; commits unless it raises. On SQLite inline when the
         write lock is free and ``in_thread`` is not asked for (large writes ask), else in a
         worker thread; on PostgreSQL on the event loop unless ``in_thread``. Deadlocks and
         serialization failures run it again (``db.retry``), and so does a lost connection
-        before COMMIT (see the module's doc)."""
+        before COMMIT (see the module's doc).
+
+        ``one_statement``: ``fn`` sends at most one statement (and raises before sending it
+        or not at all). PostgreSQL then runs that statement in autocommit: a statement is
+        atomic on its own, so the BEGIN and COMMIT round trips buy nothing. A connection
+        lost while it ran is reported, never run again (it may have committed), as for a
+        COMMIT that got no answer."""
         if not self.is_sqlite:
-            return await self._write_postgres(fn, in_thread)
+            return await self._write_postgres(fn, in_thread, one_statement)
         attempt = 1
         while True:
             try:
@@ -333,14 +345,21 @@ class Database:
                     held.set()
         return result
 
-    async def _write_postgres(self, fn: Callable[[Connection], T], in_thread: bool) -> T:
+    async def _write_postgres(
+        self, fn: Callable[[Connection], T], in_thread: bool, one_statement: bool = False
+    ) -> T:
         engine = None if in_thread else self._loop_engine(self.async_engine)
+        if engine is not None and one_statement:
+            assert self._async_read_engine is not None
+            engine = self._async_read_engine
         attempt = 1
         reconnected = False
         while True:
             try:
                 if engine is None:
                     return await to_thread.run_sync(partial(self._write_in_transaction, fn))
+                if one_statement:
+                    return await self._write_one_statement(engine, fn)
                 return await self._write_on_loop(engine, fn)
             except _CommitFailed as failed:
                 if attempt >= retry.ATTEMPTS or not retry.is_retryable(failed.error):
@@ -378,6 +397,19 @@ class Database:
             except DBAPIError as error:
                 raise _CommitFailed(error) from error
             return result
+        finally:
+            await connection.close()
+
+    @staticmethod
+    async def _write_one_statement(engine: AsyncEngine, fn: Callable[[Connection], T]) -> T:
+        """``fn``'s one statement on an autocommit connection: it commits as it ends."""
+        connection = await _connect(engine)
+        try:
+            return await connection.run_sync(fn)
+        except DBAPIError as error:
+            if _is_disconnect(error):
+                raise _CommitFailed(error) from error  # it may have committed
+            raise
         finally:
             await connection.close()
 

@@ -6,13 +6,14 @@ wrote (every column of it), so the response shows exactly what was committed.
 """
 
 from collections.abc import Callable, Mapping
+from functools import partial
 from typing import Any
 
 from sqlalchemy import Connection
 from starlette.requests import Request
 from starlette.responses import Response
 
-from db.activity import Operation
+from db.activity import Operation, Recording
 from db.groups import GroupRef, groups_of_user
 from db.users import create_user_row, delete_user, get_user, update_user
 from scim.activity import origin, record_activity, user_deleted_events, user_event
@@ -74,13 +75,15 @@ async def create_user(request: Request) -> Response:
     tenant = tenant_id(request)
     who = origin(request)
 
-    def work(connection: Connection) -> Mapping[str, Any]:
-        row = create_user_row(connection, tenant, columns)
-        if who is not None:
-            record_activity(connection, tenant, who, [user_event(Operation.CREATE, None, row)])
-        return row
+    recording = None if who is None else Recording(who, partial(user_event, Operation.CREATE, None))
 
-    row = await database(request).write(work)
+    def work(connection: Connection) -> Mapping[str, Any]:
+        return create_user_row(connection, tenant, columns, recording)
+
+    # Without a manager to check, the create is one statement on PostgreSQL (the user, its
+    # version bump and its event: db.users), which needs no transaction of its own.
+    one_statement = columns.get("manager_id") is None
+    row = await database(request).write(work, one_statement=one_statement)
     return _resource_response(request, row, 201, projection=projection)
 
 
@@ -118,10 +121,8 @@ def _rewrite(
         check_if_match(request, row["version"])
         columns = document_to_columns(change(row))
         if any(row[name] != value for name, value in columns.items()):
-            written = update_user(connection, tenant, row, columns)
-            if who is not None:
-                record_activity(connection, tenant, who, [user_event(operation, row, written)])
-            row = written
+            recording = None if who is None else Recording(who, partial(user_event, operation, row))
+            row = update_user(connection, tenant, row, columns, recording)
         return row
 
     return work

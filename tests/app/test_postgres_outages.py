@@ -12,16 +12,18 @@ from collections.abc import Iterator
 from datetime import datetime
 from typing import Any
 
+import anyio
 import psycopg
 import pytest
 from sqlalchemy import Connection, text
 from sqlalchemy.engine import make_url
 from starlette.testclient import TestClient
 
-import app.graphql_api.users.queries
+import app.graphql_api.loaders
 import scim.users
 from app.main import create_app
 from app.settings import Settings
+from db.database import Database
 from db.errors import Unavailable
 from tests.conftest import BACKENDS, TenantTokens
 
@@ -216,7 +218,7 @@ def test_graphql_resolvers_that_lose_the_store_answer_503_with_a_code(
     def unreachable(*args: Any, **kwargs: Any) -> Any:
         raise Unavailable("the database cannot be reached; try again")
 
-    monkeypatch.setattr(app.graphql_api.users.queries, "user_by_user_name", unreachable)
+    monkeypatch.setattr(app.graphql_api.loaders, "users_by_user_names", unreachable)
     answer = client.post("/graphql", json=query, headers=headers)
     assert answer.status_code == 503
     [error] = answer.json()["errors"]
@@ -327,3 +329,48 @@ def test_the_service_recovers_by_itself_when_postgresql_restarts(
             assert during.json()["totalResults"] == 0  # the refused create left nothing
     finally:
         relay.close()
+
+
+def test_a_create_on_a_dead_connection_is_a_503_or_a_201_never_twice(
+    started: datetime, uncached: TestClient, tenant: TenantTokens, database_url: str
+) -> None:
+    """A create is one statement in autocommit (``Database.write(one_statement=True)``): one
+    that loses its connection may have committed, so it is answered 503, not run again; the
+    next request finds a fresh pool."""
+    client = uncached
+    for index in range(3):
+        assert _create(client, tenant, f"warm{index}@example.com") == 201
+    assert terminate_backends_since(database_url, started) >= 1
+    # the token check (uncached) meets the dead connection first, and replaces the pool
+    assert _create(client, tenant, "after@example.com") in (201, 503)
+    assert terminate_backends_since(database_url, started) >= 1
+    client.headers.update(tenant.scim_headers())
+    statuses = [_create(client, tenant, "again@example.com") for _ in range(3)]
+    assert 500 not in statuses
+    assert statuses.count(201) == 1  # created once; the others are 409 or a 503 before it
+    found = client.get(LOOKUP.format("again@example.com"), headers=tenant.scim_headers())
+    assert found.json()["totalResults"] == 1
+
+
+def test_a_one_statement_write_that_loses_its_connection_is_not_run_again(
+    started: datetime, database_url: str
+) -> None:
+    database = Database(database_url)
+    runs: list[int] = []
+
+    def stamp(connection: Connection) -> int:
+        runs.append(1)
+        return int(connection.execute(text("SELECT 1")).scalar_one())
+
+    async def scenario() -> None:
+        assert await database.write(stamp, one_statement=True) == 1  # opens a connection
+        assert terminate_backends_since(database_url, started) >= 1
+        with pytest.raises(Unavailable):
+            await database.write(stamp, one_statement=True)
+        assert await database.write(stamp, one_statement=True) == 1  # a fresh pool
+
+    try:
+        anyio.run(scenario)
+    finally:
+        database.dispose()
+    assert len(runs) == 3  # the failed one ran once

@@ -10,12 +10,13 @@ from pathlib import Path
 
 import anyio
 import pytest
-from sqlalchemy import Connection, func, select
+from sqlalchemy import Connection, func, insert, select
 
 from db.database import CHECKPOINT_EVERY, Database
 from db.engine import create_engine_for
 from db.tables import tenants, users
 from db.tenants import create_tenant
+from db.types import utcnow
 from db.users import create_user_row, get_user
 
 
@@ -159,3 +160,36 @@ def test_work_that_grows_with_the_tenant_runs_in_a_worker_thread(database: Datab
     assert write_default == loop_thread
     slugs = database.read_sync(lambda c: list(c.execute(select(tenants.c.slug)).scalars()))
     assert slugs == ["threaded"]  # the threaded write committed
+
+
+def _in_transaction_block(connection: Connection) -> bool:
+    """PostgreSQL: whether the unit of work runs in one transaction (``now()`` is its start,
+    the same for two statements; each is a transaction of its own in autocommit); SQLite:
+    always (BEGIN IMMEDIATE). A probe: it sends two statements."""
+    if connection.dialect.name == "sqlite":
+        return True
+    first, second = (connection.execute(select(func.now())).scalar() for _ in range(2))
+    return bool(first == second)
+
+
+def test_a_one_statement_write_runs_without_a_transaction_block_on_postgres(
+    database: Database,
+) -> None:
+    def create(connection: Connection) -> int:
+        row = insert(tenants).values(slug="one", name="One", created=utcnow())
+        return int(connection.execute(row.returning(tenants.c.id)).scalar_one())
+
+    async def scenario() -> tuple[bool, bool, int]:
+        plain = await database.write(_in_transaction_block)
+        alone = await database.write(_in_transaction_block, one_statement=True)
+        return plain, alone, await database.write(create, one_statement=True)
+
+    plain, alone, tenant_id = anyio.run(scenario)
+    assert plain is True
+    assert alone is database.is_sqlite  # SQLite writes keep their BEGIN IMMEDIATE
+    found = database.read_sync(
+        lambda connection: connection.execute(
+            select(tenants.c.id).where(tenants.c.slug == "one")
+        ).scalar_one()
+    )
+    assert found == tenant_id
