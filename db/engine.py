@@ -127,17 +127,28 @@ def create_postgres_engine(
     """The synchronous PostgreSQL engine (psycopg 3). No pre-ping: it would be a round trip
     per checkout. A connection the server dropped fails one statement, and SQLAlchemy then
     invalidates the pool (``db.database`` runs a read once more on a fresh connection)."""
+    return create_engine(
+        url,
+        **_pool_options(pool_size, max_overflow),
+        connect_args=_psycopg_connect_args(statement_timeout_ms),
+    )
+
+
+def _pool_options(pool_size: int, max_overflow: int) -> dict[str, Any]:
+    """What both PostgreSQL engines (synchronous and the event loop's) share."""
+    return {
+        "pool_size": pool_size,
+        "max_overflow": max_overflow,
+        "pool_recycle": 1800,
+        "json_deserializer": load_json,
+    }
+
+
+def _psycopg_connect_args(statement_timeout_ms: int | None) -> dict[str, Any]:
     connect_args: dict[str, Any] = {"connect_timeout": CONNECT_TIMEOUT_SECONDS}
     if statement_timeout_ms:
         connect_args["options"] = f"-c statement_timeout={int(statement_timeout_ms)}"
-    return create_engine(
-        url,
-        pool_size=pool_size,
-        max_overflow=max_overflow,
-        pool_recycle=1800,
-        json_deserializer=load_json,
-        connect_args=connect_args,
-    )
+    return connect_args
 
 
 def async_url(url: str | URL, driver: str = DEFAULT_ASYNC_DRIVER) -> URL:
@@ -162,16 +173,9 @@ def create_async_postgres_engine(
         if statement_timeout_ms:
             connect_args["server_settings"] = {"statement_timeout": str(int(statement_timeout_ms))}
     else:
-        connect_args = {"connect_timeout": CONNECT_TIMEOUT_SECONDS}
-        if statement_timeout_ms:
-            connect_args["options"] = f"-c statement_timeout={int(statement_timeout_ms)}"
+        connect_args = _psycopg_connect_args(statement_timeout_ms)
     return create_async_engine(
-        url,
-        pool_size=pool_size,
-        max_overflow=max_overflow,
-        pool_recycle=1800,
-        json_deserializer=load_json,
-        connect_args=connect_args,
+        url, **_pool_options(pool_size, max_overflow), connect_args=connect_args
     )
 
 
