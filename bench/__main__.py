@@ -160,7 +160,9 @@ def main() -> int:
         store.sqlite_url(data, f"small-{args.seed}.sqlite"), args.small, args.seed, log=log
     )
     # Only the look-up, GraphQL, frontend, RSS and PostgreSQL parts use the large org.
-    needs_large = not only or bool(only & {"lookup", "graphql", "frontend", "rss", "postgres"})
+    needs_large = not only or bool(
+        only & {"lookup", "graphql", "frontend", "rss", "stall", "postgres"}
+    )
     large = (
         store.prepare(
             store.sqlite_url(data, f"large-{args.seed}.sqlite"), args.large, args.seed, log=log
