@@ -30,6 +30,7 @@ protocol is driven only through ``asyncio.Protocol``'s interface.
 """
 
 import asyncio
+import logging
 import re
 from enum import Enum, auto
 from functools import cache
@@ -39,6 +40,8 @@ from uvicorn.config import HTTP_PROTOCOLS
 from uvicorn.importer import import_from_string
 
 from app.settings import Settings
+
+log = logging.getLogger(__name__)
 
 # Twice h11's bound (16 KiB, what uvicorn answers 400 past on the h11 path); real heads (a
 # bearer token, a few headers) are well under 4 KiB.
@@ -168,6 +171,15 @@ class HeaderTimeoutProtocol(asyncio.Protocol):
 
     def _expire(self) -> None:
         self.timer = None
+        self._refuse("request head or body not received in time")
+
+    def _refuse(self, reason: str) -> None:
+        """Close the connection, and say so: an operator sees slow or oversized heads (a
+        slowloris, a misbehaving proxy) that never reach the request log."""
+        if self.transport is not None and not self.transport.is_closing():
+            peer = self.transport.get_extra_info("peername")
+            client = f"{peer[0]}:{peer[1]}" if isinstance(peer, tuple) else "unknown"
+            log.warning("connection from %s closed: %s", client, reason)
         self._close()
 
     def _close(self) -> None:
@@ -220,7 +232,7 @@ class HeaderTimeoutProtocol(asyncio.Protocol):
             end = position + match.end() - before
             self.pending.clear()
         if len(head) > MAX_HEAD_BYTES:
-            self._close()
+            self._refuse("request head too large")
             return -1
         self._head_done(head)
         return end
@@ -231,7 +243,7 @@ class HeaderTimeoutProtocol(asyncio.Protocol):
 
     def _bounded(self, consumed: int) -> int:
         if len(self.pending) > MAX_HEAD_BYTES:
-            self._close()
+            self._refuse("request head too large")
             return -1
         return consumed
 
@@ -259,7 +271,7 @@ class HeaderTimeoutProtocol(asyncio.Protocol):
         end = len(data) if newline < 0 else newline
         self.pending += data[position:end]
         if len(self.pending) > MAX_LINE_BYTES:
-            self._close()
+            self._refuse("chunk line too large")
             return -1
         if newline < 0:
             return len(data)
