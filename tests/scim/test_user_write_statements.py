@@ -98,7 +98,7 @@ def test_entra_create_and_manager_patch_statements(
     )
     assert reply.status_code == 200, reply.text
     assert reply.json()[ENTERPRISE]["manager"]["displayName"] == "Boss@Contoso.Com"
-    assert len(statements) == (3 if postgres else 5), statements
+    assert len(statements) == (2 if postgres else 5), statements
     assert "FOR NO KEY UPDATE" in statements[0] or not postgres
     assert statements[-1 if postgres else -3].startswith(
         "WITH written AS (UPDATE" if postgres else "UPDATE user"
