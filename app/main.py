@@ -143,7 +143,7 @@ def create_app(
             async with (
                 app_metrics(metrics, database, settings.metrics_host_port),
                 retention(database, settings.activity_retention_days),
-                statistics(database),
+                statistics(database, settings.db_analyze_seconds),
             ):
                 # Other processes' changes: LISTEN on PostgreSQL, a poll of the log on SQLite.
                 follow = listen(database.url, feeds) if not database.is_sqlite else feeds.poll()

@@ -1,6 +1,6 @@
 """Planner statistics kept fresh while tenants grow (PostgreSQL; see ``db.statistics``): a
-look every ``EVERY_SECONDS`` at how much the growing tables changed, and an ANALYZE, in a
-worker thread, of those that doubled since their last one."""
+look every ``BLINK_DB_ANALYZE_SECONDS`` at how much the growing tables changed, and an
+ANALYZE, in a worker thread, of those that doubled since their last one."""
 
 import asyncio
 import logging
@@ -35,12 +35,13 @@ async def keep_statistics(database: Database, *, every: float = EVERY_SECONDS) -
 
 
 @asynccontextmanager
-async def statistics(database: Database) -> AsyncIterator[None]:
-    """Keep the statistics fresh while the block runs (nothing on SQLite)."""
-    if database.is_sqlite:
+async def statistics(database: Database, every: float = EVERY_SECONDS) -> AsyncIterator[None]:
+    """Keep the statistics fresh while the block runs, a look every ``every`` seconds
+    (nothing on SQLite, or when ``every`` is 0)."""
+    if database.is_sqlite or every <= 0:
         yield
         return
-    task = asyncio.get_running_loop().create_task(keep_statistics(database))
+    task = asyncio.get_running_loop().create_task(keep_statistics(database, every=every))
     try:
         yield
     finally:

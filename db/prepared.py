@@ -89,7 +89,7 @@ class _DriverStatement:
 
     __slots__ = ("converters", "fixed", "names", "pick", "positional", "sql")
 
-    def __init__(self, statement: Insert | Update | Delete, dialect: Dialect) -> None:
+    def __init__(self, statement: Insert | Update | Delete | Select[Any], dialect: Dialect) -> None:
         compiled = statement.compile(dialect=dialect)
         assert isinstance(compiled, SQLCompiler)
         # compiled.params: every parameter, required ones as None, so none is missing here
@@ -134,11 +134,12 @@ class _DriverStatement:
 
 
 class PreparedWrite:
-    """An INSERT, UPDATE or DELETE compiled once per dialect; ``execute`` runs it."""
+    """An INSERT, UPDATE or DELETE compiled once per dialect; ``execute`` runs it. Also a
+    SELECT whose CTEs write (PostgreSQL), run with ``rows``."""
 
     __slots__ = ("_by_dialect", "statement")
 
-    def __init__(self, statement: Insert | Update | Delete) -> None:
+    def __init__(self, statement: Insert | Update | Delete | Select[Any]) -> None:
         _check_preparable(statement)
         self.statement = statement
         # by dialect class: every engine of one database and driver compiles it alike

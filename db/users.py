@@ -16,23 +16,31 @@ from sqlalchemy import (
     BindParameter,
     ColumnElement,
     Connection,
-    Insert,
     Integer,
     Select,
     String,
     Update,
     bindparam,
     delete,
+    exists,
     func,
     insert,
     literal_column,
+    null,
     select,
+    true,
     update,
 )
 from sqlalchemy.exc import IntegrityError
 
-from db.activity import Recording, event_insert, event_values, record_events
-from db.errors import Conflict, InvalidReference
+from db.activity import (
+    Recording,
+    event_insert,
+    event_insert_from,
+    event_values,
+    record_events,
+)
+from db.errors import Conflict, InvalidReference, Stale
 from db.org_changes import bump_statement, bump_values, note_data_change, note_org_change
 from db.prepared import PreparedSelect, PreparedWrite
 from db.tables import client_columns, group_members, groups, users
@@ -42,6 +50,7 @@ from db.types import utcnow
 WRITABLE_COLUMNS: tuple[str, ...] = client_columns(users)
 
 _manager = users.alias("manager")
+_new_manager = users.alias("new_manager")
 
 #: A user row plus what rendering its manager needs, in one statement.
 USER_WITH_MANAGER: Select[Any] = select(
@@ -76,14 +85,16 @@ _INSERT_USER = PreparedWrite(
 
 @lru_cache(maxsize=512)
 def _update_statement(columns: tuple[str, ...]) -> PreparedWrite:
-    """UPDATE of ``columns`` plus last_modified and version. Only what changed is SET:
-    SQLite rewrites the entries of every index on a SET column, changed or not, and dirties
-    more pages to write at commit."""
+    """UPDATE of ``columns`` plus last_modified and version, of the row at the version it was
+    read at (``where_version``): it matches no row when another writer changed it since.
+    Only what changed is SET: SQLite rewrites the entries of every index on a SET column,
+    changed or not, and dirties more pages to write at commit."""
     return PreparedWrite(
         update(users)
         .where(
             users.c.tenant_id == bindparam("where_tenant_id"),
             users.c.id == bindparam("where_user_id"),
+            users.c.version == bindparam("where_version"),
         )
         .values(
             {
@@ -113,48 +124,62 @@ def _in_one_statement(
     columns: tuple[str, ...] | None, org: bool, event: bool, new_manager: bool = False
 ) -> PreparedWrite:
     """PostgreSQL: a user write, its stripe bump (``db.org_changes``) and, with ``event``, its
-    activity event (``db.activity``) in one statement, the first two as data-modifying CTEs
-    of the last: one round trip instead of three, and the same effects in the same
-    transaction (the three do not read each other's rows). ``columns``: the UPDATE of those
-    columns (``_update_statement``), None: the INSERT of a new user.
+    activity event (``db.activity``) in one statement: one round trip instead of three, and
+    the same effects in the same transaction. ``columns``: the UPDATE of those columns
+    (``_update_statement``), None: the INSERT of a new user.
+
+    An INSERT is a data-modifying CTE of the event's INSERT with the bump (the three read
+    none of each other's rows). An UPDATE may match no row (the row changed since it was
+    read, or, with ``new_manager``, the tenant has no such manager), and then nothing else
+    may happen either, without a rollback to undo it (``Database.write(one_statement=True)``
+    runs it in autocommit): the bump and the event are CTEs that take their row from the
+    UPDATE's, and the statement is a SELECT of ``(rows updated, the new manager's
+    displayName, whether that manager exists)``.
 
     ``new_manager`` (an UPDATE that sets a manager): the UPDATE joins the manager's row in
-    the tenant (``of_manager_tenant_id``, ``of_manager_id``) and the statement returns
-    ``(found, manager_display_name)``; when there is no such manager, nothing was updated
-    (found is 0, or no row comes back without an event) while the bump and the event were:
-    the caller raises, which rolls the transaction back. The name thus comes with the write
-    instead of from a SELECT of its own (one round trip less for a manager PATCH)."""
+    the tenant (``of_manager_tenant_id``, ``of_manager_id``), so that its name comes with the
+    write instead of from a SELECT of its own (one round trip less for a manager PATCH)."""
     if columns is None:
-        write: Insert | Update = insert(users).values(
+        write = insert(users).values(
             {
                 column.key: bindparam(_USER_PARAMETER + column.key, type_=column.type)
                 for column in users.c
             }
         )
+        bump = bump_statement(org=org).cte("bump")
+        if not event:
+            return PreparedWrite(write.add_cte(bump))
+        return PreparedWrite(event_insert().add_cte(write.cte("written"), bump))
+    update_statement = _update_statement(columns).statement
+    assert isinstance(update_statement, Update)
+    tenant, manager = _NEW_MANAGER
+    if new_manager:
+        update_statement = update_statement.where(
+            _manager.c.tenant_id == tenant, _manager.c.id == manager
+        ).returning(_manager.c.display_name.label("manager_display_name"))
     else:
-        update_statement = _update_statement(columns).statement
-        assert isinstance(update_statement, Update)
-        if new_manager:
-            tenant, manager = _NEW_MANAGER
-            update_statement = update_statement.where(
-                _manager.c.tenant_id == tenant, _manager.c.id == manager
+        update_statement = update_statement.returning(null().label("manager_display_name"))
+    written = update_statement.cte("written")
+    wrote = exists(select(literal_column("1")).select_from(written))
+    ctes: list[Any] = [written, bump_statement(org=org).where(wrote).cte("bump")]
+    if event:
+        ctes.append(event_insert_from(select_from=written).cte("event"))
+    manager_exists: ColumnElement[Any] = (
+        exists(
+            select(literal_column("1")).where(
+                _new_manager.c.tenant_id == tenant, _new_manager.c.id == manager
             )
-        write = update_statement
-    bump = bump_statement(org=org).cte("bump")
-    if not event:
-        if new_manager:  # (1, name) when the row was updated, no row when not
-            write = write.returning(literal_column("1"), _manager.c.display_name)
-        return PreparedWrite(write.add_cte(bump))
-    if new_manager:
-        write = write.returning(_manager.c.display_name.label("manager_display_name"))
-    written = write.cte("written")
-    main = event_insert().add_cte(written, bump)
-    if new_manager:
-        main = main.returning(
+        )
+        if new_manager
+        else true()
+    )
+    return PreparedWrite(
+        select(
             select(func.count()).select_from(written).scalar_subquery(),
             select(written.c.manager_display_name).scalar_subquery(),
-        )
-    return PreparedWrite(main)
+            manager_exists,
+        ).add_cte(*ctes)
+    )
 
 
 def _write_with_bump(
@@ -167,14 +192,15 @@ def _write_with_bump(
     row: Mapping[str, Any],
     recording: Recording | None,
     new_manager: str | None = None,
-) -> tuple[str | None] | None:
+) -> str | None:
     """Run a user write (``parameters`` of ``_INSERT_USER`` or of ``_update_statement``),
     note the change (``db.org_changes``) and record the event of ``row``, the row as
     written: one statement on PostgreSQL, one each on SQLite (no data-modifying CTEs).
 
-    ``new_manager`` (PostgreSQL, an UPDATE): the manager the row gets, looked up in the
-    tenant by the write itself; then returns ``(its displayName,)``, or None when the tenant
-    has no such user (nothing updated; the caller must raise)."""
+    An UPDATE that matched no row wrote nothing and raises ``Stale``. ``new_manager``
+    (PostgreSQL, an UPDATE): the manager the row gets, looked up in the tenant by the write
+    itself; returns its displayName, or raises InvalidReference when the tenant has no such
+    user (nothing written)."""
     event = None if recording is None else recording.event_of(row)
     if connection.dialect.name == "postgresql":
         if columns is None:
@@ -183,18 +209,21 @@ def _write_with_bump(
         if recording is not None and event is not None:
             parameters |= event_values(tenant_id, recording.origin, event)
         statement = _in_one_statement(columns, org, event is not None, new_manager is not None)
-        if new_manager is None:
+        if columns is None:
             statement.execute(connection, parameters)
             return None
         parameters["of_manager_tenant_id"] = tenant_id
         parameters["of_manager_id"] = new_manager
-        returned = statement.rows(connection, parameters)
-        if not returned or not returned[0][0]:
-            return None
-        return (returned[0][1],)
+        updated, manager_name, manager_exists = statement.rows(connection, parameters)[0]
+        if not updated:
+            if new_manager is not None and not manager_exists:
+                raise _unknown_manager(new_manager)
+            raise Stale("the user changed since it was read")
+        return None if manager_name is None else str(manager_name)
     assert new_manager is None, "SQLite looks the manager up with a statement of its own"
     statement = _INSERT_USER if columns is None else _update_statement(columns)
-    statement.execute(connection, parameters)
+    if not statement.execute(connection, parameters):
+        raise Stale("the user changed since it was read")
     if org:
         note_org_change(connection, tenant_id)
     else:
@@ -407,6 +436,7 @@ def update_user(
     parameters["new_version"] = row["version"]
     parameters["where_tenant_id"] = tenant_id
     parameters["where_user_id"] = previous["id"]
+    parameters["where_version"] = previous["version"]
     org = manager_changed or bool(row["active"]) != bool(previous["active"])
     try:
         manager = _write_with_bump(
@@ -422,9 +452,7 @@ def update_user(
     except IntegrityError as error:
         raise _integrity(error) from None
     if new_manager is not None:
-        if manager is None:
-            raise _unknown_manager(new_manager)
-        row["manager_display_name"] = manager[0]
+        row["manager_display_name"] = manager
     return row
 
 

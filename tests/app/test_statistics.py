@@ -27,7 +27,8 @@ def _grown(database: Database) -> None:
     database.write_sync(work)
 
 
-def test_the_server_analyzes_a_table_that_grew(database: Database) -> None:
+def test_the_server_analyzes_a_table_that_grew(isolated_database: Database) -> None:
+    database = isolated_database
     _grown(database)
     if database.is_sqlite:
         assert database.read_sync(stale_tables) == []

@@ -45,7 +45,8 @@ def _stale(database: Database) -> list[str]:
     return []
 
 
-def test_a_table_that_grew_is_analyzed_once(database: Database) -> None:
+def test_a_table_that_grew_is_analyzed_once(isolated_database: Database) -> None:
+    database = isolated_database
     _analyze_all(database)
     _grow(database, MIN_CHANGES + 10)
     if database.is_sqlite:
@@ -58,7 +59,8 @@ def test_a_table_that_grew_is_analyzed_once(database: Database) -> None:
     assert database.write_sync(analyze_stale) == []
 
 
-def test_a_few_changes_are_not_worth_an_analyze(database: Database) -> None:
+def test_a_few_changes_are_not_worth_an_analyze(isolated_database: Database) -> None:
+    database = isolated_database
     _analyze_all(database)
     _grow(database, MIN_CHANGES // 2)
     time.sleep(0.2)
@@ -66,9 +68,12 @@ def test_a_few_changes_are_not_worth_an_analyze(database: Database) -> None:
     assert database.write_sync(analyze_stale) == []
 
 
-def test_a_plan_made_for_a_small_tenant_is_made_again_once_it_grew(database: Database) -> None:
+def test_a_plan_made_for_a_small_tenant_is_made_again_once_it_grew(
+    isolated_database: Database,
+) -> None:
     """The generic plan of a point statement, prepared at 5 users, after growth to 5,000
     and the refresh: the primary key, reading a few buffers, not the tenant's entries."""
+    database = isolated_database
     _analyze_all(database)
     tenant_id = _grow(database, 5)
     if database.is_sqlite:
