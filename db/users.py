@@ -408,7 +408,10 @@ def update_user(
     """Replace the writable columns of the user ``previous`` (a row from ``get_user``; the
     columns ``values`` leaves out keep their value) and bump its version. Returns the row as
     ``get_user`` would read it back. ``recording``: the activity event to record with it
-    (``db.activity.Recording``)."""
+    (``db.activity.Recording``). The row is written at ``previous``'s version: when another
+    writer changed it since, nothing is written and it raises ``Stale`` (``Database.write``
+    runs the unit of work again), so ``previous`` need not have been read under a lock; on
+    PostgreSQL the write is then one statement (``Database.write(one_statement=True)``)."""
     _check_writable(values)
     row = {**previous, **values}
     manager_id = row["manager_id"]
