@@ -20,7 +20,7 @@ BATCH = 5_000  # ~250 KB per PATCH body, well under the 1 MiB limit
 @pytest.fixture
 def scim(database_url: str, tenant: TenantTokens) -> Iterator[TestClient]:
     """A client whose token stays verified for the whole test: no look-up joins the counts."""
-    settings = Settings(database_url=database_url, token_cache_seconds=3600)
+    settings = Settings(database_url=database_url, token_cache_seconds=3600, db_analyze_seconds=0)
     with TestClient(create_app(settings), headers=tenant.scim_headers()) as client:
         yield client
 

@@ -23,7 +23,9 @@ MANY = 10_000
 @pytest.fixture
 def scim(database_url: str, tenant: TenantTokens) -> Iterator[TestClient]:
     """Tokens stay verified for the whole test: no token look-up joins the counts."""
-    settings = Settings(database_url=database_url, token_cache_seconds=3600, request_log=False)
+    settings = Settings(
+        database_url=database_url, token_cache_seconds=3600, request_log=False, db_analyze_seconds=0
+    )
     with TestClient(create_app(settings), headers=tenant.scim_headers()) as client:
         yield client
 
