@@ -117,8 +117,12 @@ class UserFilterSpec:
 #: shorter text matches the same users, found by reading the tenant.
 SEARCH_INDEX_MIN_LENGTH = 3
 
-#: SQLite's FTS5 table of the search (migration 0010), kept in step with ``user`` by triggers.
-_user_search = table("user_search", table_column("user_id", String))
+#: SQLite's FTS5 table of the search and the key of each user's row in it (migration 0010),
+#: kept in step with ``user`` by triggers.
+_user_search = table("user_search", table_column("rowid", Integer))
+_user_search_key = table(
+    "user_search_key", table_column("key", Integer), table_column("user_id", String)
+)
 
 
 def search_conditions(tenant_id: int, search: str, dialect: str) -> list[ColumnElement[bool]]:
@@ -140,10 +144,11 @@ def search_conditions(tenant_id: int, search: str, dialect: str) -> list[ColumnE
     )
     if dialect != "sqlite" or len(needle) < SEARCH_INDEX_MIN_LENGTH:
         return [in_tenant(tenant_id), matches]
-    phrase = '{display_name user_name email} : "' + needle.replace('"', '""') + '"'
-    candidates = select(_user_search.c.user_id).where(
+    phrase = '"' + needle.replace('"', '""') + '"'
+    matched = select(_user_search.c.rowid).where(
         literal_column("user_search").op("MATCH")(bindparam("search_phrase", phrase, unique=True))
     )
+    candidates = select(_user_search_key.c.user_id).where(_user_search_key.c.key.in_(matched))
     # Without statistics SQLite takes an equality on the tenant for a selective one and would
     # read the whole tenant through its index, testing each user against the candidates;
     # one tenant usually holds nearly every user (likelihood() is SQLite's planner hint).
