@@ -142,7 +142,8 @@ def search_conditions(tenant_id: int, search: str, dialect: str) -> list[ColumnE
             for column in (users.c.display_name, users.c.user_name, users.c.email)
         )
     )
-    if dialect != "sqlite" or len(needle) < SEARCH_INDEX_MIN_LENGTH:
+    # FTS5's query syntax has no way to say a NUL: such a text is looked for by reading.
+    if dialect != "sqlite" or len(needle) < SEARCH_INDEX_MIN_LENGTH or "\x00" in needle:
         return [in_tenant(tenant_id), matches]
     phrase = '"' + needle.replace('"', '""') + '"'
     matched = select(_user_search.c.rowid).where(

@@ -157,6 +157,10 @@ def test_case_short_terms_and_wildcards(database: Database, tenants: tuple[int, 
     assert names("%") == {"percent@contoso.com"}  # a literal percent sign, not a wildcard
     assert names("r_s") == {"underscore@contoso.com"}
     assert names('"hi"') == {"quote@contoso.com"}  # FTS5's quote, quoted
+    for syntax in ("*ur", "ur*", "a:b", "(x)", "NEAR", "-ac", "^ad", "{email}: a"):
+        assert names(syntax) == set()  # FTS5's query syntax is text here
+    if database.engine.dialect.name == "sqlite":  # PostgreSQL refuses a NUL in text
+        assert names("ad\x00a") == set()
 
 
 def test_the_index_follows_every_write(database: Database, tenants: tuple[int, int]) -> None:
