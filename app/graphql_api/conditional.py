@@ -4,9 +4,7 @@ An ASGI middleware in front of the GraphQL view (behind the token check, so a re
 is refused before anything here runs). For a query sent over GET or POST it
 
 * resolves a persisted query (``app.graphql_api.persisted``) and hands the view the request
-  with the document filled in — the view, and strawberry in it, run as for any request (a
-  GET's query parameters go to the view as parsed here, on the request's state, so the
-  query string is parsed once);
+  with the document filled in — the view, and strawberry in it, run as for any request;
 * reads the tenant's change counters (``db.org_changes.tenant_versions``: one statement over
   the tenant's stripes) and derives the ETag from the data version, the tenant, the document,
   the variables, the operation name and the schema;
@@ -28,7 +26,7 @@ import hashlib
 from collections.abc import Mapping
 from functools import partial
 from typing import Any
-from urllib.parse import parse_qsl
+from urllib.parse import parse_qsl, urlencode
 
 import orjson
 from starlette.responses import JSONResponse, Response
@@ -41,9 +39,6 @@ from db.tokens import TokenGrant
 
 #: The request state key of the counters read for this request (``TenantVersions``).
 VERSIONS_STATE = "tenant_versions"
-#: The request state key of a GET's query parameters as parsed here (``dict[str, str]``,
-#: the document resolved): the view reads them instead of parsing the query string again.
-QUERY_PARAMS_STATE = "graphql_query_params"
 CACHE_CONTROL = b"private, no-cache"
 _STREAMED = (b"multipart/mixed", b"text/event-stream")
 
@@ -102,13 +97,14 @@ class ConditionalGraphQL:
         except orjson.JSONDecodeError:
             await self.app(scope, receive, send)
             return
+        forward = scope
         query = await self._resolve(request, scope, receive, send)
         if query is None:
             return
-        # The view reads these, the persisted document filled in (see QUERY_PARAMS_STATE).
-        params["query"] = query
-        scope.setdefault("state", {})[QUERY_PARAMS_STATE] = params
-        await self._answer(scope, receive, send, grant, query, request)
+        if query != request["query"]:
+            params["query"] = query
+            forward = {**scope, "query_string": urlencode(params).encode("latin-1")}
+        await self._answer(forward, receive, send, grant, query, request)
 
     async def _post(self, scope: Scope, receive: Receive, send: Send, grant: TokenGrant) -> None:
         body = await _read_body(receive)

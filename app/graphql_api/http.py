@@ -9,12 +9,11 @@ take them), and must be a JSON object: strawberry would fail on ``null`` or ``12
 AttributeError. Size and nesting are limited before this app by ``app.request_limits``.
 """
 
-from collections.abc import Mapping
 from typing import Any, cast
 
 import orjson
 import strawberry
-from cross_web import HTTPException, StarletteRequestAdapter
+from cross_web import HTTPException
 from starlette.requests import Request
 from starlette.responses import HTMLResponse, JSONResponse, Response
 from starlette.types import Receive, Scope, Send
@@ -22,7 +21,7 @@ from strawberry.asgi import GraphQL
 from strawberry.http import GraphQLHTTPResponse
 from strawberry.types import ExecutionResult
 
-from app.graphql_api.conditional import QUERY_PARAMS_STATE, VERSIONS_STATE
+from app.graphql_api.conditional import VERSIONS_STATE
 from app.graphql_api.context import Context
 from app.graphql_api.errors import unavailable_code
 from app.graphql_api.graphiql import graphiql_page
@@ -47,25 +46,7 @@ _REQUEST_CODES = {
 _UNAVAILABLE_STATE = "store_unavailable"
 
 
-class _RequestAdapter(StarletteRequestAdapter):
-    """Starlette's request, with a GET's query parameters as ``ConditionalGraphQL`` parsed
-    them (with the persisted document filled in) when it did: the query string of a GET is
-    parsed once per request, not once there and again here."""
-
-    def __init__(self, request: Request) -> None:
-        super().__init__(request)
-        self.parsed: dict[str, str] | None = request.scope.get("state", {}).get(QUERY_PARAMS_STATE)
-
-    @property
-    def query_params(self) -> Mapping[str, str | None]:
-        if self.parsed is not None:
-            return self.parsed
-        return super().query_params
-
-
 class DirectoryGraphQL(GraphQL[Context, None]):
-    request_adapter_class = _RequestAdapter
-
     def __init__(
         self, schema: strawberry.Schema, database: Database, *, max_json_depth: int = 32
     ) -> None:

@@ -266,36 +266,3 @@ def test_a_bad_persisted_query_is_a_400_with_a_code(acme: Tenant, persisted: obj
     response = acme.post({"query": CARD, "extensions": {"persistedQuery": persisted}})
     assert response.status_code == 400
     assert response.json()["errors"][0]["extensions"]["code"] == "BAD_PERSISTED_QUERY"
-
-
-def test_a_get_query_string_is_parsed_once(acme: Tenant, monkeypatch: pytest.MonkeyPatch) -> None:
-    """The conditional layer parses a GET's query string and hands the parameters to the
-    view, which does not parse it again (Starlette's QueryParams would)."""
-    import starlette.datastructures
-
-    import app.graphql_api.conditional
-
-    parsed: list[str] = []
-
-    def counting(original: Callable[..., Any]) -> Callable[..., Any]:
-        def parse(text: str, *args: Any, **kwargs: Any) -> Any:
-            if "variables=" in text:
-                parsed.append(text)
-            return original(text, *args, **kwargs)
-
-        return parse
-
-    for module in (starlette.datastructures, app.graphql_api.conditional):
-        monkeypatch.setattr(module, "parse_qsl", counting(module.parse_qsl))
-    ada = acme.user("ada@acme.test")
-    response = acme.get({"query": CARD, "variables": json.dumps({"id": ada})})
-    assert response.status_code == 200
-    assert response.json()["data"]["user"] is not None
-    assert len(parsed) == 1
-    # A persisted document sent by hash over GET: the view runs the document it stands for.
-    by_hash = {"persistedQuery": {"version": 1, "sha256Hash": sha256_hex(CARD)}}
-    registered = acme.post({"query": CARD, "variables": {"id": ada}, "extensions": by_hash})
-    parsed.clear()
-    over_get = acme.get({"variables": json.dumps({"id": ada}), "extensions": json.dumps(by_hash)})
-    assert over_get.content == registered.content
-    assert len(parsed) == 1
