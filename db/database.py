@@ -220,9 +220,9 @@ class Database:
             if self.async_engine is None
             else self.async_engine.execution_options(isolation_level="AUTOCOMMIT")
         )
-        # Connections of the event loop's reads, kept between reads (db.loop_readers): never
-        # more than leave writes as many connections as the pool's size.
-        self._loop_readers = LoopReaders(limit=max(0, min(pool_size, max_overflow)))
+        # Connections of the event loop's reads, kept between reads (db.loop_readers): at
+        # most the pool's overflow, so that writes always find the pool's size.
+        self._loop_readers = LoopReaders(limit=max(0, max_overflow))
         self._loop: asyncio.AbstractEventLoop | None = None
         self._loop_watch: asyncio.Task[None] | None = None
         # Readers run without a transaction: SQLite's own read engine sends no BEGIN, and

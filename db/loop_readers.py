@@ -12,13 +12,14 @@ each, and an authentication, on the same CPUs): one every ~20 look-ups in the be
 
 ``LoopReaders`` keeps the connections of finished reads, checked out and in autocommit, and
 the next read takes the one used last: a read is one ``run_sync``. It keeps at most ``limit``
-of them (``Database`` gives it the smaller of the pool size and its overflow, so that writes
-always find as many connections as the pool's size); what comes back beyond that goes back to
-the pool as before. They stay SQLAlchemy's connections, checked out of its pool, so the pool's
-bound on connections still holds, and every connection goes back to the pool
-``HOLD_SECONDS`` after it was taken from it (when next used, or when another read comes back
-after that): the pool's recycling (``pool_recycle``) and its invalidation of connections after
-a lost one apply to them within that time.
+of them (``Database`` gives it the pool's overflow, so that writes always find as many
+connections as the pool's size); what comes back beyond that goes back to the pool as before,
+which keeps ``pool_size`` more. They stay SQLAlchemy's connections, checked out of its pool, so
+the pool's bound on connections still holds, and every connection goes back to the pool
+``HOLD_SECONDS`` after it was taken from it (when it comes back from a read, or when another
+read comes back after that): the pool's recycling (``pool_recycle``) and its invalidation of
+connections after a lost one apply to them within that time, and the connections a burst of
+reads opened beyond the pool's size are closed about that long after the burst, not at once.
 
 A read that fails gives its connection back to the pool, which resets it, or drops it when it
 was lost. A lost connection usually means the others are lost too (a restart or failover of
