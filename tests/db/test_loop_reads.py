@@ -108,11 +108,12 @@ def test_readers_keep_at_most_the_pool_overflow(database_url: str) -> None:
         database.dispose()
 
 
+@POSTGRES_ONLY
 def test_a_connection_goes_back_to_the_pool_once_held_long_enough(database: Database) -> None:
     """What the pool does at checkout (recycling, replacing what it invalidated) still applies
-    to connections kept between reads, once they were held ``hold_seconds``."""
-    if database.async_engine is None:
-        pytest.skip("SQLite reads share one inline connection, outside any pool's recycling")
+    to connections kept between reads, once they were held ``hold_seconds`` (PostgreSQL only:
+    SQLite reads share one inline connection, outside any pool)."""
+    assert database.async_engine is not None
     engine = database.async_engine.execution_options(isolation_level="AUTOCOMMIT")
     now = [0.0]
     readers = LoopReaders(limit=4, hold_seconds=60, clock=lambda: now[0])
