@@ -43,6 +43,7 @@ from app.request_log import RequestLog
 from app.route_templates import RouteTemplates
 from app.security_headers import SecurityHeaders
 from app.settings import Settings
+from app.statistics import statistics
 from app.web.pages import web_routes
 from db.activity_sequencer import Sequencer
 from db.database import Database
@@ -142,6 +143,7 @@ def create_app(
             async with (
                 app_metrics(metrics, database, settings.metrics_host_port),
                 retention(database, settings.activity_retention_days),
+                statistics(database, settings.db_analyze_seconds),
             ):
                 # Other processes' changes: LISTEN on PostgreSQL, a poll of the log on SQLite.
                 follow = listen(database.url, feeds) if not database.is_sqlite else feeds.poll()

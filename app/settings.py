@@ -37,6 +37,12 @@ class Settings(BaseSettings):
         description="The same for work that grows with the tenant (large group changes, "
         "activity-log pruning, org-chart figures; 0: no limit)",
     )
+    db_analyze_seconds: float = Field(
+        default=2.0,
+        ge=0,
+        description="How often the server checks whether a growing table doubled since its "
+        "last ANALYZE and analyzes it (0: never; autovacuum's own ANALYZE then has to do)",
+    )
     db_async_driver: AsyncDriver = Field(
         default="asyncpg",
         description="Driver of the PostgreSQL connections requests use (asyncpg or psycopg)",

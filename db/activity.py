@@ -27,6 +27,7 @@ from typing import Any
 
 from sqlalchemy import (
     Connection,
+    FromClause,
     Insert,
     Integer,
     String,
@@ -145,6 +146,16 @@ def event_insert() -> Insert:
             for name in _COLUMNS
         }
     )
+
+
+def event_insert_from(select_from: FromClause) -> Insert:
+    """``event_insert`` as an INSERT ... SELECT from ``select_from``: one event per row of
+    it, none when it has none (PostgreSQL, ``db.users``: the event of an UPDATE that may
+    match no row)."""
+    values = [
+        bindparam(EVENT_PARAMETER + name, type_=activity_events.c[name].type) for name in _COLUMNS
+    ]
+    return insert(activity_events).from_select(_COLUMNS, select(*values).select_from(select_from))
 
 
 _INSERT_ONE = PreparedWrite(event_insert())

@@ -91,7 +91,7 @@ from db.engine import (
     is_sqlite,
     normalise_url,
 )
-from db.errors import QueryTimeout, Unavailable
+from db.errors import QueryTimeout, Stale, Unavailable
 from db.loop_readers import LoopReaders
 
 T = TypeVar("T")
@@ -147,6 +147,7 @@ def _store_error(error: Exception) -> Exception:
 
 
 _UNREACHABLE = "the database cannot be reached; try again"
+_KEPT_CHANGING = "the resource kept changing while it was written; try again"
 
 
 async def _connect(engine: AsyncEngine) -> AsyncConnection:
@@ -275,6 +276,9 @@ class Database:
         while True:
             try:
                 return self._write_in_transaction(fn)
+            except Stale as error:
+                if attempt >= retry.STALE_ATTEMPTS:
+                    raise Unavailable(_KEPT_CHANGING) from error
             except DBAPIError as error:
                 if attempt >= retry.ATTEMPTS or not retry.is_retryable(error):
                     raise
@@ -322,11 +326,17 @@ class Database:
         serialization failures run it again (``db.retry``), and so does a lost connection
         before COMMIT (see the module's doc).
 
-        ``one_statement``: ``fn`` sends at most one statement (and raises before sending it
-        or not at all). PostgreSQL then runs that statement in autocommit: a statement is
-        atomic on its own, so the BEGIN and COMMIT round trips buy nothing. A connection
-        lost while it ran is reported, never run again (it may have committed), as for a
-        COMMIT that got no answer."""
+        ``one_statement``: ``fn`` writes with at most one statement, the last it sends (and
+        raises before sending it or not at all); the statements before it only read.
+        PostgreSQL then runs ``fn`` in autocommit: a statement is atomic on its own, so the
+        BEGIN and COMMIT round trips buy nothing. What it read may change before its write
+        runs: the write must then match nothing and raise ``Stale`` (``db.users`` writes
+        the row at the version it read), and ``fn`` runs again. A connection lost while it
+        ran is reported, never run again (it may have committed), as for a COMMIT that got
+        no answer.
+
+        ``Stale`` from ``fn`` runs it again (up to ``retry.STALE_ATTEMPTS`` times, then
+        ``Unavailable``), in any mode: nothing was written."""
         if not self.is_sqlite:
             return await self._write_postgres(fn, in_thread, one_statement)
         attempt = 1
@@ -334,6 +344,9 @@ class Database:
             try:
                 result = await self._write_once(fn, in_thread)
                 break
+            except Stale as error:
+                if attempt >= retry.STALE_ATTEMPTS:
+                    raise Unavailable(_KEPT_CHANGING) from error
             except DBAPIError as error:
                 if attempt >= retry.ATTEMPTS or not retry.is_retryable(error):
                     raise
@@ -370,6 +383,10 @@ class Database:
                 if one_statement:
                     return await self._write_one_statement(engine, fn)
                 return await self._write_on_loop(engine, fn)
+            except Stale as error:
+                # Nothing was written (the write matched no row): read and write again.
+                if attempt >= retry.STALE_ATTEMPTS:
+                    raise Unavailable(_KEPT_CHANGING) from error
             except _CommitFailed as failed:
                 if attempt >= retry.ATTEMPTS or not retry.is_retryable(failed.error):
                     # A COMMIT that broke with its connection may have committed: not run

@@ -4,6 +4,7 @@ StoreError
 ├── NotFound          a tenant, token, user or group that does not exist (in this tenant)
 ├── Conflict          a uniqueness rule was broken (userName, group displayName, tenant slug)
 ├── InvalidReference  a reference names nothing in this tenant (manager, group member)
+├── Stale             a write found its row changed since it was read (the unit of work runs again)
 └── Unavailable       the database cannot be reached, or lost the connection mid-way
     └── QueryTimeout  a statement ran past the statement timeout and was cancelled
 """
@@ -23,6 +24,11 @@ class Conflict(StoreError):
 
 class InvalidReference(StoreError):
     pass
+
+
+class Stale(StoreError):
+    """A write matched no row because another writer changed the row since the unit of work
+    read it: nothing was written. ``Database.write`` runs the unit of work again."""
 
 
 class Unavailable(StoreError):

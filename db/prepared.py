@@ -31,7 +31,16 @@ from collections.abc import Callable, Mapping, Sequence
 from operator import itemgetter
 from typing import Any
 
-from sqlalchemy import BindParameter, Connection, Delete, Dialect, Insert, Select, Update
+from sqlalchemy import (
+    BindParameter,
+    Connection,
+    CursorResult,
+    Delete,
+    Dialect,
+    Insert,
+    Select,
+    Update,
+)
 from sqlalchemy.exc import StatementError
 from sqlalchemy.sql.compiler import SQLCompiler
 from sqlalchemy.sql.visitors import iterate
@@ -80,7 +89,7 @@ class _DriverStatement:
 
     __slots__ = ("converters", "fixed", "names", "pick", "positional", "sql")
 
-    def __init__(self, statement: Insert | Update | Delete, dialect: Dialect) -> None:
+    def __init__(self, statement: Insert | Update | Delete | Select[Any], dialect: Dialect) -> None:
         compiled = statement.compile(dialect=dialect)
         assert isinstance(compiled, SQLCompiler)
         # compiled.params: every parameter, required ones as None, so none is missing here
@@ -125,11 +134,12 @@ class _DriverStatement:
 
 
 class PreparedWrite:
-    """An INSERT, UPDATE or DELETE compiled once per dialect; ``execute`` runs it."""
+    """An INSERT, UPDATE or DELETE compiled once per dialect; ``execute`` runs it. Also a
+    SELECT whose CTEs write (PostgreSQL), run with ``rows``."""
 
     __slots__ = ("_by_dialect", "statement")
 
-    def __init__(self, statement: Insert | Update | Delete) -> None:
+    def __init__(self, statement: Insert | Update | Delete | Select[Any]) -> None:
         _check_preparable(statement)
         self.statement = statement
         # by dialect class: every engine of one database and driver compiles it alike
@@ -137,6 +147,14 @@ class PreparedWrite:
 
     def execute(self, connection: Connection, values: Mapping[str, Any]) -> int:
         """Run the statement with ``values``; the number of rows it matched."""
+        return self._run(connection, values).rowcount
+
+    def rows(self, connection: Connection, values: Mapping[str, Any]) -> list[Sequence[Any]]:
+        """Run a statement with RETURNING; the rows it returned, as the driver gives them
+        (no result type conversion: for plain columns)."""
+        return list(self._run(connection, values).all())
+
+    def _run(self, connection: Connection, values: Mapping[str, Any]) -> CursorResult[Any]:
         dialect = connection.dialect
         compiled = self._by_dialect.get(type(dialect))
         if compiled is None:
@@ -148,4 +166,4 @@ class PreparedWrite:
             raise StatementError(message, compiled.sql, None, None) from None
         except (TypeError, ValueError) as error:  # a bind processor refused a value
             raise StatementError(str(error), compiled.sql, None, error) from error
-        return connection.exec_driver_sql(compiled.sql, parameters).rowcount
+        return connection.exec_driver_sql(compiled.sql, parameters)

@@ -19,6 +19,11 @@ RETRYABLE_SQLSTATES = frozenset({"40001", "40P01"})
 #: an unbounded loop would hide a unit of work that always deadlocks.
 ATTEMPTS = 5
 
+#: Runs of a unit of work whose write found its row changed since it read it (``Stale``):
+#: each run reads the row again, so only a row that other writers change faster than one
+#: can read and write it runs out of them.
+STALE_ATTEMPTS = 10
+
 #: The first wait before running again; each further wait doubles it, up to ``MAX_DELAY``.
 BASE_DELAY = 0.005
 MAX_DELAY = 0.1

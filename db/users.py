@@ -13,21 +13,34 @@ from functools import lru_cache
 from typing import Any
 
 from sqlalchemy import (
+    BindParameter,
     ColumnElement,
     Connection,
     Integer,
     Select,
+    String,
+    Update,
     bindparam,
     delete,
+    exists,
     func,
     insert,
+    literal_column,
+    null,
     select,
+    true,
     update,
 )
 from sqlalchemy.exc import IntegrityError
 
-from db.activity import Recording, event_insert, event_values, record_events
-from db.errors import Conflict, InvalidReference
+from db.activity import (
+    Recording,
+    event_insert,
+    event_insert_from,
+    event_values,
+    record_events,
+)
+from db.errors import Conflict, InvalidReference, Stale
 from db.org_changes import bump_statement, bump_values, note_data_change, note_org_change
 from db.prepared import PreparedSelect, PreparedWrite
 from db.tables import client_columns, group_members, groups, users
@@ -37,6 +50,7 @@ from db.types import utcnow
 WRITABLE_COLUMNS: tuple[str, ...] = client_columns(users)
 
 _manager = users.alias("manager")
+_new_manager = users.alias("new_manager")
 
 #: A user row plus what rendering its manager needs, in one statement.
 USER_WITH_MANAGER: Select[Any] = select(
@@ -71,14 +85,16 @@ _INSERT_USER = PreparedWrite(
 
 @lru_cache(maxsize=512)
 def _update_statement(columns: tuple[str, ...]) -> PreparedWrite:
-    """UPDATE of ``columns`` plus last_modified and version. Only what changed is SET:
-    SQLite rewrites the entries of every index on a SET column, changed or not, and dirties
-    more pages to write at commit."""
+    """UPDATE of ``columns`` plus last_modified and version, of the row at the version it was
+    read at (``where_version``): it matches no row when another writer changed it since.
+    Only what changed is SET: SQLite rewrites the entries of every index on a SET column,
+    changed or not, and dirties more pages to write at commit."""
     return PreparedWrite(
         update(users)
         .where(
             users.c.tenant_id == bindparam("where_tenant_id"),
             users.c.id == bindparam("where_user_id"),
+            users.c.version == bindparam("where_version"),
         )
         .values(
             {
@@ -96,27 +112,74 @@ _INSERT_DEFAULTS: dict[str, Any] = dict.fromkeys(WRITABLE_COLUMNS) | {"active": 
 _USER_PARAMETER = "user_"
 
 
+#: The parameters of the new manager's look-up in ``_in_one_statement`` (``new_manager``).
+_NEW_MANAGER: tuple[BindParameter[int], BindParameter[str]] = (
+    bindparam("of_manager_tenant_id", type_=Integer),
+    bindparam("of_manager_id", type_=String),
+)
+
+
 @lru_cache(maxsize=512)
-def _in_one_statement(columns: tuple[str, ...] | None, org: bool, event: bool) -> PreparedWrite:
+def _in_one_statement(
+    columns: tuple[str, ...] | None, org: bool, event: bool, new_manager: bool = False
+) -> PreparedWrite:
     """PostgreSQL: a user write, its stripe bump (``db.org_changes``) and, with ``event``, its
-    activity event (``db.activity``) in one statement, the first two as data-modifying CTEs
-    of the last: one round trip instead of three, and the same effects in the same
-    transaction (the three do not read each other's rows). ``columns``: the UPDATE of those
-    columns (``_update_statement``), None: the INSERT of a new user."""
-    write = (
-        insert(users).values(
+    activity event (``db.activity``) in one statement: one round trip instead of three, and
+    the same effects in the same transaction. ``columns``: the UPDATE of those columns
+    (``_update_statement``), None: the INSERT of a new user.
+
+    An INSERT is a data-modifying CTE of the event's INSERT with the bump (the three read
+    none of each other's rows). An UPDATE may match no row (the row changed since it was
+    read, or, with ``new_manager``, the tenant has no such manager), and then nothing else
+    may happen either, without a rollback to undo it (``Database.write(one_statement=True)``
+    runs it in autocommit): the bump and the event are CTEs that take their row from the
+    UPDATE's, and the statement is a SELECT of ``(rows updated, the new manager's
+    displayName, whether that manager exists)``.
+
+    ``new_manager`` (an UPDATE that sets a manager): the UPDATE joins the manager's row in
+    the tenant (``of_manager_tenant_id``, ``of_manager_id``), so that its name comes with the
+    write instead of from a SELECT of its own (one round trip less for a manager PATCH)."""
+    if columns is None:
+        write = insert(users).values(
             {
                 column.key: bindparam(_USER_PARAMETER + column.key, type_=column.type)
                 for column in users.c
             }
         )
-        if columns is None
-        else _update_statement(columns).statement
+        bump = bump_statement(org=org).cte("bump")
+        if not event:
+            return PreparedWrite(write.add_cte(bump))
+        return PreparedWrite(event_insert().add_cte(write.cte("written"), bump))
+    update_statement = _update_statement(columns).statement
+    assert isinstance(update_statement, Update)
+    tenant, manager = _NEW_MANAGER
+    if new_manager:
+        update_statement = update_statement.where(
+            _manager.c.tenant_id == tenant, _manager.c.id == manager
+        ).returning(_manager.c.display_name.label("manager_display_name"))
+    else:
+        update_statement = update_statement.returning(null().label("manager_display_name"))
+    written = update_statement.cte("written")
+    wrote = exists(select(literal_column("1")).select_from(written))
+    ctes: list[Any] = [written, bump_statement(org=org).where(wrote).cte("bump")]
+    if event:
+        ctes.append(event_insert_from(select_from=written).cte("event"))
+    manager_exists: ColumnElement[Any] = (
+        exists(
+            select(literal_column("1")).where(
+                _new_manager.c.tenant_id == tenant, _new_manager.c.id == manager
+            )
+        )
+        if new_manager
+        else true()
     )
-    bump = bump_statement(org=org).cte("bump")
-    if not event:
-        return PreparedWrite(write.add_cte(bump))
-    return PreparedWrite(event_insert().add_cte(write.cte("written"), bump))
+    return PreparedWrite(
+        select(
+            select(func.count()).select_from(written).scalar_subquery(),
+            select(written.c.manager_display_name).scalar_subquery(),
+            manager_exists,
+        ).add_cte(*ctes)
+    )
 
 
 def _write_with_bump(
@@ -128,10 +191,16 @@ def _write_with_bump(
     org: bool,
     row: Mapping[str, Any],
     recording: Recording | None,
-) -> None:
+    new_manager: str | None = None,
+) -> str | None:
     """Run a user write (``parameters`` of ``_INSERT_USER`` or of ``_update_statement``),
     note the change (``db.org_changes``) and record the event of ``row``, the row as
-    written: one statement on PostgreSQL, one each on SQLite (no data-modifying CTEs)."""
+    written: one statement on PostgreSQL, one each on SQLite (no data-modifying CTEs).
+
+    An UPDATE that matched no row wrote nothing and raises ``Stale``. ``new_manager``
+    (PostgreSQL, an UPDATE): the manager the row gets, looked up in the tenant by the write
+    itself; returns its displayName, or raises InvalidReference when the tenant has no such
+    user (nothing written)."""
     event = None if recording is None else recording.event_of(row)
     if connection.dialect.name == "postgresql":
         if columns is None:
@@ -139,16 +208,29 @@ def _write_with_bump(
         parameters |= bump_values(tenant_id)
         if recording is not None and event is not None:
             parameters |= event_values(tenant_id, recording.origin, event)
-        _in_one_statement(columns, org, event is not None).execute(connection, parameters)
-        return
+        statement = _in_one_statement(columns, org, event is not None, new_manager is not None)
+        if columns is None:
+            statement.execute(connection, parameters)
+            return None
+        parameters["of_manager_tenant_id"] = tenant_id
+        parameters["of_manager_id"] = new_manager
+        updated, manager_name, manager_exists = statement.rows(connection, parameters)[0]
+        if not updated:
+            if new_manager is not None and not manager_exists:
+                raise _unknown_manager(new_manager)
+            raise Stale("the user changed since it was read")
+        return None if manager_name is None else str(manager_name)
+    assert new_manager is None, "SQLite looks the manager up with a statement of its own"
     statement = _INSERT_USER if columns is None else _update_statement(columns)
-    statement.execute(connection, parameters)
+    if not statement.execute(connection, parameters):
+        raise Stale("the user changed since it was read")
     if org:
         note_org_change(connection, tenant_id)
     else:
         note_data_change(connection, tenant_id)
     if recording is not None and event is not None:
         record_events(connection, tenant_id, recording.origin, [event])
+    return None
 
 
 def get_user(
@@ -261,9 +343,13 @@ def _manager_display_name(
         return None
     found = _MANAGER_NAME.rows(connection, {"tenant_id": tenant_id, "user_id": manager_id})
     if not found:
-        raise InvalidReference(f"manager {manager_id!r} is not a user of this tenant")
+        raise _unknown_manager(manager_id)
     name: str | None = found[0]["display_name"]
     return name
+
+
+def _unknown_manager(manager_id: str) -> InvalidReference:
+    return InvalidReference(f"manager {manager_id!r} is not a user of this tenant")
 
 
 def _check_writable(values: Mapping[str, Any]) -> None:
@@ -322,12 +408,24 @@ def update_user(
     """Replace the writable columns of the user ``previous`` (a row from ``get_user``; the
     columns ``values`` leaves out keep their value) and bump its version. Returns the row as
     ``get_user`` would read it back. ``recording``: the activity event to record with it
-    (``db.activity.Recording``)."""
+    (``db.activity.Recording``). The row is written at ``previous``'s version: when another
+    writer changed it since, nothing is written and it raises ``Stale`` (``Database.write``
+    runs the unit of work again), so ``previous`` need not have been read under a lock; on
+    PostgreSQL the write is then one statement (``Database.write(one_statement=True)``)."""
     _check_writable(values)
     row = {**previous, **values}
     manager_id = row["manager_id"]
     manager_changed = manager_id != previous["manager_id"]
-    if manager_changed:
+    # PostgreSQL looks a new manager up with the UPDATE itself (``_in_one_statement``).
+    new_manager = (
+        manager_id
+        if manager_changed
+        and manager_id is not None
+        and manager_id != row["id"]
+        and connection.dialect.name == "postgresql"
+        else None
+    )
+    if manager_changed and new_manager is None:
         row["manager_display_name"] = _manager_display_name(connection, tenant_id, manager_id)
     if manager_id is not None and manager_id == row["id"]:  # their own manager
         row["manager_display_name"] = row["display_name"]
@@ -341,13 +439,23 @@ def update_user(
     parameters["new_version"] = row["version"]
     parameters["where_tenant_id"] = tenant_id
     parameters["where_user_id"] = previous["id"]
+    parameters["where_version"] = previous["version"]
     org = manager_changed or bool(row["active"]) != bool(previous["active"])
     try:
-        _write_with_bump(
-            connection, tenant_id, changed, parameters, org=org, row=row, recording=recording
+        manager = _write_with_bump(
+            connection,
+            tenant_id,
+            changed,
+            parameters,
+            org=org,
+            row=row,
+            recording=recording,
+            new_manager=new_manager,
         )
     except IntegrityError as error:
         raise _integrity(error) from None
+    if new_manager is not None:
+        row["manager_display_name"] = manager
     return row
 
 

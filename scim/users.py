@@ -109,13 +109,16 @@ def _rewrite(
     operation: Operation,
     change: Callable[[Mapping[str, Any]], dict[str, Any]],
 ) -> Callable[[Connection], Mapping[str, Any]]:
-    """A unit of work: lock the row, check If-Match, write ``change(row)``'s document and
-    record what changed (nothing changed: nothing written, nothing recorded)."""
+    """A unit of work: read the row, check If-Match, write ``change(row)``'s document and
+    record what changed (nothing changed: nothing written, nothing recorded). The write is
+    of the row at the version read (``db.users.update_user``), one statement on PostgreSQL:
+    run it with ``one_statement`` (no lock, no transaction; when another writer changed the
+    row in between, the store runs the unit of work again)."""
     tenant = tenant_id(request)
     who = origin(request)
 
     def work(connection: Connection) -> Mapping[str, Any]:
-        row = get_user(connection, tenant, user_id, for_update=True)
+        row = get_user(connection, tenant, user_id)
         if row is None:
             raise _not_found(user_id)
         check_if_match(request, row["version"])
@@ -133,7 +136,7 @@ async def replace_user(request: Request) -> Response:
     projection = _projection(request)
     document = normalise_resource(USER_RESOURCE_TYPE, await read_json_object(request))
     work = _rewrite(request, user_id, Operation.REPLACE, lambda _row: document)
-    row = await database(request).write(work)
+    row = await database(request).write(work, one_statement=True)
     return _resource_response(request, row, projection=projection)
 
 
@@ -146,7 +149,8 @@ async def patch_user(request: Request) -> Response:
     def change(row: Mapping[str, Any]) -> dict[str, Any]:
         return apply_changes(USER_RESOURCE_TYPE, row_to_document(row), changes)
 
-    row = await database(request).write(_rewrite(request, user_id, Operation.UPDATE, change))
+    work = _rewrite(request, user_id, Operation.UPDATE, change)
+    row = await database(request).write(work, one_statement=True)
     return _resource_response(request, row, projection=projection)
 
 

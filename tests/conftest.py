@@ -32,7 +32,7 @@ from starlette.testclient import TestClient
 from app.main import create_app
 from app.settings import Settings
 from db.database import Database
-from db.engine import create_engine_for
+from db.engine import create_engine_for, is_sqlite
 from db.migrate import upgrade
 from db.tables import metadata
 from db.tenants import create_tenant
@@ -188,9 +188,46 @@ def database(database_url: str) -> Iterator[Database]:
     db.dispose()
 
 
+def _drop_database(url: str) -> None:
+    parsed = make_url(url)
+    engine = create_engine_for(parsed.set(database="postgres"))
+    try:
+        with engine.connect() as connection:
+            connection = connection.execution_options(isolation_level="AUTOCOMMIT")
+            quoted = connection.dialect.identifier_preparer.quote(parsed.database or "")
+            connection.execute(text(f"DROP DATABASE IF EXISTS {quoted} WITH (FORCE)"))
+    finally:
+        engine.dispose()
+
+
+@pytest.fixture
+def isolated_database(database_url: str) -> Iterator[Database]:
+    """``database``, but on PostgreSQL a database of its own, dropped afterwards: for tests
+    that leave behind what the shared one must not keep (planner statistics, which TRUNCATE
+    does not remove and which change later tests' plans)."""
+    url = database_url
+    if not is_sqlite(url):
+        parsed = make_url(url)
+        url = parsed.set(database=f"{parsed.database}_isolated").render_as_string(False)
+        _drop_database(url)
+        create_database_if_missing(url)
+        engine = create_engine_for(url)
+        upgrade(engine)
+        engine.dispose()
+    db = Database(url)
+    try:
+        yield db
+    finally:
+        db.dispose()
+        if not is_sqlite(url):
+            _drop_database(url)
+
+
 @pytest.fixture
 def settings(database_url: str) -> Settings:
-    return Settings(database_url=database_url, token_cache_seconds=5.0)
+    # No ANALYZE by the app (app.statistics): the statistics it would leave behind in the
+    # shared test database would change later tests' plans (tests/app/test_statistics.py).
+    return Settings(database_url=database_url, token_cache_seconds=5.0, db_analyze_seconds=0)
 
 
 @pytest.fixture

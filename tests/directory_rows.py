@@ -69,6 +69,18 @@ def is_activity_numbering(statement: str) -> bool:
     )
 
 
+def is_background(statement: str) -> bool:
+    """A statement of a pass the server runs on its own, which may fall in any request's
+    window: the activity log's numbering (``is_activity_numbering``) or the look at the
+    planner statistics and its ANALYZE (``app.statistics``, PostgreSQL)."""
+    return (
+        is_activity_numbering(statement)
+        or "pg_stat_user_tables" in statement
+        or statement.startswith("ANALYZE")
+        or "pg_try_advisory_xact_lock" in statement
+    )
+
+
 @contextmanager
 def count_statements(*engines: Engine) -> Iterator[StatementLog]:
     """Record every SQL statement the engines send to the database while the block runs."""

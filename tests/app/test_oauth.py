@@ -84,7 +84,10 @@ def basic(client_id: str, secret: str) -> str:
 def open_world(database_url: str, database: Database, **settings: object) -> Iterator[OAuthWorld]:
     clock = Clock()
     database.write_sync(lambda connection: create_tenant(connection, "acme", "Acme"))
-    app = create_app(Settings(database_url=database_url, **settings), clock=clock)  # type: ignore[arg-type]
+    app = create_app(
+        Settings(database_url=database_url, db_analyze_seconds=0, **settings),  # type: ignore[arg-type]
+        clock=clock,
+    )
     with TestClient(app) as client:
         yield OAuthWorld(client, database, clock)
 

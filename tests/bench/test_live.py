@@ -41,7 +41,9 @@ def test_deliveries_match_events_to_the_writes_that_made_them() -> None:
 
 @pytest.fixture
 def base(database_url: str) -> Iterator[str]:
-    with live_server(Settings(database_url=database_url, request_log=False), ws="auto") as url:
+    with live_server(
+        Settings(database_url=database_url, request_log=False, db_analyze_seconds=0), ws="auto"
+    ) as url:
         yield url
 
 

@@ -1,15 +1,17 @@
 """The user repository: tenancy, uniqueness, manager references and deletes."""
 
-from collections.abc import Callable
+import asyncio
+from collections.abc import Callable, Mapping
 from typing import Any
 
 import pytest
-from sqlalchemy import Connection, select
+from sqlalchemy import Connection, func, select
 
+from db.activity import Event, Operation, Origin, Recording, ResourceType
 from db.database import Database
-from db.errors import Conflict, InvalidReference
-from db.org_changes import org_version
-from db.tables import users
+from db.errors import Conflict, InvalidReference, Stale
+from db.org_changes import org_version, tenant_versions
+from db.tables import activity_events, users
 from db.tenants import create_tenant
 from db.users import (
     create_user_row,
@@ -83,6 +85,119 @@ def test_manager_must_be_a_user_of_the_tenant(database: Database, tenants: tuple
     row = database.read_sync(lambda c: get_user(c, acme, report))
     assert row is not None
     assert (row["manager_id"], row["manager_display_name"]) == (boss, "Boss")
+
+
+@pytest.mark.parametrize("recorded", [False, True], ids=["no event", "with its event"])
+def test_setting_a_manager_checks_the_tenant_and_names_the_manager(
+    database: Database, tenants: tuple[int, int], recorded: bool
+) -> None:
+    """PostgreSQL looks the new manager up with the UPDATE itself (with or without the
+    activity event in the same statement): the name comes back with the write, and a manager
+    outside the tenant refuses it whole (no row, version, event or counter changed)."""
+    acme, globex = tenants
+    stranger = database.write_sync(lambda c: insert_user(c, globex, _values("s")))
+    boss = database.write_sync(lambda c: insert_user(c, acme, _values("boss", display_name="B")))
+    user_id = database.write_sync(lambda c: insert_user(c, acme, _values("u")))
+    origin = Origin(request_id="r1", actor_name="test")
+
+    def set_manager(manager_id: str) -> Callable[[Connection], dict[str, Any]]:
+        def work(connection: Connection) -> dict[str, Any]:
+            row = get_user(connection, acme, user_id, for_update=True)
+            assert row is not None
+            recording = (
+                Recording(origin, lambda _row: Event(Operation.UPDATE, ResourceType.USER, user_id))
+                if recorded
+                else None
+            )
+            return update_user(connection, acme, row, {"manager_id": manager_id}, recording)
+
+        return work
+
+    def state() -> tuple[Any, ...]:
+        def read(connection: Connection) -> tuple[Any, ...]:
+            row = get_user(connection, acme, user_id)
+            assert row is not None
+            events = connection.execute(select(func.count()).select_from(activity_events))
+            versions = tenant_versions(connection, acme)
+            return row["manager_id"], row["version"], events.scalar_one(), versions
+
+        return database.read_sync(read)
+
+    before = state()
+    for missing in (stranger, "no-such-user"):
+        with pytest.raises(InvalidReference):
+            database.write_sync(set_manager(missing))
+        assert state() == before
+    written = database.write_sync(set_manager(boss))
+    assert (written["manager_id"], written["manager_display_name"]) == (boss, "B")
+    assert database.read_sync(lambda c: get_user(c, acme, user_id)) == written
+    after = state()
+    assert after[:3] == (boss, before[1] + 1, before[2] + recorded)
+    assert after[3].org == before[3].org + 1
+    # their own manager: the name is their own
+    itself = database.write_sync(set_manager(user_id))
+    assert itself["manager_display_name"] == itself["display_name"]
+
+
+def test_a_write_of_a_row_changed_since_it_was_read_is_stale(
+    database: Database, tenants: tuple[int, int]
+) -> None:
+    """update_user writes the row at the version it was read at: when another writer
+    changed it in between, nothing is written (no version, counter or event) and it raises
+    Stale; Database.write then runs the unit of work again, which reads the row anew."""
+    acme, _ = tenants
+    user_id = database.write_sync(lambda c: insert_user(c, acme, _values("u")))
+    read_before = database.read_sync(lambda c: get_user(c, acme, user_id))
+    assert read_before is not None
+    origin = Origin(request_id="r1", actor_name="test")
+    recording = Recording(origin, lambda _row: Event(Operation.UPDATE, ResourceType.USER, user_id))
+
+    def title(value: str, previous: Mapping[str, Any] | None = None) -> Callable[..., Any]:
+        def work(connection: Connection) -> dict[str, Any]:
+            row = previous or get_user(connection, acme, user_id)
+            assert row is not None
+            return update_user(connection, acme, row, {"title": value}, recording)
+
+        return work
+
+    database.write_sync(title("meanwhile"))
+    before = database.read_sync(lambda c: _state_of(c, acme, user_id))
+
+    def late(connection: Connection) -> bool:
+        try:
+            title("late", read_before)(connection)
+        except Stale:
+            return True
+        return False
+
+    assert database.write_sync(late)
+    assert database.read_sync(lambda c: _state_of(c, acme, user_id)) == before
+
+    runs: list[int] = []
+
+    def stale_once(connection: Connection) -> dict[str, Any]:
+        runs.append(1)
+        return title("second", read_before if len(runs) == 1 else None)(connection)
+
+    written = asyncio.run(_write_and_close(database, stale_once))
+    assert (len(runs), written["title"], written["version"]) == (2, "second", 3)
+    after = database.read_sync(lambda c: _state_of(c, acme, user_id))
+    assert after[:3] == ("second", 3, before[2] + 1)
+
+
+def _state_of(connection: Connection, tenant_id: int, user_id: str) -> tuple[Any, ...]:
+    """(title, version, events, tenant versions)."""
+    row = get_user(connection, tenant_id, user_id)
+    assert row is not None
+    events = connection.execute(select(func.count()).select_from(activity_events)).scalar_one()
+    return row["title"], row["version"], events, tenant_versions(connection, tenant_id)
+
+
+async def _write_and_close(database: Database, work: Callable[[Connection], Any]) -> Any:
+    try:
+        return await database.write(work, one_statement=True)
+    finally:
+        await database.aclose()
 
 
 def test_update_bumps_version_and_notes_org_changes(

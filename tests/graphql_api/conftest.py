@@ -85,7 +85,7 @@ def seeded(
         request.getfixturevalue("postgres_reset")()
         root._postgres_tests += 1
     size = getattr(request.module, "ORG_SIZE", 3000)
-    app = create_app(Settings(database_url=url))
+    app = create_app(Settings(database_url=url, db_analyze_seconds=0))
     database: Database = app.state.database
     acme, globex = make_tokens(database, "acme"), make_tokens(database, "globex")
     with TestClient(app) as client:

@@ -28,7 +28,13 @@ from tests.live_server import live_server
 @pytest.fixture
 def base(database_url: str) -> Iterator[str]:
     with live_server(
-        Settings(database_url=database_url, token_cache_seconds=1.0, request_log=False), ws="auto"
+        Settings(
+            database_url=database_url,
+            token_cache_seconds=1.0,
+            request_log=False,
+            db_analyze_seconds=0,
+        ),
+        ws="auto",
     ) as url:
         yield url
 

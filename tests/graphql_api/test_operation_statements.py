@@ -11,7 +11,7 @@ from starlette.testclient import TestClient
 
 from db.database import Database
 from tests.conftest import TenantTokens
-from tests.directory_rows import count_statements, is_activity_numbering
+from tests.directory_rows import count_statements, is_background
 from tests.graphql_api.org_model import Org, generate_org
 from tests.graphql_api.seeding import seeder_for
 from tests.graphql_api.test_statement_counts import shapes
@@ -89,9 +89,7 @@ def statements(client: TestClient, tokens: TenantTokens, query: str, variables: 
     run()  # warms the token cache, the org figures and the activity log's numbering
     with count_statements(*database.engines) as log:
         run()
-    return [
-        s for s in log.statements if s.strip().upper() != "BEGIN" and not is_activity_numbering(s)
-    ]
+    return [s for s in log.statements if s.strip().upper() != "BEGIN" and not is_background(s)]
 
 
 def test_every_operation_costs_the_same_few_statements_at_two_org_sizes(

@@ -8,7 +8,7 @@ from starlette.applications import Starlette
 from starlette.testclient import TestClient
 
 from scim.config import ScimConfig
-from tests.directory_rows import is_activity_numbering
+from tests.directory_rows import is_background
 from tests.scim.support import BLINK, ENTERPRISE, LIST_RESPONSE, assert_error, create
 
 SEARCH = "urn:ietf:params:scim:api:messages:2.0:SearchRequest"
@@ -209,4 +209,4 @@ def test_match_by_username_is_one_statement(
             event.remove(engine, "before_cursor_execute", record)
     assert _names(body) == ["Alpha"]
     selects = [s for s in statements if s.lstrip().upper().startswith("SELECT")]
-    assert len([s for s in selects if not is_activity_numbering(s)]) == 1
+    assert len([s for s in selects if not is_background(s)]) == 1

@@ -1,0 +1,61 @@
+"""The server refreshes the planner statistics of tables that grew, on its own
+(``app.statistics``; PostgreSQL only)."""
+
+import asyncio
+import time
+
+from sqlalchemy import Connection
+
+from app.statistics import keep_statistics, statistics
+from db.database import Database
+from db.statistics import GROWING_TABLES, MIN_CHANGES, stale_tables
+from db.tenants import create_tenant
+from tests.directory_rows import insert_users
+
+
+def _grown(database: Database) -> None:
+    if not database.is_sqlite:
+        with database.engine.connect().execution_options(isolation_level="AUTOCOMMIT") as c:
+            for name in GROWING_TABLES:
+                c.exec_driver_sql(f'ANALYZE "{name}"')
+
+    def work(connection: Connection) -> None:
+        insert_users(connection, create_tenant(connection, "acme").id, MIN_CHANGES * 2)
+        if connection.dialect.name == "postgresql":
+            connection.exec_driver_sql("SELECT pg_stat_force_next_flush()")
+
+    database.write_sync(work)
+
+
+def test_the_server_analyzes_a_table_that_grew(isolated_database: Database) -> None:
+    database = isolated_database
+    _grown(database)
+    if database.is_sqlite:
+        assert database.read_sync(stale_tables) == []
+
+        async def no_task() -> int:
+            before = len(asyncio.all_tasks())
+            async with statistics(database):
+                return len(asyncio.all_tasks()) - before
+
+        assert asyncio.run(no_task()) == 0
+        return
+    deadline = time.monotonic() + 5
+    while not database.read_sync(stale_tables) and time.monotonic() < deadline:
+        time.sleep(0.05)
+    assert database.read_sync(stale_tables) == ["user"]
+
+    async def run() -> list[str]:
+        task = asyncio.get_running_loop().create_task(keep_statistics(database, every=0.05))
+        try:
+            for _ in range(100):
+                await asyncio.sleep(0.05)
+                stale = await database.read(stale_tables)
+                if not stale:
+                    return stale
+            return stale
+        finally:
+            task.cancel()
+            await database.aclose()
+
+    assert asyncio.run(run()) == []
