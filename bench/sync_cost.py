@@ -200,6 +200,7 @@ def main() -> None:
     parser.add_argument("--postgres", default=None)
     parser.add_argument("--rounds", type=int, default=2)
     parser.add_argument("--profile", choices=("on", "off"), default=None)
+    parser.add_argument("--once", choices=("on", "off"), default=None, help="one run (valgrind)")
     args = parser.parse_args()
     data = WORK / "data"
     data.mkdir(parents=True, exist_ok=True)
@@ -209,6 +210,10 @@ def main() -> None:
             return args.postgres
         return sqlite_url(data, f"sync-cost-{suffix}.sqlite")
 
+    if args.once:
+        cpu, wall = run(url(args.once), args.once == "on", args.users)
+        print(f"log {args.once}: {cpu:.0f} µs CPU/request, {wall:.1f} s", file=sys.stderr)
+        return
     if args.profile:
         run(url(args.profile), args.profile == "on", args.users, profile=True)
         return
