@@ -35,6 +35,7 @@ from enum import StrEnum
 from typing import Any
 
 from sqlalchemy import (
+    BigInteger,
     Connection,
     Insert,
     Integer,
@@ -47,6 +48,7 @@ from sqlalchemy import (
     select,
     update,
 )
+from sqlalchemy.dialects.postgresql import ARRAY
 
 from db.org_changes import note_data_change
 from db.prepared import PreparedWrite
@@ -251,6 +253,23 @@ _NUMBER = (
 _LOCK = select(func.pg_advisory_xact_lock(cast(SEQUENCE_LOCK_KEY, Integer), _TENANT))
 # Sent when the pass's transaction commits, never for a pass that rolls back.
 _NOTIFY = select(func.pg_notify(NOTIFY_CHANNEL, bindparam("payload", type_=String)))
+# PostgreSQL: the same UPDATE by primary key for every event of the pass at once, its ids and
+# numbers as two arrays (a join to them by primary key, whatever the statistics of ``seq``),
+# and the NOTIFY with it: one statement where there were one per event and one more.
+_numbers = (
+    func.unnest(
+        bindparam("event_ids", type_=ARRAY(BigInteger)),
+        bindparam("positions", type_=ARRAY(BigInteger)),
+    )
+    .table_valued("event_id", "position")
+    .render_derived(name="numbers")
+)
+_NUMBER_ALL_AND_NOTIFY = _NOTIFY.add_cte(
+    update(activity_events)
+    .where(activity_events.c.id == _numbers.c.event_id)
+    .values(seq=_numbers.c.position)
+    .cte("numbered")
+)
 
 
 def sequence_events(connection: Connection, tenant_id: int) -> int:
@@ -266,12 +285,18 @@ def sequence_events(connection: Connection, tenant_id: int) -> int:
     if not waiting:
         return 0
     top = int(waiting[0].numbered_up_to)
+    if postgresql:
+        numbers = {
+            "event_ids": [row.id for row in waiting],
+            "positions": list(range(top + 1, top + len(waiting) + 1)),
+            "payload": f"{tenant_id}:{top + len(waiting)}",
+        }
+        connection.execute(_NUMBER_ALL_AND_NOTIFY, numbers)
+        return len(waiting)
     connection.execute(
         _NUMBER,
         [{"event_id": row.id, "position": top + rank} for rank, row in enumerate(waiting, 1)],
     )
-    if postgresql:
-        connection.execute(_NOTIFY, {"payload": f"{tenant_id}:{top + len(waiting)}"})
     return len(waiting)
 
 

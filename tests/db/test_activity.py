@@ -8,7 +8,7 @@ from functools import partial
 from typing import Any
 
 import pytest
-from sqlalchemy import Connection, select, update
+from sqlalchemy import Connection, event, select, update
 
 from db.activity import (
     MAX_LISTED_MEMBERS,
@@ -154,6 +154,28 @@ def test_sqlite_numbers_events_as_it_inserts_them_after_the_highest(
         ("a4", 4),
         ("a5", 5),
     ]
+
+
+def test_a_pass_numbers_every_event_in_one_statement_on_postgresql(
+    database: Database, tenants: tuple[int, int]
+) -> None:
+    """PostgreSQL: the lock, the unnumbered events, then one UPDATE of all of them by primary
+    key with the NOTIFY: three statements however many events wait. SQLite (events left by an
+    earlier version only): the read, then one executemany UPDATE."""
+    acme, _ = tenants
+    _record_unnumbered(database, acme, *(_event(f"u{n}") for n in range(50)))
+    sent: list[str] = []
+
+    def record(_conn: Any, _cursor: Any, statement: str, *_: Any) -> None:
+        sent.append(statement)
+
+    event.listen(database.engine, "before_cursor_execute", record)
+    try:
+        assert _sequence(database, acme) == 50
+    finally:
+        event.remove(database.engine, "before_cursor_execute", record)
+    assert len(sent) == (2 if database.is_sqlite else 3), sent
+    assert [r["seq"] for r in _log(database, acme)] == list(range(1, 51))
 
 
 def test_many_events_of_one_write_are_one_insert_in_order(
