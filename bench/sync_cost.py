@@ -1,6 +1,7 @@
 """The Entra-style sync in process, log on and off: CPU per request, no HTTP server.
 
     python -m bench.sync_cost [--users 2000] [--postgres URL] [--profile on|off] [--rounds 2]
+    valgrind --tool=callgrind python -m bench.sync_cost --users N --once on|off
 
 Builds the app as shipped (``app.main:create_app``, request log on in JSON to stdout
 (redirect it), rate limit off as in ``make bench``'s sync) over a fresh empty
@@ -9,7 +10,12 @@ match GET, the POST and the manager PATCH — from 8 asyncio tasks as ASGI calls
 callables). The process's CPU time (``time.process_time``, which on PostgreSQL leaves the
 database server out) divided by the requests is the figure, with the activity log on (as
 shipped) and off, rounds interleaved; the lifespan's end (the last numbering passes) is inside
-the count. ``--profile on`` prints cProfile's view of one run with the log on.
+the count. ``--profile on|off`` prints cProfile's view of one run (and keeps it in
+``.bench/sync-cost-on|off.pstats``); ``--once`` makes one run, for valgrind: run it at two sizes
+and divide the difference of the instructions by the difference of the users (start-up,
+imports and migrations cancel out; docs/performance.md, 2026-11-30, the activity log's share).
+On PostgreSQL the database of ``--postgres`` is dropped and created again (its name must
+contain ``bench``).
 """
 
 import argparse
