@@ -173,7 +173,9 @@ class Metrics:
         for label, engine in engines.items():
             pool = engine.pool
             if isinstance(pool, QueuePool):
-                self.pool_in_use.labels(label).set(pool.checkedout())
+                # the loop's idle read connections are checked out, but not in use
+                idle = database.idle_loop_readers if label == "loop" else 0
+                self.pool_in_use.labels(label).set(pool.checkedout() - idle)
                 self.pool_size.labels(label).set(pool.size())
 
     async def sample_pool_forever(self, database: Database, interval: float = 2.0) -> None:

@@ -2,10 +2,13 @@
 
     python -m bench.instructions lookup [--size 1000] [--runs 100 200] [--tool callgrind]
     python -m bench.instructions lookup --profile [--runs 400]   # cProfile, no valgrind
+    python -m bench.instructions lookup --postgres postgresql+psycopg://…/NAME   # on PostgreSQL
 
 Builds the app as shipped (``app.main:create_app``: request log on in JSON with ``serve``'s
 logging configuration, into ``.bench/logs/instructions.log``; rate limit and everything else
-at their defaults) over the cached 1,000-user SQLite bench database, starts its lifespan and
+at their defaults) over the cached 1,000-user SQLite bench database (or, with ``--postgres``,
+a PostgreSQL one: what the server process does, not the PostgreSQL server's own work),
+starts its lifespan and
 sends it Entra's look-up ``GET /scim/v2/Users?filter=userName eq "…"`` with a Bearer token, one
 request after the other, for random existing users, as an ASGI call (a scope and two
 callables: no HTTP client in the count). valgrind runs this twice, with ``--runs`` look-ups
@@ -42,6 +45,7 @@ from pathlib import Path
 from typing import Any
 
 import orjson
+from sqlalchemy.engine import make_url
 
 from bench.client import filter_path
 from bench.store import prepare, sqlite_url
@@ -166,7 +170,13 @@ def _paths(org: Any, count: int) -> list[str]:
     return [filter_path("/scim/v2", rng.choice(org.people).user_name) for _ in range(count)]
 
 
-def _database(size: int) -> Any:
+def _database(size: int, postgres: str | None = None) -> Any:
+    """The bench database: SQLite's file, or with ``postgres`` (a server URL) its database
+    ``<name>_instructions_<size>`` on that server."""
+    if postgres:
+        parsed = make_url(postgres)
+        url = parsed.set(database=f"{parsed.database}_instructions_{size}")
+        return prepare(url.render_as_string(hide_password=False), size, SEED, log=print)
     data = WORK / "data"
     data.mkdir(parents=True, exist_ok=True)
     return prepare(sqlite_url(data, f"instructions-{size}.db"), size, SEED, log=print)
@@ -343,6 +353,8 @@ def _driver_alone(url: str, bound: list[Any], run: Callable[[Any, Any], Any]) ->
 
     from db.database import Database
 
+    if make_url(url).get_backend_name() != "sqlite":
+        return []  # PostgreSQL's reads go through asyncpg, which has no synchronous driver
     probe = Database(url)
     sent: list[tuple[str, Any]] = []
 
@@ -399,7 +411,7 @@ async def _lookups(
 
 def inner(args: argparse.Namespace) -> None:
     """One counted process: the app and its phases of ``args.runs`` look-ups each."""
-    bench = _database(args.size)
+    bench = _database(args.size, args.postgres)
     app = _app(bench.url)
     paths = _paths(bench.org, 1_000)
     asyncio.run(_lookups(app, paths, bench.scim_token, args.runs, args.breakdown, wait=True))
@@ -418,7 +430,7 @@ def _parts(out: Path) -> dict[int, int]:
 
 
 def measure(args: argparse.Namespace) -> None:
-    _database(args.size)  # built (and cached) outside the count
+    _database(args.size, args.postgres)  # built (and cached) outside the count
     profiles = WORK / "profiles"
     profiles.mkdir(parents=True, exist_ok=True)
     out = profiles / "callgrind-lookup.out"
@@ -446,6 +458,8 @@ def measure(args: argparse.Namespace) -> None:
     ]
     if args.breakdown:
         command.append("--breakdown")
+    if args.postgres:
+        command += ["--postgres", args.postgres]
     env = {**os.environ, "PYTHONHASHSEED": "0"}
     names = []
     with log.open("ab") as stdout:
@@ -492,7 +506,7 @@ def measure(args: argparse.Namespace) -> None:
 
 def profile(args: argparse.Namespace) -> None:
     """The whole app's look-ups natively under cProfile: the Python-level view."""
-    bench = _database(args.size)
+    bench = _database(args.size, args.postgres)
     log = WORK / "logs" / "instructions.log"
     log.parent.mkdir(parents=True, exist_ok=True)
     sys.stdout = log.open("a")  # the request lines
@@ -528,6 +542,12 @@ def main() -> None:
         "--breakdown", action="store_true", help="also enter the look-up at each layer"
     )
     parser.add_argument("--profile", action="store_true", help="cProfile, no valgrind")
+    parser.add_argument(
+        "--postgres",
+        metavar="URL",
+        help="count on PostgreSQL: the server and database name of the URL "
+        "(<name>_instructions_<size>), instead of SQLite",
+    )
     parser.add_argument("--inner", action="store_true", help=argparse.SUPPRESS)
     args = parser.parse_args()
     if args.inner:

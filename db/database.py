@@ -20,9 +20,11 @@ Request handlers hand the store a unit of work (a function of a ``Connection``) 
   (``AsyncConnection.run_sync``): the unit of work is the same synchronous code, run in a
   greenlet whose every driver call awaits the network, so a lock wait or a slow query
   suspends only its own request, without a worker thread hop per call. Reads run in
-  autocommit, writes in a transaction. Work that asks for ``in_thread=True`` (it grows with
-  the tenant: its Python side would hold the loop) still runs in a worker thread, on the
-  synchronous engine, with the longer statement timeout.
+  autocommit, writes in a transaction. A read's connection is kept for the next read
+  (``db.loop_readers``): a read is one ``run_sync``, without a pool checkout and checkin.
+  Work that asks for ``in_thread=True`` (it grows with the tenant: its Python side would hold
+  the loop) still runs in a worker thread, on the synchronous engine, with the longer
+  statement timeout.
 * The event loop's engine belongs to one loop (its pooled connections do): a process has
   one. Should another loop call in while the first still runs (tests do, from other
   threads), that loop's work takes the thread path instead; when a loop ends, its
@@ -90,6 +92,7 @@ from db.engine import (
     normalise_url,
 )
 from db.errors import QueryTimeout, Unavailable
+from db.loop_readers import LoopReaders
 
 T = TypeVar("T")
 
@@ -217,6 +220,9 @@ class Database:
             if self.async_engine is None
             else self.async_engine.execution_options(isolation_level="AUTOCOMMIT")
         )
+        # Connections of the event loop's reads, kept between reads (db.loop_readers): at
+        # most the pool's overflow, so that writes always find the pool's size.
+        self._loop_readers = LoopReaders(limit=max(0, max_overflow))
         self._loop: asyncio.AbstractEventLoop | None = None
         self._loop_watch: asyncio.Task[None] | None = None
         # Readers run without a transaction: SQLite's own read engine sends no BEGIN, and
@@ -240,6 +246,12 @@ class Database:
         self._inline_writer: Connection | None = None
         self._commits = 0
         self._checkpointing: anyio.Event | None = None  # set while writes are held for one
+
+    @property
+    def idle_loop_readers(self) -> int:
+        """PostgreSQL: connections the event loop's reads keep between reads (checked out of
+        the pool, not in use; see ``db.loop_readers``)."""
+        return self._loop_readers.idle
 
     @property
     def engines(self) -> tuple[Engine, ...]:
@@ -286,16 +298,13 @@ class Database:
             try:
                 if engine is None:
                     return await to_thread.run_sync(partial(self.read_sync, fn))
-                connection = await _connect(engine)
-                try:
-                    return await connection.run_sync(fn)
-                finally:
-                    await connection.close()
+                return await self._loop_readers.run(partial(_connect, engine), fn)
             except (DBAPIError, PoolTimeout) as error:
                 # A read is safe to run again: once, on a fresh connection, when the one it
-                # had was dead (the pool discarded the rest with it).
+                # had was dead (the pool discarded the rest with it, and so do the readers).
                 if attempt == 1 and isinstance(error, DBAPIError) and _is_disconnect(error):
                     log.warning("database connection lost during a read; running it again")
+                    await self._loop_readers.discard_idle()
                     continue
                 raise _store_error(error) from error
         raise AssertionError("unreachable")  # pragma: no cover
@@ -425,6 +434,7 @@ class Database:
                 return None  # another loop, still running, holds the pool
             # That loop ended without cancelling its tasks: its connections cannot be closed
             # any more (their transports belonged to it), only let go of.
+            self._loop_readers.forget()
             self.async_engine.sync_engine.dispose(close=False)
         self._loop = loop
         self._loop_watch = loop.create_task(self._close_at_loop_end(loop))
@@ -439,6 +449,7 @@ class Database:
             if self._loop is loop:
                 assert self.async_engine is not None
                 try:
+                    await self._loop_readers.discard_idle()
                     await self.async_engine.dispose()
                 finally:
                     self._loop = None
@@ -501,6 +512,7 @@ class Database:
     async def aclose(self) -> None:
         """``dispose`` from the event loop: its pool's connections are closed on it."""
         if self.async_engine is not None and self._loop is asyncio.get_running_loop():
+            await self._loop_readers.discard_idle()
             await self.async_engine.dispose()
         self.dispose()
 
@@ -508,6 +520,7 @@ class Database:
         if self.async_engine is not None:
             # From outside the loop that holds them, connections can only be let go of (a
             # loop closes its own when it ends, see _close_at_loop_end).
+            self._loop_readers.forget()
             self.async_engine.sync_engine.dispose(close=False)
         for inline in (self._inline_reader, self._inline_writer):
             if inline is not None:

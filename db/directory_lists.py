@@ -23,7 +23,11 @@ from sqlalchemy import (
     literal_column,
     or_,
     select,
+    table,
     tuple_,
+)
+from sqlalchemy import (
+    column as table_column,
 )
 
 from db.directory_pages import BinaryText, keyset_page
@@ -94,17 +98,8 @@ class UserFilterSpec:
     active: bool | None = None
 
     def conditions(self) -> list[ColumnElement[bool]]:
+        """The conditions other than ``search`` (see ``search_conditions``)."""
         found: list[ColumnElement[bool]] = []
-        if self.search:
-            needle = self.search.lower()
-            found.append(
-                or_(
-                    *(
-                        func.lower(column).contains(needle, autoescape=True)
-                        for column in (users.c.display_name, users.c.user_name, users.c.email)
-                    )
-                )
-            )
         for column, value in (
             (users.c.department, self.department),
             (users.c.title, self.title),
@@ -116,6 +111,50 @@ class UserFilterSpec:
         if self.active is not None:
             found.append(users.c.active.is_(self.active))
         return found
+
+
+#: The people search's index serves texts of this many characters or more (trigrams); a
+#: shorter text matches the same users, found by reading the tenant.
+SEARCH_INDEX_MIN_LENGTH = 3
+
+#: SQLite's FTS5 table of the search and the key of each user's row in it (migration 0010),
+#: kept in step with ``user`` by triggers.
+_user_search = table("user_search", table_column("rowid", Integer))
+_user_search_key = table(
+    "user_search_key", table_column("key", Integer), table_column("user_id", String)
+)
+
+
+def search_conditions(tenant_id: int, search: str, dialect: str) -> list[ColumnElement[bool]]:
+    """Users of the tenant whose displayName, userName or email contains ``search``, in any
+    case.
+
+    The answer is the condition ``lower(column) LIKE %search%`` on both databases. A text of
+    ``SEARCH_INDEX_MIN_LENGTH`` characters or more also reaches the search index: on
+    PostgreSQL the trigram GIN index serves that same condition; on SQLite the candidates
+    come from the FTS5 trigram table (which folds case and so finds every user the
+    condition accepts, perhaps more), each fetched by id, and the condition then decides.
+    """
+    needle = search.lower()
+    matches = or_(
+        *(
+            func.lower(column).contains(needle, autoescape=True)
+            for column in (users.c.display_name, users.c.user_name, users.c.email)
+        )
+    )
+    # FTS5's query syntax has no way to say a NUL: such a text is looked for by reading.
+    if dialect != "sqlite" or len(needle) < SEARCH_INDEX_MIN_LENGTH or "\x00" in needle:
+        return [in_tenant(tenant_id), matches]
+    phrase = '"' + needle.replace('"', '""') + '"'
+    matched = select(_user_search.c.rowid).where(
+        literal_column("user_search").op("MATCH")(bindparam("search_phrase", phrase, unique=True))
+    )
+    candidates = select(_user_search_key.c.user_id).where(_user_search_key.c.key.in_(matched))
+    # Without statistics SQLite takes an equality on the tenant for a selective one and would
+    # read the whole tenant through its index, testing each user against the candidates;
+    # one tenant usually holds nearly every user (likelihood() is SQLite's planner hint).
+    tenant = func.likelihood(in_tenant(tenant_id), literal_column("0.9375"))
+    return [tenant, users.c.id.in_(candidates), matches]
 
 
 @dataclass(frozen=True, slots=True)
@@ -140,9 +179,14 @@ class UserSet:
     group_id: str | None = None
     constant: Sequence[ColumnElement[Any]] = field(default_factory=tuple)
     scans: bool = False
+    search: str | None = None  # see ``search_conditions``
 
-    def restrict(self, query: Select[Any]) -> Select[Any]:
-        query = query.where(in_tenant(self.tenant_id), *self.conditions)
+    def restrict(self, query: Select[Any], dialect: str) -> Select[Any]:
+        if self.search:
+            query = query.where(*search_conditions(self.tenant_id, self.search, dialect))
+        else:
+            query = query.where(in_tenant(self.tenant_id))
+        query = query.where(*self.conditions)
         if self.group_id is not None:
             query = query.join(group_members, group_members.c.user_id == users.c.id).where(
                 group_members.c.group_id == self.group_id
@@ -159,7 +203,9 @@ class UserSet:
     ) -> "UserPage":
         page = keyset_page(
             connection,
-            with_managers(self.restrict(select(*USER_COLUMNS)), self.tenant_id),
+            with_managers(
+                self.restrict(select(*USER_COLUMNS), connection.dialect.name), self.tenant_id
+            ),
             [sort.key_expression(), users.c.id],
             first=first,
             after=after,
@@ -173,7 +219,7 @@ class UserSet:
         )
 
     def count(self, connection: Connection) -> int:
-        query = self.restrict(select(func.count()).select_from(users))
+        query = self.restrict(select(func.count()).select_from(users), connection.dialect.name)
         return int(connection.execute(query).scalar_one())
 
 
@@ -183,7 +229,10 @@ def active_only(include_inactive: bool) -> list[ColumnElement[bool]]:
 
 def directory(tenant_id: int, spec: UserFilterSpec) -> UserSet:
     conditions = spec.conditions()
-    return UserSet(tenant_id, conditions, scans=bool(conditions))
+    # A search of fewer than SEARCH_INDEX_MIN_LENGTH characters reads the tenant.
+    return UserSet(
+        tenant_id, conditions, scans=bool(conditions) or bool(spec.search), search=spec.search
+    )
 
 
 def roots(tenant_id: int, *, include_inactive: bool) -> UserSet:

@@ -310,3 +310,18 @@ SYSTEM_COLUMNS = frozenset({"id", "tenant_id", "created", "last_modified", "vers
 def client_columns(table: Table) -> tuple[str, ...]:
     """The names of ``table``'s columns that a client's document decides, in table order."""
     return tuple(column.name for column in table.columns if column.name not in SYSTEM_COLUMNS)
+
+
+#: SQLite's full-text table of the people search and the tables FTS5 keeps for it
+#: (migration 0010): a virtual table the models cannot declare; triggers keep it in step
+#: with ``user``. On PostgreSQL the search index is ``ix_user_search_trgm`` (pg_trgm GIN).
+SEARCH_TABLE = "user_search"
+
+
+def is_model_object(name: str | None, type_: str) -> bool:
+    """Whether a reflected object belongs to the models (Alembic's ``include_name`` hook):
+    not the search table, its FTS5 shadow tables, nor the trigram index that needs an
+    operator class the models cannot compare."""
+    if type_ == "table" and name is not None:
+        return name != SEARCH_TABLE and not name.startswith(SEARCH_TABLE + "_")
+    return not (type_ == "index" and name == "ix_user_search_trgm")

@@ -3,7 +3,7 @@
 from alembic import context
 from sqlalchemy import Connection
 
-from db.tables import metadata
+from db.tables import is_model_object, metadata
 
 config = context.config
 
@@ -14,6 +14,7 @@ def run_migrations(connection: Connection) -> None:
         target_metadata=metadata,
         render_as_batch=connection.dialect.name == "sqlite",
         compare_type=True,
+        include_name=lambda name, type_, parents: is_model_object(name, type_),
     )
     with context.begin_transaction():
         context.run_migrations()

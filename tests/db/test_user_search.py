@@ -1,0 +1,250 @@
+"""The people search: the same users as a substring test of every row, found through an index.
+
+The search (``db.directory_lists.search_conditions``) is "displayName, userName or email
+contains the text, in any case". Migration 0010 gave it an index: SQLite's FTS5 trigram table
+``user_search`` (kept in step by triggers), PostgreSQL's pg_trgm GIN index. These tests hold
+it to the condition it had before the index (``lower(column) LIKE %text%`` over the tenant),
+term by term, including terms under three characters (which no trigram index serves: they
+match the same way, by reading the tenant), LIKE's own wildcards and FTS5's quote, and they
+check that the index follows every write and that plans use it.
+"""
+
+import uuid
+from typing import Any
+
+import pytest
+from sqlalchemy import Connection, delete, func, insert, or_, select, update
+
+from db.database import Database
+from db.directory_lists import (
+    SEARCH_INDEX_MIN_LENGTH,
+    UserFilterSpec,
+    UserSort,
+    directory,
+)
+from db.tables import users
+from db.tenants import create_tenant
+from db.types import utcnow
+from tests.directory_rows import insert_users
+
+#: Enough users that reading them all costs the planner more than the index does.
+GROWN = 20_000
+
+PEOPLE = [
+    ("Ada Lovelace", "ada@contoso.com", "ada.lovelace@contoso.com"),
+    ("ADA KING", "king@contoso.com", None),
+    ("Grace Hopper", "GRACE@contoso.com", "grace.hopper@contoso.com"),
+    ("Alan Turing", "turing@contoso.com", "alan@CONTOSO.com"),
+    (None, "nameless@contoso.com", None),
+    ("100% Sure", "percent@contoso.com", None),
+    ("under_score", "underscore@contoso.com", None),
+    ('Say "hi"', "quote@contoso.com", None),
+    ("Zoë Ångström", "zoe@contoso.com", None),
+    ("Dana Scully", "dana@fbi.gov", "DANA.SCULLY@FBI.GOV"),
+]
+TERMS = [
+    "a",
+    "ad",
+    "ada",
+    "ADA",
+    "aDa lOvE",
+    "ace",
+    "contoso",
+    "CONTOSO.COM",
+    "fbi.gov",
+    "100%",
+    "0%",
+    "%",
+    "_",
+    "r_s",
+    "under_",
+    '"hi"',
+    '"',
+    'y "',
+    "ångström",
+    "zoë",
+    "ö",
+    "nobody at all",
+    "ring@",
+    "e@c",
+]
+
+
+def _add(connection: Connection, tenant_id: int, people: Any, active: bool = True) -> list[str]:
+    now = utcnow()
+    rows = [
+        {
+            "id": str(uuid.uuid4()),
+            "tenant_id": tenant_id,
+            "user_name": user_name,
+            "display_name": display_name,
+            "email": email,
+            "active": active,
+            "attributes": {},
+            "created": now,
+            "last_modified": now,
+            "version": 1,
+        }
+        for display_name, user_name, email in people
+    ]
+    connection.execute(insert(users), rows)
+    return [row["id"] for row in rows]
+
+
+def _before_the_index(connection: Connection, tenant_id: int, term: str) -> set[str]:
+    """The search as it was before migration 0010: a substring test of every row."""
+    needle = term.lower()
+    condition = or_(
+        *(
+            func.lower(column).contains(needle, autoescape=True)
+            for column in (users.c.display_name, users.c.user_name, users.c.email)
+        )
+    )
+    query = select(users.c.id).where(users.c.tenant_id == tenant_id, condition)
+    return set(connection.execute(query).scalars())
+
+
+def _searched(connection: Connection, tenant_id: int, term: str) -> tuple[set[str], int]:
+    found = directory(tenant_id, UserFilterSpec(search=term))
+    page = found.page(connection, UserSort(), first=100, after=None)
+    return {user.id for user in page.users}, found.count(connection)
+
+
+@pytest.fixture
+def tenants(database: Database) -> tuple[int, int]:
+    def work(connection: Connection) -> tuple[int, int]:
+        acme = create_tenant(connection, "acme", "Acme").id
+        other = create_tenant(connection, "other", "Other").id
+        _add(connection, acme, PEOPLE)
+        # Another tenant's namesakes are never found.
+        _add(connection, other, [("Ada Other", "ada@other.org", "ada@other.org")])
+        return acme, other
+
+    return database.write_sync(work)
+
+
+@pytest.mark.parametrize("term", TERMS)
+def test_the_index_finds_what_the_substring_test_found(
+    database: Database, tenants: tuple[int, int], term: str
+) -> None:
+    acme, _ = tenants
+
+    def work(connection: Connection) -> tuple[set[str], set[str], int]:
+        ids, count = _searched(connection, acme, term)
+        return ids, _before_the_index(connection, acme, term), count
+
+    ids, expected, count = database.read_sync(work)
+    assert ids == expected
+    assert count == len(expected)
+
+
+def test_case_short_terms_and_wildcards(database: Database, tenants: tuple[int, int]) -> None:
+    acme, _ = tenants
+
+    def names(term: str) -> set[str | None]:
+        def work(connection: Connection) -> set[str | None]:
+            ids, _ = _searched(connection, acme, term)
+            query = select(users.c.user_name).where(users.c.id.in_(ids))
+            return set(connection.execute(query).scalars())
+
+        return database.read_sync(work)
+
+    assert names("aDa") == {"ada@contoso.com", "king@contoso.com"}
+    assert names("SCULLY") == {"dana@fbi.gov"}  # the email, in any case
+    # Under SEARCH_INDEX_MIN_LENGTH characters: a substring all the same, anywhere.
+    assert len("NG") < SEARCH_INDEX_MIN_LENGTH
+    assert names("NG") == {"king@contoso.com", "turing@contoso.com", "zoe@contoso.com"}
+    assert names("%") == {"percent@contoso.com"}  # a literal percent sign, not a wildcard
+    assert names("r_s") == {"underscore@contoso.com"}
+    assert names('"hi"') == {"quote@contoso.com"}  # FTS5's quote, quoted
+    for syntax in ("*ur", "ur*", "a:b", "(x)", "NEAR", "-ac", "^ad", "{email}: a"):
+        assert names(syntax) == set()  # FTS5's query syntax is text here
+    if database.engine.dialect.name == "sqlite":  # PostgreSQL refuses a NUL in text
+        assert names("ad\x00a") == set()
+
+
+def test_the_index_follows_every_write(database: Database, tenants: tuple[int, int]) -> None:
+    acme, _ = tenants
+
+    def found(term: str) -> set[str]:
+        return database.read_sync(lambda connection: _searched(connection, acme, term)[0])
+
+    (hedy,) = database.write_sync(
+        lambda connection: _add(connection, acme, [("Hedy Lamarr", "hedy@contoso.com", None)])
+    )
+    assert found("lamarr") == {hedy}
+    database.write_sync(
+        lambda connection: connection.execute(
+            update(users)
+            .where(users.c.id == hedy)
+            .values(display_name="Hedy Markey", email="markey@contoso.com")
+        )
+    )
+    assert found("lamarr") == set()
+    assert found("markey") == {hedy}
+    database.write_sync(
+        lambda connection: connection.execute(
+            update(users).where(users.c.id == hedy).values(user_name="hk@contoso.com")
+        )
+    )
+    assert found("hedy@") == set()
+    assert found("hk@cont") == {hedy}
+    database.write_sync(
+        lambda connection: connection.execute(delete(users).where(users.c.id == hedy))
+    )
+    assert found("markey") == set()
+    assert found("hk@cont") == set()
+
+
+def _explain(connection: Connection, statement: Any) -> str:
+    compiled = statement.compile(connection, compile_kwargs={"literal_binds": True})
+    if connection.dialect.name == "postgresql":
+        rows = connection.exec_driver_sql(f"EXPLAIN {compiled}").scalars()
+    else:
+        rows = (row[3] for row in connection.exec_driver_sql(f"EXPLAIN QUERY PLAN {compiled}"))
+    return "\n".join(rows)
+
+
+def test_a_search_of_three_characters_or_more_reads_the_index(database: Database) -> None:
+    def grow(connection: Connection) -> int:
+        tenant_id = create_tenant(connection, "grown", "Grown").id
+        insert_users(connection, tenant_id, GROWN, display_names=True)
+        if connection.dialect.name == "postgresql":
+            connection.exec_driver_sql('ANALYZE "user"')
+        return tenant_id
+
+    tenant_id = database.write_sync(grow)
+
+    def plans(term: str) -> list[str]:
+        found = directory(tenant_id, UserFilterSpec(search=term, active=True))
+
+        def work(connection: Connection) -> list[str]:
+            dialect = connection.dialect.name
+            count = found.restrict(select(func.count()).select_from(users), dialect)
+            page = found.restrict(select(users.c.id), dialect).limit(21)
+            return [_explain(connection, count), _explain(connection, page)]
+
+        return database.read_sync(work)
+
+    for plan in plans("user 14321"):
+        if database.engine.dialect.name == "postgresql":
+            assert "ix_user_search_trgm" in plan, plan
+            assert "Seq Scan" not in plan, plan
+        else:
+            assert "VIRTUAL TABLE" in plan, plan
+            # Each candidate fetched by id, not the tenant read to test each user.
+            assert "sqlite_autoindex_user_1 (id=?)" in plan, plan
+            assert "SCAN user\n" not in plan + "\n", plan
+            assert "(tenant_id=?)" not in plan, plan
+    # A shorter term has no trigram: it reads the tenant, and the search table is not asked.
+    for plan in plans("43"):
+        assert "ix_user_search_trgm" not in plan, plan
+        assert "VIRTUAL TABLE" not in plan, plan
+
+    def answers(connection: Connection) -> tuple[int, set[str]]:
+        return _searched(connection, tenant_id, "USER 14321")[1], _before_the_index(
+            connection, tenant_id, "user 14321"
+        )
+
+    count, expected = database.read_sync(answers)
+    assert count == len(expected) == 1
