@@ -89,7 +89,8 @@ def create_app(
         max_body_bytes=settings.max_body_bytes,
         activity_log=settings.activity_log,
     )
-    # Live subscribers of this process wake when its own numbering passes commit.
+    # Live subscribers of this process wake when its own numbering passes commit (on SQLite,
+    # where events commit numbered, when its own writes do).
     feeds = LiveFeeds(database)
     sequencer = Sequencer(database, on_numbered=feeds.wake)
     scim_reject: Rejection = lambda status, detail: scim_error_response(status, detail)  # noqa: E731

@@ -1,19 +1,28 @@
 """The activity log: recording events with the change they describe, and numbering them.
 
 A writer inserts its events in the transaction of the change (``record_events``: one INSERT
-per write, no read), with ``seq`` left NULL. Numbering inside the write transaction would
-need a per-tenant counter row that every writer of the tenant locks until it commits, and a
-sequence (PostgreSQL's own) hands out numbers in start order, not commit order, so a reader
-paging "seq > N" could step over a number that commits later.
+per write, no read of its own). Each event's ``seq`` must increase in commit order, so that a
+reader paging "seq > N" never steps over a number that commits later. How depends on the
+database:
 
-Instead ``sequence_events`` numbers a tenant's committed, unnumbered events after the fact, in
-one statement under a per-tenant lock (a transaction-scoped advisory lock on PostgreSQL;
-SQLite admits one writer anyway): each gets ``max(seq) + its rank by id``. Passes are
-serialised, each sees every event committed before it started and commits before the next
-one starts, so every number given is above every number any reader has seen: paging by
-``seq`` never misses or repeats an event. Writers never wait on each other or on a pass.
-The app runs a pass after each successful write (``db.activity_sequencer``), and readers
-run one before they read.
+* SQLite admits one writer at a time, from its ``BEGIN IMMEDIATE`` (or its first write) to its
+  commit: writers are already serialised, in commit order. An event is numbered as it is
+  inserted, ``max(seq) + 1`` of its tenant read by the INSERT itself (the top of
+  ``ux_activity_tenant_seq``) under that lock, so it commits numbered: no pass afterwards, no
+  second write of the row (``numbers_at_insert``).
+* PostgreSQL runs writers side by side. Numbering inside the write transaction would need a
+  per-tenant counter row that every writer of the tenant locks until it commits, and a
+  sequence hands out numbers in start order, not commit order. So events are inserted with
+  ``seq`` NULL, and ``sequence_events`` numbers a tenant's committed, unnumbered events after
+  the fact, in one pass under a per-tenant lock (a transaction-scoped advisory lock): each
+  gets ``max(seq) + its rank by id``. Passes are serialised, each sees every event committed
+  before it started and commits before the next one starts, so every number given is above
+  every number any reader has seen: paging by ``seq`` never misses or repeats an event.
+  Writers never wait on each other or on a pass. The app runs a pass after each successful
+  write (``db.activity_sequencer``), and readers run one before they read.
+
+A pass works on SQLite too (events a version before this one left unnumbered): it numbers
+them above every number given so far, as it does on PostgreSQL.
 
 Retention (``prune_events``) never deletes a tenant's newest numbered event: the next number
 is derived from it, and numbering must never start again below a reader's position.
@@ -26,6 +35,7 @@ from enum import StrEnum
 from typing import Any
 
 from sqlalchemy import (
+    BigInteger,
     Connection,
     FromClause,
     Insert,
@@ -39,6 +49,7 @@ from sqlalchemy import (
     select,
     update,
 )
+from sqlalchemy.dialects.postgresql import ARRAY
 
 from db.org_changes import note_data_change
 from db.prepared import PreparedWrite
@@ -158,7 +169,22 @@ def event_insert_from(select_from: FromClause) -> Insert:
     return insert(activity_events).from_select(_COLUMNS, select(*values).select_from(select_from))
 
 
+_TENANT = bindparam("of_tenant", type_=Integer)
+#: A tenant's highest number so far (the top of ux_activity_tenant_seq), 0 before its first.
+_TOP = select(func.coalesce(func.max(activity_events.c.seq), 0)).where(
+    activity_events.c.tenant_id == _TENANT
+)
+_top = _TOP.scalar_subquery()
 _INSERT_ONE = PreparedWrite(event_insert())
+# SQLite: the event numbered as it is inserted, after its tenant's highest number (the INSERT
+# reads it under the writer lock it holds until its transaction commits).
+_INSERT_ONE_NUMBERED = PreparedWrite(
+    event_insert().values(
+        seq=select(func.coalesce(func.max(activity_events.c.seq), 0) + 1)
+        .where(activity_events.c.tenant_id == bindparam(EVENT_PARAMETER + "tenant_id"))
+        .scalar_subquery()
+    )
+)
 
 
 def event_values(tenant_id: int, origin: Origin, event: Event) -> dict[str, Any]:
@@ -191,26 +217,34 @@ def _row(tenant_id: int, origin: Origin, event: Event) -> dict[str, Any]:
     }
 
 
+def numbers_at_insert(connection: Connection) -> bool:
+    """Whether events are numbered as they are inserted on ``connection``'s database (SQLite:
+    one writer at a time) rather than by a pass after their commit (PostgreSQL)."""
+    return connection.dialect.name == "sqlite"
+
+
 def record_events(
     connection: Connection, tenant_id: int, origin: Origin, events: Sequence[Event]
 ) -> None:
-    """Insert ``events`` (unnumbered) in the caller's transaction: one INSERT, no read."""
+    """Insert ``events`` in the caller's transaction, in order: one INSERT (a chunk of
+    ``_INSERT_CHUNK`` each for many), numbered as they are inserted where the database
+    serialises its writers (``numbers_at_insert``), else unnumbered."""
     if not events:
         return
+    numbered = numbers_at_insert(connection)
     if len(events) == 1:
-        _INSERT_ONE.execute(connection, event_values(tenant_id, origin, events[0]))
+        insert_one = _INSERT_ONE_NUMBERED if numbered else _INSERT_ONE
+        insert_one.execute(connection, event_values(tenant_id, origin, events[0]))
         return
     rows = [_row(tenant_id, origin, event) for event in events]
+    if numbered:
+        top = connection.execute(_TOP, {"of_tenant": tenant_id}).scalar_one()
+        for rank, row in enumerate(rows, 1):
+            row["seq"] = top + rank
     for start in range(0, len(rows), _INSERT_CHUNK):
         connection.execute(insert(activity_events).values(rows[start : start + _INSERT_CHUNK]))
 
 
-_TENANT = bindparam("of_tenant", type_=Integer)
-_top = (
-    select(func.coalesce(func.max(activity_events.c.seq), 0))
-    .where(activity_events.c.tenant_id == _TENANT)
-    .scalar_subquery()
-)
 # The tenant's unnumbered events (the partial index ix_activity_unsequenced) and the highest
 # number so far (the top of ux_activity_tenant_seq), in one read.
 _UNNUMBERED = (
@@ -230,6 +264,23 @@ _NUMBER = (
 _LOCK = select(func.pg_advisory_xact_lock(cast(SEQUENCE_LOCK_KEY, Integer), _TENANT))
 # Sent when the pass's transaction commits, never for a pass that rolls back.
 _NOTIFY = select(func.pg_notify(NOTIFY_CHANNEL, bindparam("payload", type_=String)))
+# PostgreSQL: the same UPDATE by primary key for every event of the pass at once, its ids and
+# numbers as two arrays (a join to them by primary key, whatever the statistics of ``seq``),
+# and the NOTIFY with it: one statement where there were one per event and one more.
+_numbers = (
+    func.unnest(
+        bindparam("event_ids", type_=ARRAY(BigInteger)),
+        bindparam("positions", type_=ARRAY(BigInteger)),
+    )
+    .table_valued("event_id", "position")
+    .render_derived(name="numbers")
+)
+_NUMBER_ALL_AND_NOTIFY = _NOTIFY.add_cte(
+    update(activity_events)
+    .where(activity_events.c.id == _numbers.c.event_id)
+    .values(seq=_numbers.c.position)
+    .cte("numbered")
+)
 
 
 def sequence_events(connection: Connection, tenant_id: int) -> int:
@@ -245,12 +296,18 @@ def sequence_events(connection: Connection, tenant_id: int) -> int:
     if not waiting:
         return 0
     top = int(waiting[0].numbered_up_to)
+    if postgresql:
+        numbers = {
+            "event_ids": [row.id for row in waiting],
+            "positions": list(range(top + 1, top + len(waiting) + 1)),
+            "payload": f"{tenant_id}:{top + len(waiting)}",
+        }
+        connection.execute(_NUMBER_ALL_AND_NOTIFY, numbers)
+        return len(waiting)
     connection.execute(
         _NUMBER,
         [{"event_id": row.id, "position": top + rank} for rank, row in enumerate(waiting, 1)],
     )
-    if postgresql:
-        connection.execute(_NOTIFY, {"payload": f"{tenant_id}:{top + len(waiting)}"})
     return len(waiting)
 
 

@@ -13,6 +13,12 @@ unnumbered until the next pass of the tenant, or a reader's, numbers them: nothi
 ``on_numbered(tenant_id)`` is called after a pass that numbered events has committed: the app
 wakes the live subscribers of this process with it (other processes learn of it through the
 pass's NOTIFY on PostgreSQL, or by polling on SQLite).
+
+On SQLite events commit numbered (``db.activity.numbers_at_insert``): there is nothing to
+number, so ``schedule`` runs no pass and calls ``on_numbered`` at once (the write that called it
+has committed; a write that recorded nothing wakes the subscribers for nothing, and they find
+nothing new in the log). ``passes=True`` runs passes there too (what an earlier version left
+unnumbered is numbered by readers' passes anyway).
 """
 
 import asyncio
@@ -38,8 +44,12 @@ class Sequencer:
         database: Database,
         delay: float = DELAY_SECONDS,
         on_numbered: Callable[[int], None] | None = None,
+        passes: bool | None = None,
     ) -> None:
         self._database = database
+        #: Whether writes are followed by a pass (None: where events are not numbered at
+        #: insert, that is not on SQLite).
+        self._passes = not database.is_sqlite if passes is None else passes
         self._delay = delay
         self.on_numbered = on_numbered
         self._waiting: set[int] = set()  # a pass is queued and has not started yet
@@ -47,7 +57,12 @@ class Sequencer:
         self._tasks: set[asyncio.Task[None]] = set()
 
     def schedule(self, tenant_id: int) -> None:
-        """Make sure a pass for ``tenant_id`` starts after this call (needs a running loop)."""
+        """Make sure a pass for ``tenant_id`` starts after this call (needs a running loop);
+        on SQLite, wake the tenant's subscribers instead."""
+        if not self._passes:
+            if self.on_numbered is not None:
+                self.on_numbered(tenant_id)
+            return
         if tenant_id in self._waiting:
             return
         self._waiting.add(tenant_id)

@@ -14,7 +14,9 @@ and the request log. Failed reads are not recorded either (a 404 on GET is ordin
 traffic).
 
 After a successful write (its events committed with it) and after a recorded failure, the
-tenant's events are numbered by a pass of ``db.activity_sequencer``, off the request path.
+tenant's events are numbered by a pass of ``db.activity_sequencer``, off the request path (on
+PostgreSQL; SQLite numbers them as it inserts them, and the sequencer only wakes the live
+subscribers).
 """
 
 import logging

@@ -61,6 +61,17 @@ def user_changes(
 ) -> list[dict[str, Any]]:
     """``[{"attribute", "oldValue", "newValue"}]`` for every stored attribute that differs
     between two rows of a user (``None``: the user did not exist), in map order."""
+    if before is not None and after is not None:
+        document = after[DOCUMENT_COLUMN]
+        if document is before[DOCUMENT_COLUMN] or document == before[DOCUMENT_COLUMN]:
+            # Most updates (Entra's manager PATCH) leave the document as it was: only columns
+            # can differ, and "active" left unassigned by both reads null on both sides.
+            unassigned = bool(document and document.get(ACTIVE_UNASSIGNED))
+            return [
+                attribute_change(path, before[column], after[column])
+                for column, path in _COLUMNS
+                if before[column] != after[column] and not (unassigned and path == _ACTIVE_PATH)
+            ]
     old = stored_attributes(before) if before is not None else {}
     new = stored_attributes(after) if after is not None else {}
     return [

@@ -8,7 +8,7 @@ from functools import partial
 from typing import Any
 
 import pytest
-from sqlalchemy import Connection, select, update
+from sqlalchemy import Connection, event, select, update
 
 from db.activity import (
     MAX_LISTED_MEMBERS,
@@ -26,6 +26,7 @@ from db.database import Database
 from db.tables import activity_events
 from db.tenants import create_tenant
 from db.types import utcnow
+from tests.unnumbered_events import record_unnumbered
 
 ORIGIN = Origin(request_id="req-1", actor_name="Entra", actor_token_id=7, client_request_id="c1")
 
@@ -46,6 +47,11 @@ def _record(database: Database, tenant_id: int, *events: Event) -> None:
     database.write_sync(lambda c: record_events(c, tenant_id, ORIGIN, events))
 
 
+def _record_unnumbered(database: Database, tenant_id: int, *events: Event) -> None:
+    """As PostgreSQL's writers record them (and SQLite's did before numbering at insert)."""
+    database.write_sync(lambda c: record_unnumbered(c, tenant_id, ORIGIN, events))
+
+
 def _sequence(database: Database, tenant_id: int) -> int:
     return database.write_sync(lambda c: sequence_events(c, tenant_id))
 
@@ -63,14 +69,13 @@ def _log(database: Database, tenant_id: int) -> list[dict[str, Any]]:
     return database.read_sync(lambda c: [dict(row) for row in c.execute(statement).mappings()])
 
 
-def test_an_event_is_stored_unnumbered_with_its_origin(
-    database: Database, tenants: tuple[int, int]
-) -> None:
+def test_an_event_is_stored_with_its_origin(database: Database, tenants: tuple[int, int]) -> None:
     acme, _ = tenants
     changes = [{"attribute": "title", "oldValue": None, "newValue": "CTO"}]
     _record(database, acme, _event("u1", changes=changes))
     (row,) = _log(database, acme)
-    assert row["seq"] is None
+    # numbered as it is inserted on SQLite (one writer at a time), by a pass on PostgreSQL
+    assert row["seq"] == (1 if database.is_sqlite else None)
     assert (row["request_id"], row["client_request_id"]) == ("req-1", "c1")
     assert (row["actor_token_id"], row["actor_name"]) == (7, "Entra")
     assert (row["operation"], row["outcome"], row["resource_type"]) == (
@@ -103,9 +108,9 @@ def test_numbers_follow_the_tenant_and_continue_after_the_highest(
     database: Database, tenants: tuple[int, int]
 ) -> None:
     acme, globex = tenants
-    _record(database, acme, _event("a1"), _event("a2"))
-    _record(database, globex, _event("g1"))
-    _record(database, acme, _event("a3"))
+    _record_unnumbered(database, acme, _event("a1"), _event("a2"))
+    _record_unnumbered(database, globex, _event("g1"))
+    _record_unnumbered(database, acme, _event("a3"))
     assert _sequence(database, acme) == 3
     assert [(r["resource_id"], r["seq"]) for r in _log(database, acme)] == [
         ("a1", 1),
@@ -115,11 +120,62 @@ def test_numbers_follow_the_tenant_and_continue_after_the_highest(
     # another tenant's events are neither numbered nor seen by this tenant's pass
     assert [r["seq"] for r in _log(database, globex)] == [None]
     assert _sequence(database, acme) == 0
-    _record(database, acme, _event("a4"))
+    _record_unnumbered(database, acme, _event("a4"))
     assert _sequence(database, globex) == 1
     assert _sequence(database, acme) == 1
     assert [r["seq"] for r in _log(database, acme)] == [1, 2, 3, 4]
     assert [(r["resource_id"], r["seq"]) for r in _log(database, globex)] == [("g1", 1)]
+
+
+def test_sqlite_numbers_events_as_it_inserts_them_after_the_highest(
+    database: Database, tenants: tuple[int, int]
+) -> None:
+    """SQLite admits one writer at a time: an event commits with its number, after the
+    tenant's highest (numbers a pass gave included), several of one write in order.
+    PostgreSQL leaves them to the pass, which numbers them the same."""
+    acme, globex = tenants
+    _record_unnumbered(database, acme, _event("a1"), _event("a2"))  # left by an earlier version
+    assert _sequence(database, acme) == 2
+    _record(database, acme, _event("a3"))
+    _record(database, globex, _event("g1"))
+    _record(database, acme, _event("a4"), _event("a5"))
+    numbered = [r["seq"] for r in _log(database, acme)]
+    if database.is_sqlite:
+        assert numbered == [1, 2, 3, 4, 5]
+        assert [r["seq"] for r in _log(database, globex)] == [1]
+        assert _sequence(database, acme) == 0  # nothing left for a pass
+    else:
+        assert numbered == [1, 2, None, None, None]
+        assert _sequence(database, acme) == 3
+    assert [(r["resource_id"], r["seq"]) for r in _log(database, acme)] == [
+        ("a1", 1),
+        ("a2", 2),
+        ("a3", 3),
+        ("a4", 4),
+        ("a5", 5),
+    ]
+
+
+def test_a_pass_numbers_every_event_in_one_statement_on_postgresql(
+    database: Database, tenants: tuple[int, int]
+) -> None:
+    """PostgreSQL: the lock, the unnumbered events, then one UPDATE of all of them by primary
+    key with the NOTIFY: three statements however many events wait. SQLite (events left by an
+    earlier version only): the read, then one executemany UPDATE."""
+    acme, _ = tenants
+    _record_unnumbered(database, acme, *(_event(f"u{n}") for n in range(50)))
+    sent: list[str] = []
+
+    def record(_conn: Any, _cursor: Any, statement: str, *_: Any) -> None:
+        sent.append(statement)
+
+    event.listen(database.engine, "before_cursor_execute", record)
+    try:
+        assert _sequence(database, acme) == 50
+    finally:
+        event.remove(database.engine, "before_cursor_execute", record)
+    assert len(sent) == (2 if database.is_sqlite else 3), sent
+    assert [r["seq"] for r in _log(database, acme)] == list(range(1, 51))
 
 
 def test_many_events_of_one_write_are_one_insert_in_order(
@@ -127,7 +183,7 @@ def test_many_events_of_one_write_are_one_insert_in_order(
 ) -> None:
     acme, _ = tenants
     _record(database, acme, *(_event(f"u{n}") for n in range(1203)))
-    assert _sequence(database, acme) == 1203
+    assert _sequence(database, acme) == (0 if database.is_sqlite else 1203)
     log = _log(database, acme)
     assert [r["resource_id"] for r in log] == [f"u{n}" for n in range(1203)]
     assert [r["seq"] for r in log] == list(range(1, 1204))
@@ -208,7 +264,7 @@ def test_pruning_never_deletes_unnumbered_events(
     database: Database, tenants: tuple[int, int]
 ) -> None:
     acme, _ = tenants
-    _record(database, acme, _event("a"), _event("b"))
+    _record_unnumbered(database, acme, _event("a"), _event("b"))
     _age(database, 100)
     assert database.write_sync(lambda c: prune_events(c, utcnow(), 10)) == 0
     assert len(_log(database, acme)) == 2

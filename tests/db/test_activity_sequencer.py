@@ -12,13 +12,14 @@ from db.activity_sequencer import Sequencer
 from db.database import Database
 from db.tables import activity_events
 from db.tenants import create_tenant
+from tests.unnumbered_events import record_unnumbered
 
 
 def _tenant_with_events(database: Database, count: int) -> int:
     def work(connection: Connection) -> int:
         tenant = create_tenant(connection, "acme").id
         events = [Event(Operation.UPDATE, ResourceType.USER, f"u{n}") for n in range(count)]
-        record_events(connection, tenant, Origin("r", "Entra"), events)
+        record_unnumbered(connection, tenant, Origin("r", "Entra"), events)
         return tenant
 
     return database.write_sync(work)
@@ -30,8 +31,11 @@ def _unnumbered(database: Database) -> int:
 
 
 class CountingSequencer(Sequencer):
+    """Passes after writes on both databases (SQLite numbers at insert and runs none by
+    default): the pass machinery is the same."""
+
     def __init__(self, database: Database, fail_first: bool = False) -> None:
-        super().__init__(database, delay=0.01)
+        super().__init__(database, delay=0.01, passes=True)
         self.passes = 0
         self.fail_first = fail_first
 
@@ -88,3 +92,41 @@ def test_a_failed_pass_is_logged_and_the_next_numbers_its_events(
         asyncio.run(run())
     assert "numbering the activity events" in caplog.text
     assert _unnumbered(database) == 0
+
+
+def test_sqlite_runs_no_pass_after_writes_and_wakes_at_once(database: Database) -> None:
+    """SQLite numbers events as it inserts them: a write is followed by a wake-up of the live
+    subscribers, not by a pass (a second write transaction). PostgreSQL: a pass, then the
+    wake-up."""
+    woken: list[int] = []
+
+    def write(connection: Connection) -> int:
+        tenant = create_tenant(connection, "acme").id
+        record_events(connection, tenant, Origin("r", "Entra"), [_user_event("u1")])
+        return tenant
+
+    tenant = database.write_sync(write)
+
+    class Counting(Sequencer):
+        passes = 0
+
+        async def sequence(self, tenant_id: int) -> int:
+            self.passes += 1
+            return await super().sequence(tenant_id)
+
+    sequencer = Counting(database, delay=0.01, on_numbered=woken.append)
+
+    async def run() -> None:
+        sequencer.schedule(tenant)
+        if database.is_sqlite:
+            assert woken == [tenant]  # at once, before any await
+        await sequencer.drain()
+
+    asyncio.run(run())
+    assert woken == [tenant]
+    assert sequencer.passes == (0 if database.is_sqlite else 1)
+    assert _unnumbered(database) == 0
+
+
+def _user_event(resource_id: str) -> Event:
+    return Event(Operation.UPDATE, ResourceType.USER, resource_id)

@@ -48,3 +48,34 @@ def test_json_kept_attributes_are_named_by_key_and_extensions_by_attribute() -> 
 def test_a_password_is_never_among_the_stored_attributes() -> None:
     row = _row({"userName": "a", "password": "secret"})
     assert "secret" not in str(stored_attributes(row))
+
+
+def _every_change(before: dict[str, Any] | None, after: dict[str, Any] | None) -> list[Any]:
+    """``user_changes`` the long way: every stored attribute of both rows compared."""
+    old = stored_attributes(before) if before is not None else {}
+    new = stored_attributes(after) if after is not None else {}
+    return [
+        {"attribute": path, "oldValue": old.get(path), "newValue": new.get(path)}
+        for path in dict.fromkeys((*new, *old))
+        if old.get(path) != new.get(path)
+    ]
+
+
+def test_an_update_that_keeps_the_document_compares_the_columns_alone_to_the_same_result() -> None:
+    """A write that leaves the JSON document as it was (Entra's manager PATCH) compares the
+    columns only: the same changes as comparing every stored attribute, "active" left
+    unassigned included."""
+    documents: list[dict[str, Any]] = [
+        {"userName": "a"},  # active unassigned
+        {"userName": "a", "active": False, "title": "CTO"},
+        {"userName": "b", "active": True, "addresses": [{"locality": "Köln"}]},
+        {"userName": "a", ENTERPRISE: {"costCenter": "42", "manager": {"value": "boss"}}},
+    ]
+    for first in documents:
+        before = _row(first)
+        for second in documents:
+            after = _row(second) | {"attributes": before["attributes"]}
+            for changed in ({}, {"active": not before["active"]}, {"manager_id": "m2"}):
+                row = after | changed
+                assert user_changes(before, row) == _every_change(before, row)
+    assert user_changes(before, before) == []

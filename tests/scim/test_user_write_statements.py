@@ -24,7 +24,7 @@ PATCH = "urn:ietf:params:scim:api:messages:2.0:PatchOp"
 ENTERPRISE = "urn:ietf:params:scim:schemas:extension:enterprise:2.0:User"
 MANAGER = f"{ENTERPRISE}:manager"
 #: The numbering pass of the activity log (db.activity.sequence_events), not a request's.
-_NUMBERING = ("pg_advisory_xact_lock", "SET seq=", "pg_notify")
+_NUMBERING = ("pg_advisory_xact_lock", "numbered_up_to", "SET seq=", "pg_notify")
 
 
 @pytest.fixture
