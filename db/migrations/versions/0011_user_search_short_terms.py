@@ -1,0 +1,39 @@
+"""SQLite: a covering index for people searches of one or two characters
+
+Revision ID: 0011_user_search_short_terms
+Revises: 0010_user_search_index
+Create Date: 2026-11-30
+
+A text shorter than a trigram has no entry in ``user_search`` (migration 0010): such a search
+tests every user of the tenant. Without this index that reads the whole ``user`` table, its
+widest rows (JSON attributes and all) included, to look at three short columns.
+``ix_user_search_short`` holds (tenant_id, active, display_name, user_name, email): the
+search's count reads it alone (SQLite's covering index), a tenth of the table's pages.
+
+PostgreSQL is left as it was: its trigram index serves longer texts, and a short text's scan
+there was not measured against an index-only scan.
+"""
+
+from collections.abc import Sequence
+
+from alembic import op
+
+revision: str = "0011_user_search_short_terms"
+down_revision: str | None = "0010_user_search_index"
+branch_labels: str | Sequence[str] | None = None
+depends_on: str | Sequence[str] | None = None
+
+
+def upgrade() -> None:
+    if op.get_bind().dialect.name != "sqlite":
+        return
+    op.execute(
+        'CREATE INDEX IF NOT EXISTS ix_user_search_short ON "user" '
+        "(tenant_id, active, display_name, user_name, email)"
+    )
+
+
+def downgrade() -> None:
+    if op.get_bind().dialect.name != "sqlite":
+        return
+    op.execute("DROP INDEX IF EXISTS ix_user_search_short")
