@@ -250,6 +250,23 @@ def test_a_search_of_three_characters_or_more_reads_the_index(database: Database
         assert "COVERING INDEX ix_user_search_short (tenant_id=? AND active=?)" in count_plan
         assert "SCAN user\n" not in count_plan + "\n", count_plan
 
+    def page_plan(term: str) -> str:
+        found = directory(tenant_id, UserFilterSpec(search=term, active=True))
+
+        def work(connection: Connection) -> str:
+            sort = UserSort()
+            query = found.restrict(select(users.c.id), connection.dialect.name)
+            query = query.order_by(sort.key_expression(), users.c.id).limit(21)
+            return _explain(connection, query)
+
+        return database.read_sync(work)
+
+    if database.engine.dialect.name == "sqlite":
+        # A page of a short term walks the same index in the directory's order: no sort.
+        plan = page_plan("43")
+        assert "ix_user_search_short (tenant_id=? AND active=?)" in plan, plan
+        assert "TEMP B-TREE" not in plan, plan
+
     def answers(connection: Connection) -> tuple[int, set[str]]:
         return _searched(connection, tenant_id, "USER 14321")[1], _before_the_index(
             connection, tenant_id, "user 14321"
