@@ -7,11 +7,13 @@ Create Date: 2026-11-30
 A text shorter than a trigram has no entry in ``user_search`` (migration 0010): such a search
 tests every user of the tenant. Without this index that reads the whole ``user`` table, its
 widest rows (JSON attributes and all) included, to look at three short columns.
-``ix_user_search_short`` holds (tenant_id, active, coalesce(display_name, ''), id,
+``ix_user_search_short`` holds (tenant_id, coalesce(display_name, ''), id, active,
 display_name, user_name, email): the search's count reads it alone (SQLite's covering index,
-a tenth of the table's pages), and a page of active users walks it in the directory's order
-(displayName byte-wise, then id), testing the three columns in the index and reading a
-user's row only when it matches.
+a tenth of the table's pages), and a page walks it in the directory's order (displayName
+byte-wise, then id), testing ``active`` and the three columns in the index and reading a
+user's row only when it matches. ``active`` comes after the order, not before it: as a
+second equality column it made SQLite prefer this index to (tenant, manager) for one
+manager's active reports (a team list then read the whole tenant).
 
 PostgreSQL is left as it was: its trigram index serves longer texts, and a short text's scan
 there was not measured against an index-only scan.
@@ -32,7 +34,7 @@ def upgrade() -> None:
         return
     op.execute(
         'CREATE INDEX IF NOT EXISTS ix_user_search_short ON "user" '
-        "(tenant_id, active, coalesce(display_name, ''), id, display_name, user_name, email)"
+        "(tenant_id, coalesce(display_name, ''), id, active, display_name, user_name, email)"
     )
 
 
