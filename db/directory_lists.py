@@ -129,19 +129,25 @@ def search_conditions(tenant_id: int, search: str, dialect: str) -> list[ColumnE
     """Users of the tenant whose displayName, userName or email contains ``search``, in any
     case.
 
-    The answer is the condition ``lower(column) LIKE %search%`` on both databases. A text of
+    The answer is the condition ``lower(column) LIKE %search%`` on both databases (on SQLite
+    written ``column LIKE``, which is the same condition there, see below). A text of
     ``SEARCH_INDEX_MIN_LENGTH`` characters or more also reaches the search index: on
     PostgreSQL the trigram GIN index serves that same condition; on SQLite the candidates
     come from the FTS5 trigram table (which folds case and so finds every user the
     condition accepts, perhaps more), each fetched by id, and the condition then decides.
     """
     needle = search.lower()
-    matches = or_(
-        *(
-            func.lower(column).contains(needle, autoescape=True)
-            for column in (users.c.display_name, users.c.user_name, users.c.email)
+    searched = (users.c.display_name, users.c.user_name, users.c.email)
+    if dialect == "sqlite":
+        # The same condition without lower(): SQLite's LIKE already ignores the case of ASCII
+        # letters and its lower() changes no other character (neither knows Unicode case
+        # without ICU). Bare columns also let ix_user_search_short (migration 0011) answer a
+        # short text's count alone, without reading the table's rows.
+        matches = or_(*(column.contains(needle, autoescape=True) for column in searched))
+    else:
+        matches = or_(
+            *(func.lower(column).contains(needle, autoescape=True) for column in searched)
         )
-    )
     # FTS5's query syntax has no way to say a NUL: such a text is looked for by reading.
     if dialect != "sqlite" or len(needle) < SEARCH_INDEX_MIN_LENGTH or "\x00" in needle:
         return [in_tenant(tenant_id), matches]

@@ -316,12 +316,16 @@ def client_columns(table: Table) -> tuple[str, ...]:
 #: (migration 0010): a virtual table the models cannot declare; triggers keep it in step
 #: with ``user``. On PostgreSQL the search index is ``ix_user_search_trgm`` (pg_trgm GIN).
 SEARCH_TABLE = "user_search"
+#: Indexes of the search that only one database has (migrations 0010 and 0011), which the
+#: models therefore leave out.
+SEARCH_INDEXES = frozenset({"ix_user_search_trgm", "ix_user_search_short"})
 
 
 def is_model_object(name: str | None, type_: str) -> bool:
     """Whether a reflected object belongs to the models (Alembic's ``include_name`` hook):
-    not the search table, its FTS5 shadow tables, nor the trigram index that needs an
-    operator class the models cannot compare."""
+    not the search table, its FTS5 shadow tables, nor the search's indexes of one database
+    (the trigram index needs an operator class the models cannot compare; the short terms'
+    covering index is SQLite's only)."""
     if type_ == "table" and name is not None:
         return name != SEARCH_TABLE and not name.startswith(SEARCH_TABLE + "_")
-    return not (type_ == "index" and name == "ix_user_search_trgm")
+    return not (type_ == "index" and name in SEARCH_INDEXES)

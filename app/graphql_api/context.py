@@ -1,6 +1,7 @@
 """Per-request GraphQL context: the caller's tenant, the store and the request's loaders."""
 
 import asyncio
+from collections.abc import Awaitable
 from dataclasses import dataclass, field
 from functools import partial
 
@@ -31,6 +32,7 @@ class Context:
     known_org_version: int | None = None
     _loaders: Loaders | None = field(default=None, init=False)
     _org_metrics: "asyncio.Task[OrgMetrics] | None" = field(default=None, init=False)
+    _ready_metrics: OrgMetrics | None = field(default=None, init=False)
     _activity_sequenced: "asyncio.Task[int] | None" = field(default=None, init=False)
 
     @property
@@ -58,6 +60,7 @@ class Context:
         this process share a set for the event (``app.graphql_api.live_feeds``)."""
         self._loaders = loaders
         self._org_metrics = None
+        self._ready_metrics = None
         self._activity_sequenced = None
 
     async def sequenced_activity(self) -> None:
@@ -74,8 +77,21 @@ class Context:
             return 0
         return await self.database.write(partial(sequence_events, tenant_id=tenant_id))
 
+    def ready_org_metrics(self) -> OrgMetrics | None:
+        """The org figures when they are at hand without waiting: read already in this
+        request, or cached at the org version this request read (the ETag layer's). A
+        resolver that finds them answers with a value, not an awaitable, so graphql-core
+        completes its field in the same pass instead of gathering a coroutine per row."""
+        version = self.known_org_version
+        if self._ready_metrics is None and version is not None and self.org_cache is not None:
+            self._ready_metrics = self.org_cache.fresh(self.tenant_id, version)
+        return self._ready_metrics
+
     async def org_metrics(self) -> OrgMetrics:
         """The tenant's whole-tree figures, checked against org_version once per request."""
+        ready = self.ready_org_metrics()
+        if ready is not None:
+            return ready
         if self._org_metrics is None:
             if self.org_cache is None:
                 self.org_cache = OrgMetricsCache(self.database)
@@ -83,13 +99,40 @@ class Context:
             self._org_metrics = asyncio.ensure_future(
                 self.org_cache.current(self.tenant_id, self.known_org_version)
             )
-        return await self._org_metrics
+        metrics = await self._org_metrics
+        self._ready_metrics = metrics
+        return metrics
 
-    async def direct_report_count(self, manager_id: str, include_inactive: bool) -> int:
-        """From the org figures: counted once per org change, never per request."""
-        metrics = await self.org_metrics()
-        counts = metrics.direct_counts if include_inactive else metrics.active_direct_counts
-        return counts.get(manager_id, 0)
+    def direct_report_count(self, manager_id: str, include_inactive: bool) -> int | Awaitable[int]:
+        """From the org figures: counted once per org change, never per request. A value
+        when the figures are at hand (``ready_org_metrics``), else an awaitable."""
+        metrics = self.ready_org_metrics()
+        if metrics is None:
+            return self._direct_report_count(manager_id, include_inactive)
+        return direct_count(metrics, manager_id, include_inactive)
+
+    async def _direct_report_count(self, manager_id: str, include_inactive: bool) -> int:
+        return direct_count(await self.org_metrics(), manager_id, include_inactive)
+
+    def report_count(self, user_id: str, include_inactive: bool) -> int | Awaitable[int]:
+        """All transitive reports, from the org figures; a value when they are at hand."""
+        metrics = self.ready_org_metrics()
+        if metrics is None:
+            return self._report_count(user_id, include_inactive)
+        return transitive_count(metrics, user_id, include_inactive)
+
+    async def _report_count(self, user_id: str, include_inactive: bool) -> int:
+        return transitive_count(await self.org_metrics(), user_id, include_inactive)
+
+
+def direct_count(metrics: OrgMetrics, manager_id: str, include_inactive: bool) -> int:
+    counts = metrics.direct_counts if include_inactive else metrics.active_direct_counts
+    return counts.get(manager_id, 0)
+
+
+def transitive_count(metrics: OrgMetrics, user_id: str, include_inactive: bool) -> int:
+    counts = metrics.report_counts if include_inactive else metrics.active_report_counts
+    return counts.get(user_id, 0)
 
 
 Info = StrawberryInfo[Context, None]

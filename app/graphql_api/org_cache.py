@@ -28,12 +28,12 @@ class OrgMetricsCache:
         that read it already passes it)."""
         if version is None:
             version = await self._database.read(partial(org_version, tenant_id=tenant_id))
-        cached = self._fresh(tenant_id, version)
+        cached = self.fresh(tenant_id, version)
         if cached is not None:
             return cached
         lock = self._locks.setdefault(tenant_id, asyncio.Lock())
         async with lock:
-            cached = self._fresh(tenant_id, version)
+            cached = self.fresh(tenant_id, version)
             if cached is not None:
                 return cached
             read_version, edges = await self._database.read(
@@ -43,7 +43,8 @@ class OrgMetricsCache:
             self._remember(tenant_id, metrics)
             return metrics
 
-    def _fresh(self, tenant_id: int, version: int) -> OrgMetrics | None:
+    def fresh(self, tenant_id: int, version: int) -> OrgMetrics | None:
+        """The cached figures at ``version`` or later, or None: no wait, no statement."""
         cached = self._metrics.get(tenant_id)
         if cached is None or cached.version < version:
             return None

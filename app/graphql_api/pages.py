@@ -24,7 +24,8 @@ class Edge(Generic[T]):
 class Page:
     edges: Sequence[Any]
     page_info: PageInfo
-    count: Callable[[], Awaitable[int]]
+    # A value when it is at hand without a statement (the org figures), else an awaitable.
+    count: Callable[[], int | Awaitable[int]]
 
 
 def page_info(cursors: Sequence[str], *, has_next: bool, after: str | None) -> PageInfo:
@@ -41,7 +42,7 @@ def edges_page(
     *,
     has_next: bool,
     after: str | None,
-    count: Callable[[], Awaitable[int]],
+    count: Callable[[], int | Awaitable[int]],
 ) -> Page:
     cursors = [edges[0].cursor, edges[-1].cursor] if edges else []
     return Page(edges, page_info(cursors, has_next=has_next, after=after), count)

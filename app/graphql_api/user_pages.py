@@ -4,7 +4,7 @@ from collections.abc import Awaitable, Callable
 from functools import partial
 from typing import Any
 
-from app.graphql_api.context import Context
+from app.graphql_api.context import Context, direct_count
 from app.graphql_api.cursors import decode_cursor, encode_cursor
 from app.graphql_api.errors import ApiError
 from app.graphql_api.limits import MAX_REPORT_DEPTH, checked_first, checked_range
@@ -50,7 +50,10 @@ async def user_set_page(
 
 
 def user_page(
-    sort: UserSort, page: UserPage, after: str | None, count: Callable[[], Awaitable[int]]
+    sort: UserSort,
+    page: UserPage,
+    after: str | None,
+    count: Callable[[], int | Awaitable[int]],
 ) -> Page:
     kind = _sort_kind(sort)
     edges = [
@@ -62,6 +65,24 @@ def user_page(
 
 def report_cursor(row: ReportRow) -> str:
     return encode_cursor(REPORTS_CURSOR, list(report_key(row)))
+
+
+class ReportEdgeValue:
+    """One edge of a ``ReportConnection``: a report row's depth and user, and its cursor as a
+    property, encoded only when the query asks for it. An attribute rather than a resolver:
+    strawberry runs a resolver's argument conversion and wrappers for every edge, a plain
+    field is one ``getattr``."""
+
+    __slots__ = ("depth", "row", "user")
+
+    def __init__(self, row: ReportRow) -> None:
+        self.row = row
+        self.depth = row.depth
+        self.user = row.user
+
+    @property
+    def cursor(self) -> str:
+        return report_cursor(self.row)
 
 
 def _decode_report_position(after: str | None) -> tuple[int, str, str] | None:
@@ -103,10 +124,10 @@ async def reports_page(
     )
     rows = page.rows
 
-    async def count() -> int:
+    def count() -> int | Awaitable[int]:
         if page.total is not None:
             return page.total
-        return await loaders.read(
+        return loaders.read(
             partial(
                 count_reports,
                 tenant_id=tenant_id,
@@ -118,7 +139,8 @@ async def reports_page(
         )
 
     cursors = [report_cursor(rows[0]), report_cursor(rows[-1])] if rows else []
-    return Page(rows, page_info(cursors, has_next=page.has_next, after=after), count)
+    edges = [ReportEdgeValue(row) for row in rows]
+    return Page(edges, page_info(cursors, has_next=page.has_next, after=after), count)
 
 
 async def direct_reports_page(
@@ -161,7 +183,7 @@ async def peers_page(
     in_team = include_inactive or user.active
 
     async def count() -> int:
-        total = await context.direct_report_count(manager_id, include_inactive)
+        total = direct_count(await context.org_metrics(), manager_id, include_inactive)
         return total - 1 if in_team else total
 
     return user_page(sort, page, after, count)

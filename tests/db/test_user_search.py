@@ -64,6 +64,9 @@ TERMS = [
     "ångström",
     "zoë",
     "ö",
+    "Å",
+    "ån",
+    "ZO",
     "nobody at all",
     "ring@",
     "e@c",
@@ -240,6 +243,29 @@ def test_a_search_of_three_characters_or_more_reads_the_index(database: Database
     for plan in plans("43"):
         assert "ix_user_search_trgm" not in plan, plan
         assert "VIRTUAL TABLE" not in plan, plan
+    if database.engine.dialect.name == "sqlite":
+        # Its count reads the short terms' covering index alone (migration 0011), not the
+        # tenant's rows.
+        count_plan = plans("43")[0]
+        assert "COVERING INDEX ix_user_search_short (tenant_id=?)" in count_plan
+        assert "SCAN user\n" not in count_plan + "\n", count_plan
+
+    def page_plan(term: str) -> str:
+        found = directory(tenant_id, UserFilterSpec(search=term, active=True))
+
+        def work(connection: Connection) -> str:
+            sort = UserSort()
+            query = found.restrict(select(users.c.id), connection.dialect.name)
+            query = query.order_by(sort.key_expression(), users.c.id).limit(21)
+            return _explain(connection, query)
+
+        return database.read_sync(work)
+
+    if database.engine.dialect.name == "sqlite":
+        # A page of a short term walks the same index in the directory's order: no sort.
+        plan = page_plan("43")
+        assert "ix_user_search_short (tenant_id=?)" in plan, plan
+        assert "TEMP B-TREE" not in plan, plan
 
     def answers(connection: Connection) -> tuple[int, set[str]]:
         return _searched(connection, tenant_id, "USER 14321")[1], _before_the_index(

@@ -1,11 +1,16 @@
 """Derived org figures follow org changes: a noted change is visible on the next request."""
 
+from collections.abc import Awaitable
+
 import anyio
 from starlette.testclient import TestClient
 
+from app.graphql_api.context import Context
 from app.graphql_api.org_cache import OrgMetricsCache
 from db.database import Database
+from db.org_changes import org_version
 from db.tenants import create_tenant
+from db.tokens import TokenGrant, TokenScope
 from db.users import insert_user
 from tests.conftest import TenantTokens
 from tests.graphql_api.conftest import GraphQLClient
@@ -82,3 +87,45 @@ def test_a_process_cache_follows_changes_committed_by_another(database_url: str)
     finally:
         reader.dispose()
         writer.dispose()
+
+
+def test_counts_are_values_once_the_figures_at_the_known_version_are_cached(
+    database_url: str,
+) -> None:
+    """``directReportCount`` and ``reportCount`` answer an int, with no awaitable, when the
+    process holds the figures at the org version the request read (the ETag layer's); an
+    awaitable when it does not, and after an org change until the figures are derived again."""
+    database = Database(database_url)
+    cache = OrgMetricsCache(database)
+
+    def context() -> Context:
+        version = database.read_sync(lambda c: org_version(c, tenant))
+        grant = TokenGrant(1, tenant, "acme", "Acme", TokenScope.GRAPHQL)
+        return Context(database, grant, org_cache=cache, known_org_version=version)
+
+    async def awaited(value: int | Awaitable[int]) -> int:
+        assert not isinstance(value, int)
+        return await value
+
+    try:
+        tenant = database.write_sync(lambda c: create_tenant(c, "acme")).id
+        boss = database.write_sync(lambda c: insert_user(c, tenant, {"user_name": "boss"}))
+        for name in ("a", "b"):
+            database.write_sync(
+                lambda c, n=name: insert_user(c, tenant, {"user_name": n, "manager_id": boss})
+            )
+        first = context()
+        assert first.ready_org_metrics() is None
+        assert anyio.run(awaited, first.direct_report_count(boss, False)) == 2
+        # Derived once: the next request at that version answers both counts as values.
+        second = context()
+        assert second.direct_report_count(boss, False) == 2
+        assert second.report_count(boss, True) == 2
+        database.write_sync(
+            lambda c: insert_user(c, tenant, {"user_name": "c", "manager_id": boss})
+        )
+        third = context()
+        assert anyio.run(awaited, third.report_count(boss, False)) == 3
+        assert third.direct_report_count(boss, False) == 3
+    finally:
+        database.dispose()

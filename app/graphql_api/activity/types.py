@@ -197,11 +197,12 @@ class ActivityConnection:
 
     @strawberry.field(
         description="Number of events in the whole list, not just this page (a count over "
-        "the log: ask for it only when needed)."
+        "the log: ask for it only when needed).",
+        graphql_type=int,
     )
     @staticmethod
-    async def total_count(page: strawberry.Parent[Page]) -> int:
-        return await page.count()
+    def total_count(page: strawberry.Parent[Page]) -> int | Awaitable[int]:
+        return page.count()
 
 
 def _count_operation(entry: strawberry.Parent[OperationCount]) -> ActivityOperation:

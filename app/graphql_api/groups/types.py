@@ -3,6 +3,7 @@
 A ``Group`` is the store's record itself: its plain fields read the record's attributes.
 """
 
+from collections.abc import Awaitable
 from datetime import datetime
 
 import strawberry
@@ -56,7 +57,9 @@ class GroupConnection:
     edges: list[GroupEdge]
     page_info: PageInfo
 
-    @strawberry.field(description="Number of groups in the whole list, not just this page.")
+    @strawberry.field(
+        description="Number of groups in the whole list, not just this page.", graphql_type=int
+    )
     @staticmethod
-    async def total_count(page: strawberry.Parent[Page]) -> int:
-        return await page.count()
+    def total_count(page: strawberry.Parent[Page]) -> int | Awaitable[int]:
+        return page.count()
