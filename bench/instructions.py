@@ -48,6 +48,7 @@ import orjson
 from sqlalchemy.engine import make_url
 
 from bench.client import filter_path
+from bench.in_process import Lifespan, call, request_scope
 from bench.store import prepare, sqlite_url
 
 WORK = Path(".bench")
@@ -93,76 +94,11 @@ def _app(url: str, **overrides: Any) -> Any:
 
 
 def _scope(path: str, token: str) -> dict[str, Any]:
-    """The scope uvicorn gives a request (httptools), ``path`` with its query string."""
-    raw_path, _, query = path.partition("?")
-    return {
-        "type": "http",
-        "asgi": {"version": "3.0", "spec_version": "2.4"},
-        "http_version": "1.1",
-        "server": ("127.0.0.1", 8000),
-        "client": ("127.0.0.1", 50000),
-        "scheme": "http",
-        "method": "GET",
-        "root_path": "",
-        "path": raw_path,
-        "raw_path": raw_path.encode(),
-        "query_string": query.encode(),
-        "headers": [
-            (b"host", b"127.0.0.1:8000"),
-            (b"user-agent", b"Microsoft.Identity.Provisioning"),
-            (b"accept", b"application/scim+json"),
-            (b"authorization", b"Bearer " + token.encode()),
-        ],
-        "state": {},
-    }
+    return request_scope("GET", path, token)
 
 
 async def _call(app: Any, scope: dict[str, Any]) -> tuple[int, bytes]:
-    sent = False
-    status = 0
-    body = bytearray()
-
-    async def receive() -> dict[str, Any]:
-        nonlocal sent
-        if not sent:
-            sent = True
-            return {"type": "http.request", "body": b"", "more_body": False}
-        await asyncio.Event().wait()  # no disconnect while the request runs
-        raise AssertionError
-
-    async def send(message: dict[str, Any]) -> None:
-        nonlocal status
-        if message["type"] == "http.response.start":
-            status = message["status"]
-        elif message["type"] == "http.response.body":
-            body.extend(message.get("body", b""))
-
-    await app(scope, receive, send)
-    return status, bytes(body)
-
-
-class _Lifespan:
-    """The ASGI lifespan protocol, as a server runs it around the requests."""
-
-    def __init__(self, app: Any) -> None:
-        self.app = app
-        self.inbox: asyncio.Queue[dict[str, Any]] = asyncio.Queue()
-        self.outbox: asyncio.Queue[dict[str, Any]] = asyncio.Queue()
-
-    async def __aenter__(self) -> None:
-        scope = {"type": "lifespan", "asgi": {"version": "3.0"}, "state": {}}
-        self.task = asyncio.get_running_loop().create_task(
-            self.app(scope, self.inbox.get, self.outbox.put)
-        )
-        await self.inbox.put({"type": "lifespan.startup"})
-        message = await self.outbox.get()
-        assert message["type"] == "lifespan.startup.complete", message
-
-    async def __aexit__(self, *_: object) -> None:
-        await self.inbox.put({"type": "lifespan.shutdown"})
-        message = await self.outbox.get()
-        assert message["type"] == "lifespan.shutdown.complete", message
-        await self.task
+    return await call(app, scope)
 
 
 def _paths(org: Any, count: int) -> list[str]:
@@ -379,7 +315,7 @@ async def _lookups(
     app: Any, paths: list[str], token: str, runs: int, breakdown: bool, wait: bool
 ) -> None:
     async with AsyncExitStack() as running:
-        await running.enter_async_context(_Lifespan(app))
+        await running.enter_async_context(Lifespan(app))
         phases = [
             _whole_app("the whole app", app, paths, token),
             _whole_app("the whole app, again", app, paths, token),
@@ -390,7 +326,7 @@ async def _lookups(
             for name, setting, value in VARIANTS:
                 if setting in type(app.state.settings).model_fields:
                     variant = _app(app.state.settings.database_url, **{setting: value})
-                    await running.enter_async_context(_Lifespan(variant))
+                    await running.enter_async_context(Lifespan(variant))
                     phases.append(_whole_app(f"the whole app, {name}", variant, paths, token))
         for phase in phases:
             for number in range(WARM_UP):  # every phase's own warm-up, outside the count
@@ -515,7 +451,7 @@ def profile(args: argparse.Namespace) -> None:
     profiler = cProfile.Profile()
 
     async def run() -> None:
-        async with _Lifespan(app):
+        async with Lifespan(app):
             whole = _whole_app("the whole app", app, paths, bench.scim_token)
             for number in range(WARM_UP):
                 await whole.run(whole.make(number))

@@ -27,7 +27,8 @@ from typing import Any
 import orjson
 
 from bench.frontend import operations, path, variables
-from bench.instructions import WORK, _app, _call, _Lifespan, _scope
+from bench.in_process import Lifespan
+from bench.instructions import WORK, _app, _call, _scope
 from bench.store import prepare, sqlite_url
 
 SEED = 42
@@ -67,7 +68,7 @@ async def _run(args: argparse.Namespace) -> None:
     chosen = [op for op in operations() if not args.only or op.name in args.only]
     if args.profile:
         chosen = [op for op in operations() if op.name == args.profile]
-    async with _Lifespan(app):
+    async with Lifespan(app):
         for operation in chosen:
             count = WARM_UP + args.runs
             token = bench.graphql_token

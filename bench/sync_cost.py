@@ -33,6 +33,7 @@ import orjson
 
 from bench.client import filter_path
 from bench.dataset import ENTERPRISE, generate, scim_document
+from bench.in_process import Lifespan, call, request_scope
 from bench.scim_load import PATCH_OP
 from bench.store import prepare_empty, sqlite_url
 
@@ -57,82 +58,10 @@ def _app(url: str, activity_log: bool) -> Any:
     return create_app(settings)
 
 
-def _scope(method: str, path: str, token: str, body: bytes) -> dict[str, Any]:
-    raw_path, _, query = path.partition("?")
-    headers = [
-        (b"host", b"127.0.0.1:8000"),
-        (b"user-agent", b"Microsoft.Identity.Provisioning"),
-        (b"accept", b"application/scim+json"),
-        (b"authorization", b"Bearer " + token.encode()),
-    ]
-    if body:
-        headers += [
-            (b"content-type", b"application/scim+json"),
-            (b"content-length", str(len(body)).encode()),
-        ]
-    return {
-        "type": "http",
-        "asgi": {"version": "3.0", "spec_version": "2.4"},
-        "http_version": "1.1",
-        "server": ("127.0.0.1", 8000),
-        "client": ("127.0.0.1", 50000),
-        "scheme": "http",
-        "method": method,
-        "root_path": "",
-        "path": raw_path,
-        "raw_path": raw_path.encode(),
-        "query_string": query.encode(),
-        "headers": headers,
-        "state": {},
-    }
-
-
 async def _call(
     app: Any, method: str, path: str, token: str, body: bytes = b""
 ) -> tuple[int, bytes]:
-    sent = False
-    status = 0
-    out = bytearray()
-
-    async def receive() -> dict[str, Any]:
-        nonlocal sent
-        if not sent:
-            sent = True
-            return {"type": "http.request", "body": body, "more_body": False}
-        await asyncio.Event().wait()
-        raise AssertionError
-
-    async def send(message: dict[str, Any]) -> None:
-        nonlocal status
-        if message["type"] == "http.response.start":
-            status = message["status"]
-        elif message["type"] == "http.response.body":
-            out.extend(message.get("body", b""))
-
-    await app(_scope(method, path, token, body), receive, send)
-    return status, bytes(out)
-
-
-class _Lifespan:
-    def __init__(self, app: Any) -> None:
-        self.app = app
-        self.inbox: asyncio.Queue[dict[str, Any]] = asyncio.Queue()
-        self.outbox: asyncio.Queue[dict[str, Any]] = asyncio.Queue()
-
-    async def __aenter__(self) -> None:
-        scope = {"type": "lifespan", "asgi": {"version": "3.0"}, "state": {}}
-        self.task = asyncio.get_running_loop().create_task(
-            self.app(scope, self.inbox.get, self.outbox.put)
-        )
-        await self.inbox.put({"type": "lifespan.startup"})
-        message = await self.outbox.get()
-        assert message["type"] == "lifespan.startup.complete", message
-
-    async def __aexit__(self, *_: object) -> None:
-        await self.inbox.put({"type": "lifespan.shutdown"})
-        message = await self.outbox.get()
-        assert message["type"] == "lifespan.shutdown.complete", message
-        await self.task
+    return await call(app, request_scope(method, path, token, body), body)
 
 
 async def _sync(app: Any, token: str, users: int) -> int:
@@ -180,7 +109,7 @@ def run(url: str, activity_log: bool, users: int, profile: bool = False) -> tupl
     app = _app(url, activity_log)
 
     async def main() -> int:
-        async with _Lifespan(app):
+        async with Lifespan(app):
             return await _sync(app, token, users)
 
     profiler = cProfile.Profile() if profile else None
