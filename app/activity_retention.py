@@ -4,8 +4,9 @@ then every hour (``BLINK_ACTIVITY_RETENTION_DAYS``; 0 keeps everything and runs 
 import asyncio
 import logging
 from collections.abc import AsyncIterator
-from contextlib import asynccontextmanager, suppress
+from contextlib import asynccontextmanager
 
+from app.background import in_background
 from db.activity_retention import prune
 from db.database import Database
 
@@ -39,10 +40,5 @@ async def retention(database: Database, days: int) -> AsyncIterator[None]:
     if days <= 0:
         yield
         return
-    task = asyncio.get_running_loop().create_task(keep_pruning(database, days))
-    try:
+    async with in_background(keep_pruning(database, days)):
         yield
-    finally:
-        task.cancel()
-        with suppress(asyncio.CancelledError):
-            await task

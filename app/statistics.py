@@ -5,9 +5,10 @@ ANALYZE, in a worker thread, of those that doubled since their last one."""
 import asyncio
 import logging
 from collections.abc import AsyncIterator
-from contextlib import asynccontextmanager, suppress
+from contextlib import asynccontextmanager
 from functools import partial
 
+from app.background import in_background
 from db.database import Database
 from db.errors import QueryTimeout, Unavailable
 from db.statistics import analyze_stale, stale_tables
@@ -41,10 +42,5 @@ async def statistics(database: Database, every: float = EVERY_SECONDS) -> AsyncI
     if database.is_sqlite or every <= 0:
         yield
         return
-    task = asyncio.get_running_loop().create_task(keep_statistics(database, every=every))
-    try:
+    async with in_background(keep_statistics(database, every=every)):
         yield
-    finally:
-        task.cancel()
-        with suppress(asyncio.CancelledError):
-            await task
