@@ -8,11 +8,22 @@ before a report needs the manager's id; a worker that gets there first waits for
 import asyncio
 import time
 from dataclasses import dataclass
+from typing import Any
 
 from bench.client import HttpConnection, filter_path
 from bench.dataset import ENTERPRISE, Org, scim_document
 
 PATCH_OP = "urn:ietf:params:scim:api:messages:2.0:PatchOp"
+
+
+def manager_patch(manager_id: str) -> dict[str, Any]:
+    """Entra's PATCH that sets a user's manager, as the sync sends it."""
+    return {
+        "schemas": [PATCH_OP],
+        "Operations": [
+            {"op": "Add", "path": f"{ENTERPRISE}:manager", "value": {"value": manager_id}}
+        ],
+    }
 
 
 @dataclass(frozen=True, slots=True)
@@ -65,16 +76,7 @@ async def _sync(
                 if person.manager_index is None:
                     continue
                 manager_id = await created[person.manager_index]
-                patch = {
-                    "schemas": [PATCH_OP],
-                    "Operations": [
-                        {
-                            "op": "Add",
-                            "path": f"{ENTERPRISE}:manager",
-                            "value": {"value": manager_id},
-                        }
-                    ],
-                }
+                patch = manager_patch(manager_id)
                 reply = await connection.send_json("PATCH", f"{prefix}/Users/{user_id}", patch)
                 requests += 1
                 if reply.status not in (200, 204):

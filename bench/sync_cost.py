@@ -32,9 +32,9 @@ from typing import Any
 import orjson
 
 from bench.client import filter_path
-from bench.dataset import ENTERPRISE, generate, scim_document
+from bench.dataset import generate, scim_document
 from bench.in_process import Lifespan, call, request_scope
-from bench.scim_load import PATCH_OP
+from bench.scim_load import manager_patch
 from bench.store import prepare_empty, sqlite_url
 
 WORK = Path(".bench")
@@ -87,15 +87,8 @@ async def _sync(app: Any, token: str, users: int) -> int:
             if person.manager_index is None:
                 continue
             manager_id = await created[person.manager_index]
-            patch = {
-                "schemas": [PATCH_OP],
-                "Operations": [
-                    {"op": "Add", "path": f"{ENTERPRISE}:manager", "value": {"value": manager_id}}
-                ],
-            }
-            status, body = await _call(
-                app, "PATCH", f"{prefix}/Users/{user_id}", token, orjson.dumps(patch)
-            )
+            patch = orjson.dumps(manager_patch(manager_id))
+            status, body = await _call(app, "PATCH", f"{prefix}/Users/{user_id}", token, patch)
             assert status in (200, 204), (status, body[:300])
             requests += 1
 
