@@ -2,6 +2,8 @@
 
     python -m bench.operations [--size 100000] [--runs 300] [--rounds 5] [--only org_chart ...]
     python -m bench.operations --profile org_chart [--runs 300]   # cProfile of one operation
+    python -m bench.operations --floor [--only org_chart ...]     # and the floor, round for round
+    python -m bench.operations --instructions [--floor] [--only org_chart ...] [--runs 50]
 
 Builds the app as shipped (``bench.instructions``' settings: request log on, token cache an
 hour; the rate limit off, as a round would meet it) over the cached SQLite bench database of
@@ -13,22 +15,37 @@ variables) as an ASGI call: no HTTP client, no socket. Each operation runs ``--r
 of ``--runs`` requests; the figure is the best round's CPU time (``time.process_time``) per
 request, which a loaded machine moves far less than wall time (it still moves a little:
 caches shared with other processes). Every answer must be a 200 with data and no errors.
+
+With ``--floor`` the framework's floor (``bench.floor_app`` over the same org, in the same
+process) answers the same requests, its rounds alternating with the service's, and the line
+adds its CPU per request and the ratio floor ÷ service: the in-process counterpart of the
+frontend bench's ratio, without uvicorn's and the socket's share, which both servers pay alike
+over HTTP (so over HTTP the ratio is higher).
+
+With ``--instructions`` the same requests run under valgrind's callgrind, which counts the
+instructions each operation's ``--runs`` requests take (and the floor's, with ``--floor``):
+a figure that repeats on a loaded machine (about ±1%), where CPU time moves by ±15%. Counting
+starts after the warm-up (``bench.instructions``' markers: one part per operation and server).
 """
 
 import argparse
 import asyncio
 import cProfile
 import io
+import os
 import pstats
 import random
+import subprocess
+import sys
 import time
 from typing import Any
 
 import orjson
 
+from bench import floor_app
 from bench.frontend import operations, path, variables
 from bench.in_process import Lifespan
-from bench.instructions import WORK, _app, _call, _scope
+from bench.instructions import WORK, _app, _call, _marker, _parts, _scope
 from bench.store import prepare, sqlite_url
 
 SEED = 42
@@ -68,7 +85,11 @@ async def _run(args: argparse.Namespace) -> None:
     chosen = [op for op in operations() if not args.only or op.name in args.only]
     if args.profile:
         chosen = [op for op in operations() if op.name == args.profile]
+    floor = floor_app.create_app(bench.org) if args.floor else None
     async with Lifespan(app):
+        if args.inner:
+            await _counted(app, floor, chosen, bench, args.runs)
+            return
         for operation in chosen:
             count = WARM_UP + args.runs
             token = bench.graphql_token
@@ -88,13 +109,97 @@ async def _run(args: argparse.Namespace) -> None:
                 stats.sort_stats("tottime").print_stats(args.lines)
                 print(out.getvalue())
                 continue
-            best = float("inf")
+            servers = [app] if floor is None else [app, floor]
+            if floor is not None:
+                for scope in scopes[:WARM_UP]:
+                    await _one(floor, scope)
+            best = [float("inf")] * len(servers)
             for _ in range(args.rounds):
-                start = time.process_time()
-                for scope in measured:
-                    await _one(app, scope)
-                best = min(best, (time.process_time() - start) / len(measured))
-            print(f"{operation.name:22} {best * 1e6:8.0f} µs CPU/request", flush=True)
+                for index, server in enumerate(servers):
+                    start = time.process_time()
+                    for scope in measured:
+                        await _one(server, scope)
+                    spent = (time.process_time() - start) / len(measured)
+                    best[index] = min(best[index], spent)
+            line = f"{operation.name:22} {best[0] * 1e6:8.0f} µs CPU/request"
+            if floor is not None:
+                line += f"   floor {best[1] * 1e6:6.0f} µs   ratio {best[1] / best[0]:.2f}"
+            print(line, flush=True)
+
+
+async def _counted(app: Any, floor: Any, chosen: list[Any], bench: Any, runs: int) -> None:
+    """Under callgrind: every warm-up first, then one counted part per operation and server."""
+    servers = [app] if floor is None else [app, floor]
+    planned = []
+    for operation in chosen:
+        scopes = _requests(
+            operation.name, operation.document, bench.org, WARM_UP + runs, bench.graphql_token
+        )
+        for server in servers:
+            for scope in scopes[:WARM_UP]:
+                await _one(server, scope)
+            planned.append((server, [dict(scope) for scope in scopes[WARM_UP:]]))
+    print("ready", file=sys.stderr, flush=True)
+    sys.stdin.readline()
+    for server, scopes in planned:
+        _marker()
+        for scope in scopes:
+            await _one(server, scope)
+    _marker()
+
+
+def _count(args: argparse.Namespace, argv: list[str]) -> None:
+    """Runs this module under callgrind (instrumented from the end of the warm-up on) and
+    prints the instructions per request of each part."""
+    profiles = WORK / "profiles"
+    profiles.mkdir(parents=True, exist_ok=True)
+    out = profiles / f"callgrind-operations-{os.getpid()}.out"  # runs side by side
+    for old in profiles.glob(out.name + "*"):
+        old.unlink()
+    inner = [a for a in argv if a != "--instructions"] + ["--inner"]
+    command = [
+        "valgrind",
+        "--tool=callgrind",
+        "--instr-atstart=no",
+        "--dump-before=getppid",
+        f"--callgrind-out-file={out}",
+        sys.executable,
+        "-m",
+        "bench.operations",
+        *inner,
+    ]
+    log = WORK / "logs" / "operations.log"
+    log.parent.mkdir(parents=True, exist_ok=True)
+    with log.open("ab") as stdout:
+        child = subprocess.Popen(
+            command, stdin=subprocess.PIPE, stdout=stdout, stderr=subprocess.PIPE, text=True
+        )
+        assert child.stdin is not None
+        assert child.stderr is not None
+        errors = []
+        for line in child.stderr:
+            errors.append(line)
+            if line.strip() == "ready":
+                subprocess.run(
+                    ["callgrind_control", "--instr=on", str(child.pid)],
+                    check=True,
+                    stdout=subprocess.DEVNULL,
+                    stderr=subprocess.DEVNULL,
+                )
+                child.stdin.write("go\n")
+                child.stdin.flush()
+        if child.wait() != 0:
+            raise SystemExit("".join(errors[-40:]))
+    parts = _parts(out)
+    chosen = [op.name for op in operations() if not args.only or op.name in args.only]
+    per_server = 2 if args.floor else 1
+    for index, name in enumerate(chosen):
+        ours = parts[2 + index * per_server] / args.runs
+        line = f"{name:22} {ours:>12,.0f} instructions/request"
+        if args.floor:
+            floor = parts[3 + index * per_server] / args.runs
+            line += f"   floor {floor:>12,.0f}   ratio {floor / ours:.2f}"
+        print(line, flush=True)
 
 
 def main(argv: list[str] | None = None) -> None:
@@ -105,7 +210,13 @@ def main(argv: list[str] | None = None) -> None:
     parser.add_argument("--only", nargs="*", default=[])
     parser.add_argument("--profile", help="cProfile this operation instead of timing")
     parser.add_argument("--lines", type=int, default=45)
+    parser.add_argument("--floor", action="store_true", help="time the floor app beside it")
+    parser.add_argument("--instructions", action="store_true", help="count with callgrind")
+    parser.add_argument("--inner", action="store_true", help=argparse.SUPPRESS)
     args = parser.parse_args(argv)
+    if args.instructions:
+        _count(args, sys.argv[1:] if argv is None else argv)
+        return
     asyncio.run(_run(args))
 
 
