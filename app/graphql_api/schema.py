@@ -4,20 +4,17 @@ from collections.abc import Callable
 
 import strawberry
 from strawberry.extensions import (
-    AddValidationRules,
     MaskErrors,
     MaxAliasesLimiter,
-    MaxTokensLimiter,
-    ParserCache,
     QueryDepthLimiter,
     SchemaExtension,
-    ValidationCache,
 )
 from strawberry.tools import merge_types
 
 from app.graphql_api.activity.queries import ActivityQueries
 from app.graphql_api.activity.types import ActivityEvent
 from app.graphql_api.cost import CostLimiter
+from app.graphql_api.document_caches import RuledValidationCache, TokenLimitedParserCache
 from app.graphql_api.errors import UNEXPECTED_ERROR, should_mask
 from app.graphql_api.groups.queries import GroupQueries
 from app.graphql_api.groups.types import Group
@@ -55,10 +52,8 @@ def build_schema(*, debug: bool = False) -> strawberry.Schema:
     # Factories: strawberry builds fresh extensions per request; the parser and validation
     # caches live at module level and are shared by all requests.
     extensions: list[Callable[[], SchemaExtension]] = [
-        lambda: MaxTokensLimiter(max_token_count=MAX_TOKENS),
-        lambda: ParserCache(maxsize=256),
-        lambda: AddValidationRules(LIMIT_RULES),
-        lambda: ValidationCache(maxsize=256),
+        lambda: TokenLimitedParserCache(max_tokens=MAX_TOKENS, maxsize=256),
+        lambda: RuledValidationCache(LIMIT_RULES, maxsize=256),
         CostLimiter,
     ]
     if not debug:
