@@ -26,9 +26,10 @@ import hashlib
 from collections.abc import Mapping
 from functools import partial
 from typing import Any
-from urllib.parse import parse_qsl, urlencode
+from urllib.parse import urlencode
 
 import orjson
+from starlette.requests import Request
 from starlette.responses import JSONResponse, Response
 from starlette.types import ASGIApp, Message, Receive, Scope, Send
 
@@ -40,6 +41,10 @@ from db.tokens import TokenGrant
 #: The request state key of the counters read for this request (``TenantVersions``).
 VERSIONS_STATE = "tenant_versions"
 CACHE_CONTROL = b"private, no-cache"
+#: The request state key of a GET's ``Request`` whose query string this layer has parsed:
+#: the view answers with that same object (``parsed_get``), whose parse Starlette keeps, so
+#: the query string (the whole document, percent-encoded) is decoded once, not twice.
+PARSED_GET_STATE = "graphql_parsed_get"
 _STREAMED = (b"multipart/mixed", b"text/event-stream")
 
 
@@ -84,7 +89,8 @@ class ConditionalGraphQL:
             await self._post(scope, receive, send, grant)
 
     async def _get(self, scope: Scope, receive: Receive, send: Send, grant: TokenGrant) -> None:
-        params = dict(parse_qsl(scope.get("query_string", b"").decode("latin-1")))
+        parsed = Request(scope, receive)
+        params = dict(parsed.query_params)
         try:
             request = {
                 "query": params.get("query"),
@@ -104,6 +110,8 @@ class ConditionalGraphQL:
         if query != request["query"]:
             params["query"] = query
             forward = {**scope, "query_string": urlencode(params).encode("latin-1")}
+        else:
+            scope["state"][PARSED_GET_STATE] = parsed
         await self._answer(forward, receive, send, grant, query, request)
 
     async def _post(self, scope: Scope, receive: Receive, send: Send, grant: TokenGrant) -> None:
@@ -189,6 +197,15 @@ class ConditionalGraphQL:
         digest.update(b"\0")
         digest.update(str(request.get("operationName")).encode())
         return b'"' + digest.hexdigest().encode() + b'"'
+
+
+def parsed_get(scope: Scope, receive: Receive) -> Request:
+    """The request for the view: the one this layer parsed when it forwarded that very scope
+    and ``receive``, else a new one."""
+    parsed = (scope.get("state") or {}).pop(PARSED_GET_STATE, None)
+    if isinstance(parsed, Request) and parsed.scope is scope and parsed.receive is receive:
+        return parsed
+    return Request(scope, receive)
 
 
 async def _read_body(receive: Receive) -> bytes:

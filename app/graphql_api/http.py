@@ -21,7 +21,7 @@ from strawberry.asgi import GraphQL
 from strawberry.http import GraphQLHTTPResponse
 from strawberry.types import ExecutionResult
 
-from app.graphql_api.conditional import VERSIONS_STATE
+from app.graphql_api.conditional import VERSIONS_STATE, parsed_get
 from app.graphql_api.context import Context
 from app.graphql_api.errors import unavailable_code
 from app.graphql_api.graphiql import graphiql_page
@@ -60,7 +60,7 @@ class DirectoryGraphQL(GraphQL[Context, None]):
         if scope["type"] != "http":
             await super().__call__(scope, receive, send)
             return
-        request = Request(scope, receive)
+        request = parsed_get(scope, receive)
         try:
             response = await self.run(request)
         except HTTPException as error:

@@ -1,6 +1,8 @@
 """ETags and 304s on GraphQL answers, and automatic persisted queries (issue 17)."""
 
 import json
+import sys
+import urllib.parse
 from collections.abc import Callable
 from datetime import timedelta
 from pathlib import Path
@@ -105,6 +107,34 @@ def test_get_answers_carry_the_same_etag_and_answer_304(acme: Tenant) -> None:
     assert response.status_code == 200
     assert response.headers["etag"] == etag
     assert acme.get(params, f'W/{etag}, "other"').status_code == 304
+
+
+def test_a_get_query_string_is_parsed_once(acme: Tenant, monkeypatch: pytest.MonkeyPatch) -> None:
+    """The ETag layer and the view read one parse of a GET's query string (the whole
+    document, percent-encoded); a persisted query's rewritten one is parsed anew."""
+    parses: list[str] = []
+    decode = urllib.parse.parse_qsl
+
+    def counted(text: str, *args: Any, **kwargs: Any) -> Any:
+        parses.append(text)
+        return decode(text, *args, **kwargs)
+
+    # Every module that decodes query strings with it (Starlette's, and ours if any).
+    for module in list(sys.modules.values()):
+        if getattr(module, "parse_qsl", None) is decode:
+            monkeypatch.setattr(module, "parse_qsl", counted)
+    ada = acme.user("ada@acme.test")
+    variables = json.dumps({"id": ada})
+    response = acme.get({"query": PROFILE_CARD, "variables": variables})
+    assert response.status_code == 200, response.text
+    assert response.json()["data"]["user"]["id"] == ada
+    assert len(parses) == 1
+    parses.clear()
+    # a frontend operation by its hash alone
+    extensions = {"persistedQuery": {"version": 1, "sha256Hash": sha256_hex(PROFILE_CARD)}}
+    by_hash = acme.get({"variables": variables, "extensions": json.dumps(extensions)})
+    assert by_hash.json() == response.json()
+    assert len(parses) == 2  # the hash's, then the query string with the document filled in
 
 
 def test_every_kind_of_write_changes_the_etag_of_its_tenant_only(
