@@ -282,7 +282,7 @@ def direct_reports_pages(
         values["manager_ids"] = ids
     statement = _reports_statement(len(ids) == 1, include_inactive, after is not None)
     found: dict[str, list[UserRecord]] = defaultdict(list)
-    for row in connection.execute(statement, values):
+    for row in connection.execute(statement, values).all():
         # rows are USER_COLUMNS first: the record is built from them positionally
         record = UserRecord(*row[:_USER_WIDTH])
         found[record.manager_id or ""].append(record)

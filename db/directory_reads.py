@@ -116,7 +116,7 @@ def users_by_user_names(
     if not wanted:
         return {}
     values = {"tenant_id": tenant_id, "names": sorted(wanted)}
-    return {row[-1]: UserRecord(*row[:-1]) for row in connection.execute(_BY_NAMES, values)}
+    return {row[-1]: UserRecord(*row[:-1]) for row in connection.execute(_BY_NAMES, values).all()}
 
 
 _LOWERED_USER_NAME = func.lower(users.c.user_name)

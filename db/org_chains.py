@@ -26,7 +26,7 @@ def management_chains(
     seen: dict[str, set[str]] = {user_id: {user_id} for user_id in user_ids}
     broken: set[str] = set()
     expected_depth: dict[str, int] = dict.fromkeys(user_ids, 1)
-    for row in connection.execute(_CHAINS, values):
+    for row in connection.execute(_CHAINS, values).all():
         _extend(chains, seen, broken, expected_depth, row)
     return chains
 
