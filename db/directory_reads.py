@@ -25,10 +25,14 @@ from db.prepared import PreparedSelect
 from db.tables import users
 
 
-@dataclass(frozen=True, slots=True)
+# Not ``frozen``: a frozen dataclass sets each field through ``object.__setattr__``, several
+# times the cost of a plain assignment, and pages build a record per row (an org chart about
+# eighty). Nothing assigns to a record after it is built; it hashes by its fields as before.
+@dataclass(slots=True, unsafe_hash=True)
 class UserRecord:
     """The typed columns of one user, as the GraphQL API shows them. Each field is named
-    after its column of ``db.tables.users`` (``USER_COLUMNS`` is derived from the fields)."""
+    after its column of ``db.tables.users`` (``USER_COLUMNS`` is derived from the fields).
+    Read-only by convention."""
 
     id: str
     user_name: str
