@@ -6,7 +6,7 @@ back in a chain, a page or a subtree costs nothing more.
 
 from collections import defaultdict
 from collections.abc import Callable, Iterable, Mapping, Sequence
-from functools import partial
+from functools import cached_property, partial
 from typing import Any, TypeVar
 
 from sqlalchemy import Connection
@@ -34,20 +34,51 @@ ActivityKey = tuple[str, str, int, int | None]
 
 
 class Loaders:
+    """Each loader is made when first used: a request uses one or two of them. (A loader's
+    types are its property's annotation: ``DataLoader[K, V](...)`` would build the generic
+    alias at run time on every request.)"""
+
     def __init__(self, database: Database, tenant_id: int) -> None:
         self.database = database
         self.tenant_id = tenant_id
         self._primed: dict[str, UserRecord] = {}
-        self.user = DataLoader[str, UserRecord | None](load_fn=self._users)
+
+    @cached_property
+    def user(self) -> DataLoader[str, UserRecord | None]:
+        return DataLoader(load_fn=self._users)
+
+    @cached_property
+    def user_by_name(self) -> DataLoader[str, UserRecord | None]:
         # Keyed by the lowered userName: the names a page asks for are one statement.
-        self.user_by_name = DataLoader[str, UserRecord | None](load_fn=self._users_by_names)
-        self.group = DataLoader[str, GroupRecord | None](load_fn=self._groups)
-        self.chain = DataLoader[ChainKey, list[UserRecord]](load_fn=self._chains)
-        self.groups_of_user = DataLoader[GroupsKey, UserGroupsPage](load_fn=self._groups_of_users)
-        self.direct_reports = DataLoader[TeamKey, UserPage](load_fn=self._direct_reports)
-        self.reports = DataLoader[ReportsKey, ReportsPage](load_fn=self._reports)
-        self.activity_event = DataLoader[int, EventRecord | None](load_fn=self._activity_events)
-        self.resource_activity = DataLoader[ActivityKey, EventPage](load_fn=self._resource_activity)
+        return DataLoader(load_fn=self._users_by_names)
+
+    @cached_property
+    def group(self) -> DataLoader[str, GroupRecord | None]:
+        return DataLoader(load_fn=self._groups)
+
+    @cached_property
+    def chain(self) -> DataLoader[ChainKey, list[UserRecord]]:
+        return DataLoader(load_fn=self._chains)
+
+    @cached_property
+    def groups_of_user(self) -> DataLoader[GroupsKey, UserGroupsPage]:
+        return DataLoader(load_fn=self._groups_of_users)
+
+    @cached_property
+    def direct_reports(self) -> DataLoader[TeamKey, UserPage]:
+        return DataLoader(load_fn=self._direct_reports)
+
+    @cached_property
+    def reports(self) -> DataLoader[ReportsKey, ReportsPage]:
+        return DataLoader(load_fn=self._reports)
+
+    @cached_property
+    def activity_event(self) -> DataLoader[int, EventRecord | None]:
+        return DataLoader(load_fn=self._activity_events)
+
+    @cached_property
+    def resource_activity(self) -> DataLoader[ActivityKey, EventPage]:
+        return DataLoader(load_fn=self._resource_activity)
 
     async def read(self, fn: Callable[[Connection], T], *, in_thread: bool = False) -> T:
         return await self.database.read(fn, in_thread=in_thread)
