@@ -12,7 +12,7 @@ Every statement is scoped by tenant and walks one of the table's indexes (``has_
 
 import re
 from collections import defaultdict
-from collections.abc import Collection, Mapping
+from collections.abc import Callable, Collection, Mapping
 from dataclasses import dataclass, field, fields
 from datetime import datetime
 from functools import cache
@@ -20,7 +20,9 @@ from operator import itemgetter
 from typing import Any
 
 from sqlalchemy import (
+    BindParameter,
     ColumnElement,
+    CompoundSelect,
     Connection,
     Integer,
     Select,
@@ -35,7 +37,6 @@ from sqlalchemy import (
 )
 
 from db.activity import Operation, Outcome
-from db.directory_pages import keyset_page
 from db.tables import activity_events
 
 OPERATIONS = tuple(operation.value for operation in Operation)
@@ -114,6 +115,108 @@ class ActivityFilterSpec:
             found.append(table.request_id == self.request_id)
         return found
 
+    def shape(self) -> tuple[str, ...]:
+        """The names of the conditions the spec holds, in ``_BOUND_CONDITIONS`` order (an
+        empty set of operations is ``no_operations``): the statements of one shape differ
+        only in their values, so each shape's statement is built once."""
+        present: list[str] = []
+        if self.resource_id is not None:
+            present.append("resource_id")
+        if self.resource_type is not None:
+            present.append("resource_type")
+        if self.operations is not None:
+            present.append("operations" if self.operations else "no_operations")
+        if self.outcome is not None:
+            present.append("outcome")
+        if self.since is not None:
+            present.append("since")
+        if self.until is not None:
+            present.append("until")
+        if self.request_id is not None:
+            present.append("request_id")
+        return tuple(present)
+
+    def values(self, tenant_id: int) -> dict[str, Any]:
+        """The value of each bound parameter of the spec's shape."""
+        values: dict[str, Any] = {"tenant_id": tenant_id}
+        if self.resource_id is not None:
+            values["resource_id"] = self.resource_id
+        if self.resource_type is not None:
+            values["resource_type"] = self.resource_type
+        if self.operations:
+            values["operations"] = sorted(self.operations)
+        if self.outcome is not None:
+            values["outcome"] = self.outcome
+        if self.since is not None:
+            values["since"] = self.since
+        if self.until is not None:
+            values["until"] = self.until
+        if self.request_id is not None:
+            values["request_id"] = self.request_id
+        return values
+
+
+def _bound(column: ColumnElement[Any], name: str) -> BindParameter[Any]:
+    return bindparam(name, type_=column.type)
+
+
+_C = activity_events.c
+#: Each condition a spec may hold, over a bound parameter of the same name (the operations
+#: an expanding IN: one statement for any number of them, rendered as a literal IN would be).
+_BOUND_CONDITIONS: dict[str, Callable[[], ColumnElement[bool]]] = {
+    "resource_id": lambda: _C.resource_id == _bound(_C.resource_id, "resource_id"),
+    "resource_type": lambda: _C.resource_type == _bound(_C.resource_type, "resource_type"),
+    "operations": lambda: _C.operation.in_(
+        bindparam("operations", expanding=True, type_=_C.operation.type)
+    ),
+    "no_operations": false,
+    "outcome": lambda: _C.outcome == _bound(_C.outcome, "outcome"),
+    "since": lambda: _C.occurred_at >= _bound(_C.occurred_at, "since"),
+    "until": lambda: _C.occurred_at < _bound(_C.occurred_at, "until"),
+    "request_id": lambda: _C.request_id == _bound(_C.request_id, "request_id"),
+}
+
+
+def _bound_conditions(shape: tuple[str, ...]) -> list[ColumnElement[bool]]:
+    """What ``ActivityFilterSpec.conditions`` gives for a spec of this shape, each value a
+    bound parameter (``tenant_id`` and those named in ``ActivityFilterSpec.values``)."""
+    return [
+        _C.tenant_id == _bound(_C.tenant_id, "tenant_id"),
+        _C.seq.is_not(None),
+        *(_BOUND_CONDITIONS[name]() for name in shape),
+    ]
+
+
+@cache
+def _page_statement(shape: tuple[str, ...], before: bool) -> Select[Any]:
+    """``activity_page``'s statement for a spec of this shape, built once: what
+    ``keyset_page`` builds over ``_events`` for one key, seq, descending, with the position
+    (``before``) and the LIMIT (``limit``, a page and one more row) bound too."""
+    conditions = _bound_conditions(shape)
+    if before:
+        conditions.append(_C.seq < _bound(_C.seq, "before"))
+    return (
+        select(*EVENT_COLUMNS)
+        .where(*conditions)
+        .order_by(_C.seq.desc())
+        .limit(bindparam("limit", type_=Integer))
+    )
+
+
+@cache
+def _count_statement(shape: tuple[str, ...]) -> Select[Any]:
+    return select(func.count()).select_from(activity_events).where(*_bound_conditions(shape))
+
+
+@cache
+def _after_statement(shape: tuple[str, ...]) -> Select[Any]:
+    return (
+        select(*EVENT_COLUMNS)
+        .where(*_bound_conditions(shape), _C.seq > _bound(_C.seq, "after"))
+        .order_by(_C.seq)
+        .limit(bindparam("limit", type_=Integer))
+    )
+
 
 @dataclass(frozen=True, slots=True)
 class EventPage:
@@ -134,20 +237,18 @@ def activity_page(
     before: int | None,
 ) -> EventPage:
     """The ``first`` newest events matching ``spec`` whose seq is below ``before``."""
-    page = keyset_page(
-        connection,
-        _events(tenant_id, spec),
-        [activity_events.c.seq],
-        first=first,
-        after=None if before is None else (before,),
-        descending=True,
-    )
-    return EventPage([event_record(row) for row in page.rows], page.has_next)
+    values = spec.values(tenant_id)
+    values["limit"] = first + 1
+    if before is not None:
+        values["before"] = before
+    statement = _page_statement(spec.shape(), before is not None)
+    found = connection.execute(statement, values).all()
+    return EventPage([EventRecord(*row) for row in found[:first]], len(found) > first)
 
 
 def count_activity(connection: Connection, tenant_id: int, spec: ActivityFilterSpec) -> int:
-    query = select(func.count()).select_from(activity_events).where(*spec.conditions(tenant_id))
-    return int(connection.execute(query).scalar_one())
+    statement = _count_statement(spec.shape())
+    return int(connection.execute(statement, spec.values(tenant_id)).scalar_one())
 
 
 def events_after(
@@ -160,13 +261,11 @@ def events_after(
 ) -> list[EventRecord]:
     """Up to ``limit`` events matching ``spec`` with seq above ``after``, oldest first: what a
     follower of the log has not seen yet."""
-    query = (
-        _events(tenant_id, spec)
-        .where(activity_events.c.seq > after)
-        .order_by(activity_events.c.seq)
-        .limit(limit)
-    )
-    return [event_record(row) for row in connection.execute(query).mappings()]
+    values = spec.values(tenant_id)
+    values["after"] = after
+    values["limit"] = limit
+    found = connection.execute(_after_statement(spec.shape()), values)
+    return [EventRecord(*row) for row in found]
 
 
 def has_unnumbered(connection: Connection, tenant_id: int) -> bool:
@@ -222,7 +321,7 @@ def resource_activity_pages(
     resource read fewer rows but cost PostgreSQL more to plan than it saved."""
     spec = ActivityFilterSpec(resource_type=resource_type)
     if len(resource_ids) == 1:
-        # One resource's page (a profile's history): a statement built once.
+        # One resource's page (a profile's history): ``activity_page``'s statement for it.
         (resource_id,) = resource_ids
         values = {
             "tenant_id": tenant_id,
@@ -232,7 +331,8 @@ def resource_activity_pages(
         }
         if before is not None:
             values["before"] = before
-        found = connection.execute(_one_resource_page(before is not None), values).all()
+        statement = _page_statement(_ONE_RESOURCE, before is not None)
+        found = connection.execute(statement, values).all()
         events = [EventRecord(*row) for row in found[:first]]
         return {resource_id: EventPage(events, len(found) > first)}
     pages: dict[str, EventPage] = {
@@ -262,6 +362,10 @@ def resource_activity_pages(
     for resource_id, events in listed.items():
         pages[resource_id] = EventPage(events, resource_id in more)
     return pages
+
+
+#: The shape of one resource's history (``resource_activity_pages``' spec and its id).
+_ONE_RESOURCE = ActivityFilterSpec(resource_id="", resource_type="").shape()
 
 
 def count_resource_activity(
@@ -362,38 +466,13 @@ def provisioning_summary(
     operation, outcome and the failure's status, scimType and detail (the counts and the
     reasons are both sums over those groups), and one more row holding the latest event's
     time (``ux_activity_tenant_seq``, one index step)."""
-    table = activity_events.c
-    window = ActivityFilterSpec(since=since).conditions(tenant_id)
-    groups = (
-        select(
-            literal_column("0").label("latest_row"),
-            table.operation,
-            table.outcome,
-            table.status,
-            table.scim_type,
-            table.detail,
-            func.count().label("events"),
-            func.max(table.occurred_at).label("last_seen"),
-        )
-        .where(*window)
-        .group_by(table.operation, table.outcome, table.status, table.scim_type, table.detail)
-    )
-    latest = (
-        select(table.occurred_at)
-        .where(and_(table.tenant_id == tenant_id, table.seq.is_not(None)))
-        .order_by(table.seq.desc())
-        .limit(1)
-        .scalar_subquery()
-    )
-    latest_row = select(
-        literal_column("1"), null(), null(), null(), null(), null(), literal_column("0"), latest
-    )
     counted: dict[tuple[str, str], int] = defaultdict(int)
     # Grouped by the exact detail in SQL (neither database can blank a pattern portably),
     # then by pattern here: a window holds few distinct details, not one row per failure.
     reasons: dict[tuple[int | None, str | None, str | None], FailureReason] = {}
     last_event_at: datetime | None = None
-    for row in connection.execute(union_all(groups, latest_row)):
+    values = {"tenant_id": tenant_id, "since": since}
+    for row in connection.execute(_summary_statement(), values):
         is_latest, operation, outcome, status, scim_type, detail, count, last_seen = row
         if is_latest:
             last_event_at = last_seen
@@ -421,22 +500,34 @@ def provisioning_summary(
 
 
 @cache
-def _one_resource_page(before: bool) -> Select[Any]:
-    """One resource's newest events (below a ``before`` seq, if given), LIMITed: the walk
-    of ``ix_activity_tenant_resource`` that ``activity_page`` makes for the same spec, with
-    every value a bound parameter so that a request binds values to a cached statement."""
+def _summary_statement() -> CompoundSelect[Any]:
+    """``provisioning_summary``'s statement, built once (``tenant_id`` and ``since`` bound)."""
     table = activity_events.c
-    conditions = [
-        table.tenant_id == bindparam("tenant_id", type_=table.tenant_id.type),
-        table.seq.is_not(None),
-        table.resource_id == bindparam("resource_id", type_=table.resource_id.type),
-        table.resource_type == bindparam("resource_type", type_=table.resource_type.type),
-    ]
-    if before:
-        conditions.append(table.seq < bindparam("before", type_=table.seq.type))
-    return (
-        select(*EVENT_COLUMNS)
-        .where(*conditions)
-        .order_by(table.seq.desc())
-        .limit(bindparam("limit", type_=Integer))
+    window = _bound_conditions(("since",))
+    groups = (
+        select(
+            literal_column("0").label("latest_row"),
+            table.operation,
+            table.outcome,
+            table.status,
+            table.scim_type,
+            table.detail,
+            func.count().label("events"),
+            func.max(table.occurred_at).label("last_seen"),
+        )
+        .where(*window)
+        .group_by(table.operation, table.outcome, table.status, table.scim_type, table.detail)
     )
+    latest = (
+        select(table.occurred_at)
+        .where(
+            and_(table.tenant_id == _bound(table.tenant_id, "tenant_id"), table.seq.is_not(None))
+        )
+        .order_by(table.seq.desc())
+        .limit(1)
+        .scalar_subquery()
+    )
+    latest_row = select(
+        literal_column("1"), null(), null(), null(), null(), null(), literal_column("0"), latest
+    )
+    return union_all(groups, latest_row)

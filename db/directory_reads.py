@@ -119,8 +119,15 @@ def users_by_user_names(
     wanted = {name.lower() for name in user_names}
     if not wanted:
         return {}
-    values = {"tenant_id": tenant_id, "names": sorted(wanted)}
-    return {row[-1]: UserRecord(*row[:-1]) for row in connection.execute(_BY_NAMES, values).all()}
+    if len(wanted) == 1:
+        # One name (a profile): ``=``, which both databases make of a one-value IN anyway,
+        # without expanding the IN's parameters into the SQL text on every execution.
+        (name,) = wanted
+        found = connection.execute(_BY_NAME, {"tenant_id": tenant_id, "name": name})
+    else:
+        values = {"tenant_id": tenant_id, "names": sorted(wanted)}
+        found = connection.execute(_BY_NAMES, values)
+    return {row[-1]: UserRecord(*row[:-1]) for row in found.all()}
 
 
 _LOWERED_USER_NAME = func.lower(users.c.user_name)
@@ -128,6 +135,10 @@ _LOWERED_USER_NAME = func.lower(users.c.user_name)
 _BY_NAMES = select(*USER_COLUMNS, _LOWERED_USER_NAME.label("lowered_user_name")).where(
     users.c.tenant_id == bindparam("tenant_id", type_=Integer),
     _LOWERED_USER_NAME.in_(bindparam("names", expanding=True, type_=String)),
+)
+_BY_NAME = select(*USER_COLUMNS, _LOWERED_USER_NAME.label("lowered_user_name")).where(
+    users.c.tenant_id == bindparam("tenant_id", type_=Integer),
+    func.lower(users.c.user_name) == bindparam("name", type_=String),
 )
 
 

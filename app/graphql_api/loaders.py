@@ -34,12 +34,14 @@ ActivityKey = tuple[str, str, int, int | None]
 
 
 class Loaders:
+    """Each loader is made when first used: a request uses one or two of them. (A loader's
+    types are its property's annotation: ``DataLoader[K, V](...)`` would build the generic
+    alias at run time on every request.)"""
+
     def __init__(self, database: Database, tenant_id: int) -> None:
         self.database = database
         self.tenant_id = tenant_id
         self._primed: dict[str, UserRecord] = {}
-
-    # Each loader is made when first asked for: a request uses two or three of the nine.
 
     @cached_property
     def user(self) -> DataLoader[str, UserRecord | None]:

@@ -18,7 +18,6 @@ from app.graphql_api.errors import ApiError
 from app.graphql_api.node import After, First
 from app.graphql_api.pages import Page
 from db.activity_reads import ActivityFilterSpec, provisioning_summary
-from db.activity_reads import ProvisioningSummary as SummaryRecord
 
 TIMES = "A time without an offset is taken as UTC."
 
@@ -88,12 +87,12 @@ class ActivityQueries:
     @strawberry.field(
         description="Counts by operation and outcome since a time, the failure ratio, the "
         f"most frequent failure reasons and the latest event's time. {TIMES}",
-        graphql_type=ProvisioningSummary,
     )
     @staticmethod
-    async def provisioning_summary(info: Info, since: datetime) -> SummaryRecord:
+    async def provisioning_summary(info: Info, since: datetime) -> ProvisioningSummary:
         context = info.context
         await context.sequenced_activity()
-        return await context.loaders.read(
+        summary = await context.loaders.read(
             partial(provisioning_summary, tenant_id=context.tenant_id, since=utc(since))
         )
+        return ProvisioningSummary.of(summary)

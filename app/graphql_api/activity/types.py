@@ -205,19 +205,24 @@ class ActivityConnection:
         return page.count()
 
 
-def _count_operation(entry: strawberry.Parent[OperationCount]) -> ActivityOperation:
-    return ActivityOperation(entry.operation)
-
-
-def _count_outcome(entry: strawberry.Parent[OperationCount]) -> ActivityOutcome:
-    return ActivityOutcome(entry.outcome)
+#: Each stored operation's and outcome's GraphQL value, looked up once per count.
+_OPERATIONS = {member.value: member for member in ActivityOperation}
+_OUTCOMES = {member.value: member for member in ActivityOutcome}
 
 
 @strawberry.type(description="How many events of one operation had one outcome.")
 class OperationOutcomeCount:
-    operation: ActivityOperation = strawberry.field(resolver=_count_operation)
-    outcome: ActivityOutcome = strawberry.field(resolver=_count_outcome)
+    operation: ActivityOperation
+    outcome: ActivityOutcome
     count: int
+
+    @classmethod
+    def of(cls, entry: OperationCount) -> "OperationOutcomeCount":
+        return cls(
+            operation=_OPERATIONS[entry.operation],
+            outcome=_OUTCOMES[entry.outcome],
+            count=entry.count,
+        )
 
 
 @strawberry.type(
@@ -237,30 +242,35 @@ class ProvisioningFailureReason:
     "its requests fail, so a rising failure ratio is the warning.",
 )
 class ProvisioningSummary:
+    """Built from the store's summary as a whole (``of``), so that each of its fields, and
+    each count's, is a plain attribute: no resolver to call per field."""
+
     since: datetime
     total: int = strawberry.field(description="Events since `since`.")
     failures: int = strawberry.field(description="Refused writes since `since`.")
     failure_ratio: float = strawberry.field(
         description="failures / total (0 when there were no events)."
     )
-
-    @strawberry.field(
-        description="Every operation with every outcome, zeros included.",
-        graphql_type=list[OperationOutcomeCount],
-    )
-    @staticmethod
-    def counts(summary: strawberry.Parent[SummaryRecord]) -> list[OperationCount]:
-        return summary.counts
-
-    @strawberry.field(
-        description="The five most frequent kinds of refused write.",
-        graphql_type=list[ProvisioningFailureReason],
-    )
-    @staticmethod
-    def top_failure_reasons(summary: strawberry.Parent[SummaryRecord]) -> list[FailureReason]:
-        return summary.failure_reasons
-
     last_event_at: datetime | None = strawberry.field(
         description="When the tenant's latest event occurred (also before `since`); null "
         "when it has none."
     )
+    counts: list[OperationOutcomeCount] = strawberry.field(
+        description="Every operation with every outcome, zeros included."
+    )
+    top_failure_reasons: list[FailureReason] = strawberry.field(
+        description="The five most frequent kinds of refused write.",
+        graphql_type=list[ProvisioningFailureReason],
+    )
+
+    @classmethod
+    def of(cls, summary: SummaryRecord) -> "ProvisioningSummary":
+        return cls(
+            since=summary.since,
+            total=summary.total,
+            failures=summary.failures,
+            failure_ratio=summary.failure_ratio,
+            counts=[OperationOutcomeCount.of(entry) for entry in summary.counts],
+            top_failure_reasons=summary.failure_reasons,
+            last_event_at=summary.last_event_at,
+        )
