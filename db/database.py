@@ -147,7 +147,6 @@ def _store_error(error: Exception) -> Exception:
 
 
 _UNREACHABLE = "the database cannot be reached; try again"
-_KEPT_CHANGING = "the resource kept changing while it was written; try again"
 
 
 async def _connect(engine: AsyncEngine) -> AsyncConnection:
@@ -270,19 +269,17 @@ class Database:
             return fn(connection)
 
     def write_sync(self, fn: Callable[[Connection], T]) -> T:
-        """Run ``fn`` in one transaction; commits unless it raises. Deadlocks and
-        serialization failures run it again (``db.retry``)."""
+        """Run ``fn`` in one transaction; commits unless it raises. Deadlocks, serialization
+        failures and ``Stale`` run it again (``db.retry``)."""
         attempt = 1
         while True:
             try:
                 return self._write_in_transaction(fn)
-            except Stale as error:
-                if attempt >= retry.STALE_ATTEMPTS:
-                    raise Unavailable(_KEPT_CHANGING) from error
-            except DBAPIError as error:
-                if attempt >= retry.ATTEMPTS or not retry.is_retryable(error):
+            except (Stale, DBAPIError) as error:
+                delay = retry.delay_before_rerun(error, attempt)
+                if delay is None:
                     raise
-            time.sleep(retry.backoff_seconds(attempt))
+            time.sleep(delay)
             attempt += 1
 
     def _write_in_transaction(self, fn: Callable[[Connection], T]) -> T:
@@ -344,13 +341,11 @@ class Database:
             try:
                 result = await self._write_once(fn, in_thread)
                 break
-            except Stale as error:
-                if attempt >= retry.STALE_ATTEMPTS:
-                    raise Unavailable(_KEPT_CHANGING) from error
-            except DBAPIError as error:
-                if attempt >= retry.ATTEMPTS or not retry.is_retryable(error):
+            except (Stale, DBAPIError) as error:
+                delay = retry.delay_before_rerun(error, attempt)
+                if delay is None:
                     raise
-            await anyio.sleep(retry.backoff_seconds(attempt))
+            await anyio.sleep(delay)
             attempt += 1
         if self._writers is not None:
             self._commits += 1
@@ -383,29 +378,24 @@ class Database:
                 if one_statement:
                     return await self._write_one_statement(engine, fn)
                 return await self._write_on_loop(engine, fn)
-            except Stale as error:
-                # Nothing was written (the write matched no row): read and write again.
-                if attempt >= retry.STALE_ATTEMPTS:
-                    raise Unavailable(_KEPT_CHANGING) from error
             except _CommitFailed as failed:
-                if attempt >= retry.ATTEMPTS or not retry.is_retryable(failed.error):
+                delay = retry.delay_before_rerun(failed.error, attempt)
+                if delay is None:
                     # A COMMIT that broke with its connection may have committed: not run
                     # again (a create would be made twice), reported.
                     raise _store_error(failed.error) from failed.error
-            except (DBAPIError, PoolTimeout) as error:
+            except (Stale, DBAPIError, PoolTimeout) as error:
                 if isinstance(error, DBAPIError) and _is_disconnect(error) and not reconnected:
                     # Failed before COMMIT: the server rolled the transaction back with its
-                    # connection, so nothing applies twice. Once, on a fresh connection.
+                    # connection, so nothing applies twice. Once, on a fresh connection; this
+                    # run does not count as an attempt.
                     log.warning("database connection lost during a write; running it again")
                     reconnected = True
                     continue
-                if (
-                    attempt >= retry.ATTEMPTS
-                    or not isinstance(error, DBAPIError)
-                    or not retry.is_retryable(error)
-                ):
+                delay = retry.delay_before_rerun(error, attempt)
+                if delay is None:
                     raise _store_error(error) from error
-            await anyio.sleep(retry.backoff_seconds(attempt))
+            await anyio.sleep(delay)
             attempt += 1
 
     @staticmethod
