@@ -1,16 +1,20 @@
-"""Writes PostgreSQL aborts as a deadlock or serialization failure run again; others do not."""
+"""Writes PostgreSQL aborts as a deadlock or serialization failure run again, and so do
+writes that found their row changed (``Stale``); others do not."""
 
 import threading
 from collections.abc import Callable
+from typing import Any
 
 import anyio
 import psycopg.errors
 import pytest
 from sqlalchemy import Connection, select, update
 from sqlalchemy.exc import OperationalError
+from sqlalchemy.exc import TimeoutError as PoolTimeout
 
 from db import retry
 from db.database import Database
+from db.errors import Stale, Unavailable
 from db.retry import backoff_seconds
 from db.tables import tenants
 from db.tenants import create_tenant
@@ -81,6 +85,117 @@ def test_a_retried_write_leaves_only_its_last_run(database: Database) -> None:
     anyio.run(database.write, work)
     slugs = database.read_sync(lambda c: list(c.execute(select(tenants.c.slug)).scalars()))
     assert slugs == ["run-2"]
+
+
+def _deadlock() -> OperationalError:
+    return OperationalError("UPDATE ...", {}, psycopg.errors.DeadlockDetected("deadlock"))
+
+
+def test_the_decision_runs_a_stale_write_again_until_its_last_attempt(
+    monkeypatch: pytest.MonkeyPatch,
+) -> None:
+    monkeypatch.setattr(retry, "backoff_seconds", lambda attempt: attempt / 1000)
+    stale = Stale()
+    for attempt in range(1, retry.STALE_ATTEMPTS):
+        assert retry.delay_before_rerun(stale, attempt) == attempt / 1000
+    with pytest.raises(Unavailable, match="kept changing") as raised:
+        retry.delay_before_rerun(stale, retry.STALE_ATTEMPTS)
+    assert raised.value.__cause__ is stale
+
+
+def test_the_decision_runs_a_deadlock_again_until_its_last_attempt(
+    monkeypatch: pytest.MonkeyPatch,
+) -> None:
+    monkeypatch.setattr(retry, "backoff_seconds", lambda attempt: attempt / 1000)
+    serialization = OperationalError("UPDATE ...", {}, psycopg.errors.SerializationFailure("s"))
+    for error in (_deadlock(), serialization):
+        for attempt in range(1, retry.ATTEMPTS):
+            assert retry.delay_before_rerun(error, attempt) == attempt / 1000
+        assert retry.delay_before_rerun(error, retry.ATTEMPTS) is None
+
+
+@pytest.mark.parametrize(
+    "error",
+    [
+        OperationalError("UPDATE ...", {}, psycopg.errors.DiskFull("disk full")),
+        OperationalError("UPDATE ...", {}, Exception("database is locked")),  # no sqlstate
+        PoolTimeout("every connection is busy"),
+        ValueError("the unit of work's own answer"),
+    ],
+)
+def test_the_decision_never_runs_other_errors_again(error: Exception) -> None:
+    assert retry.delay_before_rerun(error, 1) is None
+
+
+def _stale(
+    times: int, then: Exception | None = None
+) -> tuple[list[int], Callable[[Connection], str]]:
+    """Work that is stale ``times`` times, then raises ``then`` once, then succeeds."""
+    calls: list[int] = []
+
+    def work(connection: Connection) -> str:
+        calls.append(1)
+        if len(calls) <= times:
+            raise Stale
+        if then is not None and len(calls) == times + 1:
+            raise then
+        return "done"
+
+    return calls, work
+
+
+def _writes(database: Database) -> dict[str, Callable[[Callable[[Connection], str]], str]]:
+    """Each way a write runs: its own retry loop (SQLite inline or PostgreSQL on the loop,
+    a worker thread, autocommit on PostgreSQL, the synchronous API)."""
+
+    def on_loop(**options: Any) -> Callable[[Callable[[Connection], str]], str]:
+        def write(work: Callable[[Connection], str]) -> str:
+            async def run() -> str:
+                try:
+                    return await database.write(work, **options)
+                finally:
+                    await database.aclose()
+
+            return anyio.run(run)
+
+        return write
+
+    return {
+        "loop": on_loop(),
+        "thread": on_loop(in_thread=True),
+        "one_statement": on_loop(one_statement=True),
+        "sync": database.write_sync,
+    }
+
+
+WRITES = ["loop", "thread", "one_statement", "sync"]
+
+
+@pytest.mark.parametrize("way", WRITES)
+def test_a_stale_write_runs_again_then_is_unavailable(database: Database, way: str) -> None:
+    write = _writes(database)[way]
+    calls, work = _stale(retry.STALE_ATTEMPTS - 1)
+    assert write(work) == "done"
+    assert len(calls) == retry.STALE_ATTEMPTS
+    calls, work = _stale(retry.STALE_ATTEMPTS)
+    with pytest.raises(Unavailable, match="kept changing") as raised:
+        write(work)
+    assert isinstance(raised.value.__cause__, Stale)
+    assert len(calls) == retry.STALE_ATTEMPTS
+
+
+@pytest.mark.parametrize("way", WRITES)
+def test_stale_runs_count_toward_the_deadlock_attempts(database: Database, way: str) -> None:
+    """One count of runs for both kinds: a deadlock after as many stale runs as a deadlock
+    may have is not run again."""
+    write = _writes(database)[way]
+    calls, work = _stale(retry.ATTEMPTS - 1, then=_deadlock())
+    with pytest.raises(OperationalError):
+        write(work)
+    assert len(calls) == retry.ATTEMPTS
+    calls, work = _stale(retry.ATTEMPTS - 2, then=_deadlock())
+    assert write(work) == "done"
+    assert len(calls) == retry.ATTEMPTS
 
 
 def test_backoff_is_short_jittered_and_bounded() -> None:
