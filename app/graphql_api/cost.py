@@ -15,13 +15,12 @@ that sum, so ``first: $n`` is honoured request by request without walking the do
 """
 
 from collections import OrderedDict
-from collections.abc import Iterator, Mapping
+from collections.abc import Mapping
 from dataclasses import dataclass
 from typing import Any, Literal, Protocol
 from weakref import WeakKeyDictionary
 
-from strawberry.extensions import SchemaExtension
-from strawberry.types.graphql import OperationType
+from strawberry.types import ExecutionContext
 
 from app.graphql_api.limits import COST_BUDGET, DEFAULT_FIRST, MAX_FIRST
 from app.request_context import current_request
@@ -45,7 +44,6 @@ from graphql import (
     get_named_type,
     get_variable_values,
 )
-from graphql import ExecutionResult as GraphQLExecutionResult
 
 # Fields that return many nodes without a ``first`` argument, and their size argument.
 LIST_SIZE_ARGUMENTS = {"managementChain": "maxDepth"}
@@ -299,39 +297,25 @@ def typed_schema(schema: PrintableSchema) -> GraphQLSchema:
     return cost_plans(schema).schema
 
 
-class CostLimiter(SchemaExtension):
-    """Runs after validation, when variables are known, and skips execution when over budget."""
-
-    budget = COST_BUDGET
-
-    def on_execute(self) -> Iterator[None]:
-        context = self.execution_context
-        document = context.graphql_document
-        if document is not None and context.result is None:
-            messages = self._problems(document)
-            if messages and context.operation_type is OperationType.SUBSCRIPTION:
-                # A subscription's source is created whatever the result says: stop it here,
-                # strawberry answers an error raised by this hook as the operation's error.
-                raise GraphQLError("; ".join(messages))
-            if messages:
-                context.result = GraphQLExecutionResult(
-                    data=None, errors=[GraphQLError(message) for message in messages]
-                )
-        yield
-
-    def _problems(self, document: DocumentNode) -> list[str]:
-        context = self.execution_context
-        plans = cost_plans(context.schema)
-        messages: list[str] = []
-        for plan in plans.plans(context.query, document, context.operation_name):
-            cost, errors = plan.cost(plans.schema, context.variables or {})
-            facts = current_request()
-            if facts is not None:
-                facts.graphql_cost = cost  # for the request log and metrics
-            messages.extend(dict.fromkeys(errors))
-            if cost > self.budget:
-                messages.append(
-                    f"query cost {cost} exceeds the budget of {self.budget} "
-                    "(each connection counts `first` nodes per parent node)"
-                )
-        return messages
+def cost_errors(context: ExecutionContext) -> list[GraphQLError]:
+    """The cost rule's verdict on a validated operation, its variables known: an error per
+    problem (a ``first`` out of range, a cost over the budget), none when it may run. Run by
+    the validation step (``app.graphql_api.document_caches``), so that a query refused here
+    is refused before anything executes, a subscription's source included."""
+    document = context.graphql_document
+    if document is None:
+        return []
+    plans = cost_plans(context.schema)
+    messages: list[str] = []
+    for plan in plans.plans(context.query, document, context.operation_name):
+        cost, errors = plan.cost(plans.schema, context.variables or {})
+        facts = current_request()
+        if facts is not None:
+            facts.graphql_cost = cost  # for the request log and metrics
+        messages.extend(dict.fromkeys(errors))
+        if cost > COST_BUDGET:
+            messages.append(
+                f"query cost {cost} exceeds the budget of {COST_BUDGET} "
+                "(each connection counts `first` nodes per parent node)"
+            )
+    return [GraphQLError(message) for message in messages]

@@ -1,4 +1,5 @@
-"""A schema extension that tells the request log and metrics what a GraphQL request did.
+"""A schema extension that tells the request log and metrics what a GraphQL request did, and
+masks unexpected errors.
 
 It records, on the current request's facts (``app.request_context``), the operation's name
 and the codes of its errors (``app.graphql_api.cost`` records the cost there). GraphQL answers
@@ -7,9 +8,9 @@ most errors with status 200, so the request log cannot learn them from the statu
 
 from collections.abc import Iterator
 
-from strawberry.extensions import SchemaExtension
+from strawberry.extensions import MaskErrors
 
-from app.graphql_api.errors import is_masked, should_mask, unavailable_code
+from app.graphql_api.errors import UNEXPECTED_ERROR, is_masked, should_mask, unavailable_code
 from app.request_context import current_request
 from graphql import GraphQLError, OperationDefinitionNode
 
@@ -31,9 +32,30 @@ def error_code(error: GraphQLError) -> str:
     return "GRAPHQL_VALIDATION_FAILED"
 
 
-class RequestObserver(SchemaExtension):
+def _mask_none(_: GraphQLError) -> bool:
+    return False
+
+
+class ObservingMaskErrors(MaskErrors):
+    """strawberry's ``MaskErrors`` that, in the same hook and before it masks, records what
+    the operation did for the request log: its name and the codes of its errors, read from the
+    errors as raised (a masked one would only say INTERNAL_SERVER_ERROR for all). One hook
+    instead of an extension of its own: strawberry builds and enters every hook anew on every
+    request. ``mask=False`` (debug) records without masking."""
+
+    def __init__(self, *, mask: bool = True) -> None:
+        super().__init__(
+            should_mask_error=should_mask if mask else _mask_none, error_message=UNEXPECTED_ERROR
+        )
+
     def on_operation(self) -> Iterator[None]:
+        masking = super().on_operation()
+        next(masking)
         yield
+        self._record()
+        next(masking, None)  # MaskErrors' part after the operation: the masking
+
+    def _record(self) -> None:
         facts = current_request()
         if facts is None:
             return

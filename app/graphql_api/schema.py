@@ -4,7 +4,6 @@ from collections.abc import Callable
 
 import strawberry
 from strawberry.extensions import (
-    MaskErrors,
     MaxAliasesLimiter,
     QueryDepthLimiter,
     SchemaExtension,
@@ -13,14 +12,13 @@ from strawberry.tools import merge_types
 
 from app.graphql_api.activity.queries import ActivityQueries
 from app.graphql_api.activity.types import ActivityEvent
-from app.graphql_api.cost import CostLimiter
+from app.graphql_api.cost import cost_errors
 from app.graphql_api.document_caches import RuledValidationCache, TokenLimitedParserCache
-from app.graphql_api.errors import UNEXPECTED_ERROR, should_mask
 from app.graphql_api.groups.queries import GroupQueries
 from app.graphql_api.groups.types import Group
 from app.graphql_api.limits import MAX_ALIASES, MAX_QUERY_DEPTH, MAX_TOKENS
 from app.graphql_api.live.subscriptions import LiveSubscriptions
-from app.graphql_api.observability import RequestObserver
+from app.graphql_api.observability import ObservingMaskErrors
 from app.graphql_api.org.queries import OrgQueries
 from app.graphql_api.tenant import Tenant, resolve_tenant
 from app.graphql_api.users.queries import UserQueries
@@ -53,15 +51,10 @@ def build_schema(*, debug: bool = False) -> strawberry.Schema:
     # caches live at module level and are shared by all requests.
     extensions: list[Callable[[], SchemaExtension]] = [
         lambda: TokenLimitedParserCache(max_tokens=MAX_TOKENS, maxsize=256),
-        lambda: RuledValidationCache(LIMIT_RULES, maxsize=256),
-        CostLimiter,
+        lambda: RuledValidationCache(LIMIT_RULES, maxsize=256, checks=(cost_errors,)),
     ]
-    if not debug:
-        extensions.append(
-            lambda: MaskErrors(should_mask_error=should_mask, error_message=UNEXPECTED_ERROR)
-        )
-    # Last, so that it sees the errors before MaskErrors replaces the unexpected ones.
-    extensions.append(RequestObserver)
+    # Unexpected errors are masked (unless debugging), after the request log has read them.
+    extensions.append(lambda: ObservingMaskErrors(mask=not debug))
     return strawberry.Schema(
         query=Query,
         subscription=LiveSubscriptions,
