@@ -100,8 +100,8 @@ class UserFilterSpec:
     def normalised(self) -> "UserFilterSpec":
         """The same filter in the one form every spelling of it shares: the texts are
         compared lowered (``conditions``, ``search_conditions``) and an empty search is no
-        search. Two specs select the same users exactly when their normalised forms are
-        equal, which is what a count is cached by (``UserSet.count_key``)."""
+        search. Specs whose normalised forms are equal select the same users, so a count is
+        kept by it (``UserSet.count_key``)."""
         return UserFilterSpec(
             search=self.search.lower() if self.search else None,
             department=_lowered(self.department),
