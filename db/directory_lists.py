@@ -5,7 +5,7 @@ membership) read a page at a time in a ``UserSort`` order, or counted.
 """
 
 from collections import defaultdict
-from collections.abc import Collection, Sequence
+from collections.abc import Collection, Hashable, Sequence
 from dataclasses import dataclass, field
 from datetime import datetime
 from enum import Enum
@@ -97,6 +97,20 @@ class UserFilterSpec:
     company: str | None = None
     active: bool | None = None
 
+    def normalised(self) -> "UserFilterSpec":
+        """The same filter in the one form every spelling of it shares: the texts are
+        compared lowered (``conditions``, ``search_conditions``) and an empty search is no
+        search. Specs whose normalised forms are equal select the same users, so a count is
+        kept by it (``UserSet.count_key``)."""
+        return UserFilterSpec(
+            search=self.search.lower() if self.search else None,
+            department=_lowered(self.department),
+            title=_lowered(self.title),
+            location=_lowered(self.location),
+            company=_lowered(self.company),
+            active=self.active,
+        )
+
     def conditions(self) -> list[ColumnElement[bool]]:
         """The conditions other than ``search`` (see ``search_conditions``)."""
         found: list[ColumnElement[bool]] = []
@@ -111,6 +125,10 @@ class UserFilterSpec:
         if self.active is not None:
             found.append(users.c.active.is_(self.active))
         return found
+
+
+def _lowered(value: str | None) -> str | None:
+    return None if value is None else value.lower()
 
 
 #: The people search's index serves texts of this many characters or more (trigrams); a
@@ -178,6 +196,9 @@ class UserSet:
     (see ``keyset_page``), so an index that starts with them serves the order.
     ``scans`` says that no index serves the conditions (a search, a filter by department):
     a page may read the whole tenant to find its users, so callers run it off the event loop.
+    ``count_key`` (hashable) is all that ``count`` depends on besides the tenant's data and
+    the database's dialect, when the set is described by one: equal keys of one tenant
+    count the same users. None: not described, so never reused.
     """
 
     tenant_id: int
@@ -186,6 +207,7 @@ class UserSet:
     constant: Sequence[ColumnElement[Any]] = field(default_factory=tuple)
     scans: bool = False
     search: str | None = None  # see ``search_conditions``
+    count_key: Hashable | None = None
 
     def restrict(self, query: Select[Any], dialect: str) -> Select[Any]:
         if self.search:
@@ -234,10 +256,17 @@ def active_only(include_inactive: bool) -> list[ColumnElement[bool]]:
 
 
 def directory(tenant_id: int, spec: UserFilterSpec) -> UserSet:
+    # Built from the normalised spec alone, which is then the count's key: the key cannot
+    # say less than the conditions do.
+    spec = spec.normalised()
     conditions = spec.conditions()
     # A search of fewer than SEARCH_INDEX_MIN_LENGTH characters reads the tenant.
     return UserSet(
-        tenant_id, conditions, scans=bool(conditions) or bool(spec.search), search=spec.search
+        tenant_id,
+        conditions,
+        scans=bool(conditions) or bool(spec.search),
+        search=spec.search,
+        count_key=("directory", spec),
     )
 
 

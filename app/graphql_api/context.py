@@ -10,9 +10,11 @@ from strawberry.types import Info as StrawberryInfo
 from app.graphql_api.live_feeds import LiveSession
 from app.graphql_api.loaders import Loaders
 from app.graphql_api.org_cache import OrgMetricsCache
+from app.graphql_api.search_count_cache import SearchCountCache
 from db.activity import sequence_events
 from db.activity_reads import has_unnumbered
 from db.database import Database
+from db.directory_lists import UserSet
 from db.org_metrics import OrgMetrics
 from db.tokens import TokenGrant
 
@@ -30,6 +32,10 @@ class Context:
     connection_params: dict[str, object] | None = None
     # The org version read for this request already (``app.graphql_api.conditional``).
     known_org_version: int | None = None
+    count_cache: SearchCountCache | None = None
+    # The data version read for this request before any resolver ran (the same layer);
+    # None (over WebSocket): lists are counted, not taken from ``count_cache``.
+    known_data_version: int | None = None
     _loaders: Loaders | None = field(default=None, init=False)
     _org_metrics: "asyncio.Task[OrgMetrics] | None" = field(default=None, init=False)
     _ready_metrics: OrgMetrics | None = field(default=None, init=False)
@@ -76,6 +82,14 @@ class Context:
         if not await self.database.read(partial(has_unnumbered, tenant_id=tenant_id)):
             return 0
         return await self.database.write(partial(sequence_events, tenant_id=tenant_id))
+
+    def user_count(self, users: UserSet) -> int | Awaitable[int]:
+        """``totalCount`` of a list of users: kept per data version when this request read
+        one (``SearchCountCache``), else counted; a value when kept, else an awaitable."""
+        version = self.known_data_version
+        if self.count_cache is None or version is None:
+            return self.loaders.read(users.count, in_thread=True)
+        return self.count_cache.count(users, version)
 
     def ready_org_metrics(self) -> OrgMetrics | None:
         """The org figures when they are at hand without waiting: read already in this

@@ -27,6 +27,7 @@ from app.graphql_api.errors import unavailable_code
 from app.graphql_api.graphiql import graphiql_page
 from app.graphql_api.observability import error_code
 from app.graphql_api.org_cache import OrgMetricsCache
+from app.graphql_api.search_count_cache import SearchCountCache
 from app.request_limits import json_depth_exceeds
 from db.database import Database
 from db.org_changes import TenantVersions
@@ -53,6 +54,7 @@ class DirectoryGraphQL(GraphQL[Context, None]):
         super().__init__(schema, graphql_ide="graphiql", allow_queries_via_get=True)
         self.database = database
         self.org_cache = OrgMetricsCache(database)
+        self.count_cache = SearchCountCache(database)
         self.page = graphiql_page()
         self.max_json_depth = max_json_depth
 
@@ -74,11 +76,14 @@ class DirectoryGraphQL(GraphQL[Context, None]):
     async def get_context(self, request: Any, response: Any) -> Context:
         state = cast(Request, request).state
         versions = getattr(state, VERSIONS_STATE, None)
+        known = versions if isinstance(versions, TenantVersions) else None
         return Context(
             database=self.database,
             maybe_grant=cast(TokenGrant | None, getattr(state, "grant", None)),
             org_cache=self.org_cache,
-            known_org_version=versions.org if isinstance(versions, TenantVersions) else None,
+            known_org_version=None if known is None else known.org,
+            count_cache=self.count_cache,
+            known_data_version=None if known is None else known.data,
         )
 
     async def render_graphql_ide(self, request: Request) -> Response:

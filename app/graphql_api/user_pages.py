@@ -45,8 +45,7 @@ async def user_set_page(
     )
     loaders.prime(page.users)
     loaders.prime(page.managers)
-    # A count reads every user of the set, which grows with the tenant.
-    return user_page(sort, page, after, partial(loaders.read, users.count, in_thread=True))
+    return user_page(sort, page, after, partial(context.user_count, users))
 
 
 def user_page(

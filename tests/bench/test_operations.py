@@ -18,3 +18,8 @@ def test_every_operation_is_timed_and_answers(
     operations.main(["--size", "60", "--runs", "3", "--rounds", "1"])
     timed = [line.split()[0] for line in capsys.readouterr().out.splitlines() if "µs" in line]
     assert timed == [operation.name for operation in frontend_operations()]
+
+
+def test_postgres_runs_on_a_database_of_its_own_per_size() -> None:
+    url = operations._database_url(20_000, "postgresql+psycopg://postgres@127.0.0.1:5432/x_bench")
+    assert url == "postgresql+psycopg://postgres@127.0.0.1:5432/x_bench_operations_20000"

@@ -100,10 +100,11 @@ def test_a_page_of_users_costs_the_same_statements_for_10_and_100(
     (small, _), (large, _) = seeded_client(10), seeded_client(100)
     for_small = statements_for(client, small, PAGE, {"first": 100})
     for_large = statements_for(client, large, PAGE, {"first": 100})
-    # page (with each user's manager), total count, the tenant's versions (ETag and org
-    # figures, app.graphql_api.conditional; the direct-report counts come from those figures),
-    # management chains
-    assert len(for_small) == len(for_large) == 4
+    # page (with each user's manager), the tenant's versions (ETag and org figures,
+    # app.graphql_api.conditional; the direct-report counts come from those figures),
+    # management chains; the total count was counted by the warm-up at this data version
+    # and is kept (app.graphql_api.search_count_cache)
+    assert len(for_small) == len(for_large) == 3
     assert shapes(for_small) == shapes(for_large)
 
 
@@ -113,7 +114,7 @@ def test_pages_of_10_and_100_users_cost_the_same_statements(
     tokens, _ = seeded_client(400)
     page_of_10 = statements_for(client, tokens, PAGE, {"first": 10})
     page_of_100 = statements_for(client, tokens, PAGE, {"first": 100})
-    assert len(page_of_10) == len(page_of_100) == 4
+    assert len(page_of_10) == len(page_of_100) == 3  # the count is kept, as above
     assert shapes(page_of_10) == shapes(page_of_100)
 
 
