@@ -19,20 +19,34 @@ EVERY_SECONDS = 2.0
 
 
 async def keep_statistics(database: Database, *, every: float = EVERY_SECONDS) -> None:
+    # While the database is out of reach every look fails the same way: one warning when it
+    # starts, one line when it works again, not a warning every ``every`` seconds.
+    failing = False
     while True:
         await asyncio.sleep(every)
         try:
-            stale = await database.read(stale_tables)
-            if not stale:
-                continue
-            # In a thread, on the synchronous engine: its statement timeout is the long one.
-            analyzed = await database.write(partial(analyze_stale, tables=stale), in_thread=True)
-            if analyzed:
-                log.info("planner statistics refreshed: %s", ", ".join(analyzed))
+            await _refresh(database)
         except (Unavailable, QueryTimeout) as error:  # the next look tries again
-            log.warning("planner statistics not refreshed: %s", error)
+            if not failing:
+                log.warning("planner statistics not refreshed, trying every %gs: %s", every, error)
+            failing = True
+            continue
         except Exception:
             log.exception("refreshing planner statistics failed")
+            continue
+        if failing:
+            log.info("planner statistics refresh works again")
+            failing = False
+
+
+async def _refresh(database: Database) -> None:
+    stale = await database.read(stale_tables)
+    if not stale:
+        return
+    # In a thread, on the synchronous engine: its statement timeout is the long one.
+    analyzed = await database.write(partial(analyze_stale, tables=stale), in_thread=True)
+    if analyzed:
+        log.info("planner statistics refreshed: %s", ", ".join(analyzed))
 
 
 @asynccontextmanager

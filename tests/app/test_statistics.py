@@ -2,12 +2,17 @@
 (``app.statistics``; PostgreSQL only)."""
 
 import asyncio
+import logging
 import time
+from typing import Any, cast
 
+import pytest
 from sqlalchemy import Connection
 
+import app.statistics as statistics_module
 from app.statistics import keep_statistics, statistics
 from db.database import Database
+from db.errors import Unavailable
 from db.statistics import GROWING_TABLES, MIN_CHANGES, stale_tables
 from db.tenants import create_tenant
 from tests.directory_rows import insert_users
@@ -59,3 +64,34 @@ def test_the_server_analyzes_a_table_that_grew(isolated_database: Database) -> N
             await database.aclose()
 
     assert asyncio.run(run()) == []
+
+
+def test_an_outage_is_one_warning_and_its_end_one_line(
+    monkeypatch: pytest.MonkeyPatch, caplog: pytest.LogCaptureFixture
+) -> None:
+    """Looks failing while the database is out of reach warn once, not every few seconds."""
+    outcomes: list[BaseException | None] = [None, *[Unavailable("down")] * 5, None, None]
+    looked = asyncio.Event()
+
+    async def refresh(_database: Any) -> None:
+        outcome = outcomes.pop(0)
+        if not outcomes:
+            looked.set()
+        if outcome is not None:
+            raise outcome
+
+    monkeypatch.setattr(statistics_module, "_refresh", refresh)
+
+    async def run() -> None:
+        looks = keep_statistics(cast(Database, object()), every=0.001)  # _refresh is replaced
+        task = asyncio.get_running_loop().create_task(looks)
+        await asyncio.wait_for(looked.wait(), 5)
+        task.cancel()
+
+    with caplog.at_level(logging.INFO, logger="app.statistics"):
+        asyncio.run(run())
+    lines = [(r.levelname, r.getMessage()) for r in caplog.records if r.name == "app.statistics"]
+    assert lines == [
+        ("WARNING", "planner statistics not refreshed, trying every 0.001s: down"),
+        ("INFO", "planner statistics refresh works again"),
+    ]
