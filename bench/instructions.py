@@ -365,17 +365,19 @@ def _parts(out: Path) -> dict[int, int]:
     return parts
 
 
-def measure(args: argparse.Namespace) -> None:
-    _database(args.size, args.postgres)  # built (and cached) outside the count
+def counted_parts(module_args: list[str], name: str, log: Path) -> tuple[dict[int, int], list[str]]:
+    """Runs ``python -m <module_args>`` under callgrind, instrumented from the moment it
+    prints ``ready`` on stderr (then it is sent a line on stdin to go on): the start
+    (imports, the app, the warm-up) runs at valgrind's uninstrumented speed, several times
+    faster. Each ``_marker`` call ends a part. Returns part number -> instructions, and the
+    names it printed as ``phase: <name>`` lines. ``name`` names the callgrind files, which
+    are written anew (under ``.bench/profiles``)."""
     profiles = WORK / "profiles"
     profiles.mkdir(parents=True, exist_ok=True)
-    out = profiles / "callgrind-lookup.out"
+    out = profiles / f"callgrind-{name}.out"
     for old in profiles.glob(out.name + "*"):
         old.unlink()
-    log = WORK / "logs" / "instructions.log"
     log.parent.mkdir(parents=True, exist_ok=True)
-    # Instrumented from the end of the warm-up only: the start (imports, the app) runs at
-    # valgrind's uninstrumented speed, several times faster.
     command = [
         "valgrind",
         "--tool=callgrind",
@@ -384,18 +386,8 @@ def measure(args: argparse.Namespace) -> None:
         f"--callgrind-out-file={out}",
         sys.executable,
         "-m",
-        "bench.instructions",
-        "lookup",
-        "--inner",
-        "--size",
-        str(args.size),
-        "--runs",
-        str(args.runs),
+        *module_args,
     ]
-    if args.breakdown:
-        command.append("--breakdown")
-    if args.postgres:
-        command += ["--postgres", args.postgres]
     env = {**os.environ, "PYTHONHASHSEED": "0"}
     names = []
     with log.open("ab") as stdout:
@@ -425,7 +417,19 @@ def measure(args: argparse.Namespace) -> None:
                 names.append(line[7:].strip())
         if child.wait() != 0:
             raise SystemExit("".join(errors[-40:]))
-    parts = _parts(out)
+    print(f"(callgrind files: {out}*; annotate one with callgrind_annotate --inclusive=yes)")
+    return _parts(out), names
+
+
+def measure(args: argparse.Namespace) -> None:
+    _database(args.size, args.postgres)  # built (and cached) outside the count
+    command = ["bench.instructions", "lookup", "--inner", "--size", str(args.size)]
+    command += ["--runs", str(args.runs)]
+    if args.breakdown:
+        command.append("--breakdown")
+    if args.postgres:
+        command += ["--postgres", args.postgres]
+    parts, names = counted_parts(command, "lookup", WORK / "logs" / "instructions.log")
     # part 1: start, imports, the app and the warm-up; then one part per phase; last: the end
     print(f"{args.size:,} users, {args.runs} look-ups per phase; instructions per look-up:")
     counts = [parts[index + 2] / args.runs for index in range(len(names))]
@@ -437,7 +441,6 @@ def measure(args: argparse.Namespace) -> None:
         elif name.startswith("GET /Users endpoint") and index + 3 < len(names):
             own = f"{count - sum(counts[index + 1 : index + 4]):>10,.0f} of its own"
         print(f"{count:>12,.0f} {own:>21}  {name}")
-    print(f"(callgrind files: {out}*; annotate one with callgrind_annotate --inclusive=yes)")
 
 
 def profile(args: argparse.Namespace) -> None:

@@ -43,7 +43,6 @@ import io
 import os
 import pstats
 import random
-import subprocess
 import sys
 import time
 from typing import Any
@@ -54,7 +53,7 @@ from sqlalchemy.engine import make_url
 from bench import floor_app
 from bench.frontend import operations, path, variables
 from bench.in_process import Lifespan
-from bench.instructions import WORK, _app, _call, _marker, _parts, _scope
+from bench.instructions import WORK, _app, _call, _marker, _scope, counted_parts
 from bench.store import prepare, sqlite_url
 
 SEED = 42
@@ -175,46 +174,10 @@ async def _counted(app: Any, floor: Any, chosen: list[Any], bench: Any, runs: in
 def _count(args: argparse.Namespace, argv: list[str]) -> None:
     """Runs this module under callgrind (instrumented from the end of the warm-up on) and
     prints the instructions per request of each part."""
-    profiles = WORK / "profiles"
-    profiles.mkdir(parents=True, exist_ok=True)
-    out = profiles / f"callgrind-operations-{os.getpid()}.out"  # runs side by side
-    for old in profiles.glob(out.name + "*"):
-        old.unlink()
     inner = [a for a in argv if a != "--instructions"] + ["--inner"]
-    command = [
-        "valgrind",
-        "--tool=callgrind",
-        "--instr-atstart=no",
-        "--dump-before=getppid",
-        f"--callgrind-out-file={out}",
-        sys.executable,
-        "-m",
-        "bench.operations",
-        *inner,
-    ]
     log = WORK / "logs" / "operations.log"
-    log.parent.mkdir(parents=True, exist_ok=True)
-    with log.open("ab") as stdout:
-        child = subprocess.Popen(
-            command, stdin=subprocess.PIPE, stdout=stdout, stderr=subprocess.PIPE, text=True
-        )
-        assert child.stdin is not None
-        assert child.stderr is not None
-        errors = []
-        for line in child.stderr:
-            errors.append(line)
-            if line.strip() == "ready":
-                subprocess.run(
-                    ["callgrind_control", "--instr=on", str(child.pid)],
-                    check=True,
-                    stdout=subprocess.DEVNULL,
-                    stderr=subprocess.DEVNULL,
-                )
-                child.stdin.write("go\n")
-                child.stdin.flush()
-        if child.wait() != 0:
-            raise SystemExit("".join(errors[-40:]))
-    parts = _parts(out)
+    # The pid in the files' name: two checkouts sharing .bench can count side by side.
+    parts, _ = counted_parts(["bench.operations", *inner], f"operations-{os.getpid()}", log)
     chosen = [op.name for op in operations() if not args.only or op.name in args.only]
     per_server = 2 if args.floor else 1
     for index, name in enumerate(chosen):
