@@ -32,7 +32,7 @@ from sqlalchemy import (
 from sqlalchemy import (
     column as table_column,
 )
-from sqlalchemy.sql.visitors import ExternallyTraversible, replacement_traverse
+from sqlalchemy.sql.visitors import ExternallyTraversible, iterate, replacement_traverse
 
 from db.directory_pages import BinaryText, keyset_order, keyset_page, keyset_rows, keyset_select
 from db.directory_reads import (
@@ -288,19 +288,29 @@ class UserSet:
         key = sort.key_expression()
         sort_key = key.label("sort_key")
         limit = first + 1
+        tests = [
+            *search_conditions(self.tenant_id, self.search or "", "postgresql"),
+            *self.conditions,
+        ]
+        # The walk keeps the columns the tests read (a subquery's columns are built per
+        # statement).
+        tested = {
+            element.name: element
+            for condition in tests
+            for element in iterate(condition)
+            if isinstance(element, Column) and element.table is users
+        }
         walk = keyset_select(
-            select(users, sort_key).where(in_tenant(self.tenant_id)),
+            select(users.c.id, *(c for n, c in tested.items() if n != "id"), sort_key).where(
+                in_tenant(self.tenant_id)
+            ),
             [key, users.c.id],
             first=SEARCH_PAGE_WALK - 1,
             after=after,
             descending=sort.descending,
         ).subquery("walk")
         walk_conditions = [
-            replacement_traverse(condition, {}, _columns_of(walk))
-            for condition in (
-                *search_conditions(self.tenant_id, self.search or "", "postgresql"),
-                *self.conditions,
-            )
+            replacement_traverse(condition, {}, _columns_of(walk)) for condition in tests
         ]
         walked = (
             select(walk.c.id, walk.c.sort_key)
