@@ -5,7 +5,7 @@ membership) read a page at a time in a ``UserSort`` order, or counted.
 """
 
 from collections import defaultdict
-from collections.abc import Collection, Hashable, Sequence
+from collections.abc import Callable, Collection, Hashable, Sequence
 from dataclasses import dataclass, field
 from datetime import datetime
 from enum import Enum
@@ -13,8 +13,10 @@ from functools import cache
 from typing import Any
 
 from sqlalchemy import (
+    Column,
     ColumnElement,
     Connection,
+    FromClause,
     Integer,
     Select,
     String,
@@ -25,12 +27,14 @@ from sqlalchemy import (
     select,
     table,
     tuple_,
+    union_all,
 )
 from sqlalchemy import (
     column as table_column,
 )
+from sqlalchemy.sql.visitors import ExternallyTraversible, iterate, replacement_traverse
 
-from db.directory_pages import BinaryText, keyset_page
+from db.directory_pages import BinaryText, keyset_order, keyset_page, keyset_rows, keyset_select
 from db.directory_reads import (
     USER_COLUMNS,
     UserRecord,
@@ -229,26 +233,138 @@ class UserSet:
         first: int,
         after: tuple[Any, str] | None,
     ) -> "UserPage":
-        page = keyset_page(
-            connection,
-            with_managers(
-                self.restrict(select(*USER_COLUMNS), connection.dialect.name), self.tenant_id
-            ),
-            [sort.key_expression(), users.c.id],
-            first=first,
-            after=after,
-            descending=sort.descending,
-            constant=self.constant,
-        )
+        dialect = connection.dialect.name
+        if self.sorts_its_matches(dialect):
+            statement = self._search_page_statement(sort, first=first, after=after)
+            page = keyset_rows(connection, statement, first=first)
+        else:
+            page = keyset_page(
+                connection,
+                with_managers(self.restrict(select(*USER_COLUMNS), dialect), self.tenant_id),
+                [sort.key_expression(), users.c.id],
+                first=first,
+                after=after,
+                descending=sort.descending,
+                constant=self.constant,
+            )
         return UserPage(
             [user_record(row) for row in page.rows],
             [m for m in (manager_record(row) for row in page.rows) if m is not None],
             page.has_next,
         )
 
+    def sorts_its_matches(self, dialect: str) -> bool:
+        """Whether ``page`` may sort the search's matches rather than only read the list's
+        order (``_search_page_statement``): on PostgreSQL, for a text the trigram index
+        serves (``search_conditions``), outside a group. A shorter text matches many users,
+        found early in the order; SQLite fetches each FTS5 candidate by id either way."""
+        return (
+            dialect == "postgresql"
+            and self.group_id is None
+            and self.search is not None
+            and len(self.search) >= SEARCH_INDEX_MIN_LENGTH
+        )
+
+    def _search_page_statement(
+        self, sort: UserSort, *, first: int, after: tuple[Any, str] | None
+    ) -> Select[Any]:
+        """A page of a PostgreSQL search of ``SEARCH_INDEX_MIN_LENGTH`` characters or more.
+
+        Left to itself the planner walks ix_user_tenant_display_name and tests each user
+        until the page is full: cheap when matches come early in the order, a read of
+        nearly the whole tenant when they sort late (no statistic tells it where they sort).
+        The trigram index finds every match at once, but sorting thousands of them costs
+        more than a walk that stops early. So the statement does both, in this order:
+
+        * ``walked``: the first ``SEARCH_PAGE_WALK`` users in the order (after the cursor),
+          tested; if ``first + 1`` of them match, they are the page;
+        * otherwise ``matched``: every match, through the trigram index, sorted.
+
+        Both are MATERIALIZED CTEs (PostgreSQL 12+), evaluated on their own (so the planner
+        cannot turn ``matched`` back into the walk) and only when read: whether ``walked``
+        is full is evaluated once, and when it is ``matched`` is never read. Only the page's
+        rows are then fetched by id, with their managers.
+        """
+        key = sort.key_expression()
+        sort_key = key.label("sort_key")
+        limit = first + 1
+        tests = [
+            *search_conditions(self.tenant_id, self.search or "", "postgresql"),
+            *self.conditions,
+        ]
+        # The walk keeps the columns the tests read (a subquery's columns are built per
+        # statement).
+        tested = {
+            element.name: element
+            for condition in tests
+            for element in iterate(condition)
+            if isinstance(element, Column) and element.table is users
+        }
+        walk = keyset_select(
+            select(users.c.id, *(c for n, c in tested.items() if n != "id"), sort_key).where(
+                in_tenant(self.tenant_id)
+            ),
+            [key, users.c.id],
+            first=SEARCH_PAGE_WALK - 1,
+            after=after,
+            descending=sort.descending,
+        ).subquery("walk")
+        walk_conditions = [
+            replacement_traverse(condition, {}, _columns_of(walk)) for condition in tests
+        ]
+        walked = (
+            select(walk.c.id, walk.c.sort_key)
+            .where(*walk_conditions)
+            .order_by(*keyset_order([walk.c.sort_key, walk.c.id], sort.descending))
+            .limit(limit)
+            .cte("walked")
+            .prefix_with("MATERIALIZED")
+        )
+        matched_query = self.restrict(select(users.c.id, sort_key), "postgresql")
+        if after is not None:
+            position, bound = tuple_(key, users.c.id), tuple_(*after)
+            matched_query = matched_query.where(
+                position < bound if sort.descending else position > bound
+            )
+        matched = matched_query.cte("matched").prefix_with("MATERIALIZED")
+        # ``walked`` holds the page (and the next page's first row), or fewer users.
+        walked_full = select(walked.c.id).offset(first).exists()
+        matched_page = (
+            select(matched.c.id, matched.c.sort_key)
+            .where(~walked_full)
+            .order_by(*keyset_order([matched.c.sort_key, matched.c.id], sort.descending))
+            .limit(limit)
+            .subquery("matched_page")
+        )
+        found = union_all(
+            select(walked.c.id, walked.c.sort_key).where(walked_full),
+            select(matched_page.c.id, matched_page.c.sort_key),
+        ).subquery("found")
+        return with_managers(
+            select(*USER_COLUMNS).join(found, found.c.id == users.c.id), self.tenant_id
+        ).order_by(*keyset_order([key, users.c.id], sort.descending))
+
     def count(self, connection: Connection) -> int:
         query = self.restrict(select(func.count()).select_from(users), connection.dialect.name)
         return int(connection.execute(query).scalar_one())
+
+
+#: How many users of the order a search page of 3+ characters tests before it sorts the
+#: trigram index's matches instead (``UserSet._search_page_statement``): a walk this long
+#: costs about what sorting a few hundred matches does.
+SEARCH_PAGE_WALK = 1000
+
+
+def _columns_of(rows: FromClause) -> Callable[..., ExternallyTraversible | None]:
+    """For ``replacement_traverse``: each column of ``user`` as the same column of ``rows``
+    (a selection of the table's columns)."""
+
+    def replace(element: ExternallyTraversible, **kw: Any) -> ExternallyTraversible | None:
+        if isinstance(element, Column) and element.table is users:
+            return rows.c[element.name]
+        return None
+
+    return replace
 
 
 def active_only(include_inactive: bool) -> list[ColumnElement[bool]]:

@@ -14,7 +14,14 @@ from sqlalchemy import ColumnElement, Connection, RowMapping, Select, tuple_
 
 from db.collation import BinaryText
 
-__all__ = ["BinaryText", "KeysetPage", "keyset_page"]
+__all__ = [
+    "BinaryText",
+    "KeysetPage",
+    "keyset_order",
+    "keyset_page",
+    "keyset_rows",
+    "keyset_select",
+]
 
 
 @dataclass(frozen=True, slots=True)
@@ -40,10 +47,39 @@ def keyset_page(
     knows a column is constant from ``= value``, so without them it would sort what an index
     on (..., constant, keys) already gives in order.
     """
+    statement = keyset_select(
+        query, keys, first=first, after=after, descending=descending, constant=constant
+    )
+    return keyset_rows(connection, statement, first=first)
+
+
+def keyset_select(
+    query: Select[Any],
+    keys: Sequence[ColumnElement[Any]],
+    *,
+    first: int,
+    after: Sequence[Any] | None,
+    descending: bool = False,
+    constant: Sequence[ColumnElement[Any]] = (),
+) -> Select[Any]:
+    """``keyset_page``'s statement: ``first + 1`` rows (the last says whether a next page
+    exists), for a caller that runs it inside another statement."""
     if after is not None:
         position = tuple_(*keys)
         bound = tuple_(*after)
         query = query.where(position < bound if descending else position > bound)
-    order = [key.desc() if descending else key.asc() for key in (*constant, *keys)]
-    rows = list(connection.execute(query.order_by(*order).limit(first + 1)).mappings())
+    return query.order_by(*keyset_order(keys, descending, constant)).limit(first + 1)
+
+
+def keyset_order(
+    keys: Sequence[ColumnElement[Any]],
+    descending: bool = False,
+    constant: Sequence[ColumnElement[Any]] = (),
+) -> list[ColumnElement[Any]]:
+    return [key.desc() if descending else key.asc() for key in (*constant, *keys)]
+
+
+def keyset_rows(connection: Connection, statement: Select[Any], *, first: int) -> KeysetPage:
+    """The page of a statement ending in ``keyset_select``'s ``first + 1`` rows."""
+    rows = list(connection.execute(statement).mappings())
     return KeysetPage(rows[:first], len(rows) > first)

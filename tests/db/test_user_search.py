@@ -9,17 +9,21 @@ match the same way, by reading the tenant), LIKE's own wildcards and FTS5's quot
 check that the index follows every write and that plans use it.
 """
 
+import json
 import uuid
+from dataclasses import dataclass
 from typing import Any
 
 import pytest
-from sqlalchemy import Connection, delete, func, insert, or_, select, update
+from sqlalchemy import Connection, delete, event, func, insert, or_, select, update
 
 from db.database import Database
 from db.directory_lists import (
     SEARCH_INDEX_MIN_LENGTH,
+    SEARCH_PAGE_WALK,
     UserFilterSpec,
     UserSort,
+    UserSortField,
     directory,
 )
 from db.tables import users
@@ -208,6 +212,60 @@ def _explain(connection: Connection, statement: Any) -> str:
     return "\n".join(rows)
 
 
+@dataclass
+class PlanRun:
+    """A page statement's ``EXPLAIN (ANALYZE, FORMAT JSON)`` on PostgreSQL."""
+
+    plan: dict[str, Any]
+    text: str
+    page_rows: int
+
+    def nodes(self) -> list[dict[str, Any]]:
+        found, todo = [], [self.plan]
+        while todo:
+            node = todo.pop()
+            found.append(node)
+            todo.extend(node.get("Plans", []))
+        return found
+
+    def rows_read(self, index: str) -> int:
+        return sum(
+            node["Actual Rows"] * node["Actual Loops"]
+            for node in self.nodes()
+            if node.get("Index Name") == index
+        )
+
+    def ran(self, index: str) -> bool:
+        return any(
+            node["Actual Loops"] > 0 for node in self.nodes() if node.get("Index Name") == index
+        )
+
+
+def _page_plan_run(database: Database, tenant_id: int, term: str) -> PlanRun:
+    """The page statement ``UserSet.page`` runs for ``term`` (first 20), run again under
+    EXPLAIN ANALYZE with the same parameters."""
+    found = directory(tenant_id, UserFilterSpec(search=term, active=True))
+
+    def work(connection: Connection) -> PlanRun:
+        statements: list[tuple[str, Any]] = []
+
+        def record(*args: Any) -> None:
+            statements.append((args[2], args[3]))
+
+        event.listen(connection, "before_cursor_execute", record)
+        try:
+            page = found.page(connection, UserSort(), first=20, after=None)
+        finally:
+            event.remove(connection, "before_cursor_execute", record)
+        ((statement, parameters),) = statements
+        (plan,) = connection.exec_driver_sql(
+            f"EXPLAIN (ANALYZE, FORMAT JSON) {statement}", parameters
+        ).scalar_one()
+        return PlanRun(plan["Plan"], json.dumps(plan, indent=1), len(page.users) + page.has_next)
+
+    return database.read_sync(work)
+
+
 def test_a_search_of_three_characters_or_more_reads_the_index(database: Database) -> None:
     def grow(connection: Connection) -> int:
         tenant_id = create_tenant(connection, "grown", "Grown").id
@@ -275,6 +333,23 @@ def test_a_search_of_three_characters_or_more_reads_the_index(database: Database
         assert "Sort" not in plan, plan
         assert "Seq Scan" not in plan, plan
 
+    if database.engine.dialect.name == "postgresql":
+        # A 3+ character term whose one match sorts late ("user 9999" among "user 0" …
+        # "user 19999", byte-wise): the page tests at most SEARCH_PAGE_WALK users in the
+        # order, then takes the matches from the trigram index and sorts them; it never
+        # walks the order index to the page's end.
+        late = _page_plan_run(database, tenant_id, "user 9999")
+        assert late.rows_read("ix_user_tenant_display_name") <= SEARCH_PAGE_WALK, late.text
+        assert late.ran("ix_user_search_trgm"), late.text
+        assert late.page_rows == 1
+        # A term matching early in the order: the walk finds the page; the trigram index
+        # is never read and the walk stops at the page's end.
+        early = _page_plan_run(database, tenant_id, "user 1")
+        assert early.rows_read("ix_user_tenant_display_name") < 100, early.text
+        assert "ix_user_search_trgm" in early.text, early.text
+        assert not early.ran("ix_user_search_trgm"), early.text
+        assert early.page_rows == 21
+
     def answers(connection: Connection) -> tuple[int, set[str]]:
         return _searched(connection, tenant_id, "USER 14321")[1], _before_the_index(
             connection, tenant_id, "user 14321"
@@ -282,3 +357,51 @@ def test_a_search_of_three_characters_or_more_reads_the_index(database: Database
 
     count, expected = database.read_sync(answers)
     assert count == len(expected) == 1
+
+
+@pytest.mark.parametrize(
+    "sort",
+    [UserSort(), UserSort(UserSortField.USER_NAME, descending=True)],
+    ids=["displayName", "userName-descending"],
+)
+@pytest.mark.parametrize("term", ["contoso", "CON", "a"])
+def test_pages_after_a_cursor_follow_the_order(
+    database: Database, tenants: tuple[int, int], term: str, sort: UserSort
+) -> None:
+    """Page after page (the ``after`` cursor) gives every match once, in the list's order,
+    whether the page came from the walk of the order or from the sorted matches (on
+    PostgreSQL a 3+ character term's statement has both, see
+    ``UserSet._search_page_statement``; the last page here comes from the sorted matches)."""
+    acme, _ = tenants
+
+    def work(connection: Connection) -> tuple[list[str], list[str], int]:
+        found = directory(acme, UserFilterSpec(search=term))
+        seen: list[str] = []
+        after = None
+        pages = 0
+        while True:
+            page = found.page(connection, sort, first=3, after=after)
+            pages += 1
+            seen.extend(user.id for user in page.users)
+            if not page.has_next:
+                break
+            after = sort.key_of(page.users[-1])
+        ids = _before_the_index(connection, acme, term)
+        query = select(users.c.id, users.c.display_name, users.c.user_name).where(
+            users.c.id.in_(ids)
+        )
+        keys = sorted(
+            (
+                (name or "") if sort.field is UserSortField.DISPLAY_NAME else user_name,
+                user_id,
+            )
+            for user_id, name, user_name in connection.execute(query)
+        )
+        expected = [user_id for _, user_id in keys]
+        if sort.descending:
+            expected.reverse()
+        return seen, expected, pages
+
+    seen, expected, pages = database.read_sync(work)
+    assert seen == expected
+    assert pages >= 2  # the second page, read after the first one's cursor
