@@ -34,7 +34,14 @@ from sqlalchemy import (
 )
 from sqlalchemy.sql.visitors import ExternallyTraversible, iterate, replacement_traverse
 
-from db.directory_pages import BinaryText, keyset_order, keyset_page, keyset_rows, keyset_select
+from db.directory_pages import (
+    BinaryText,
+    keyset_after,
+    keyset_order,
+    keyset_page,
+    keyset_rows,
+    keyset_select,
+)
 from db.directory_reads import (
     USER_COLUMNS,
     UserRecord,
@@ -320,12 +327,12 @@ class UserSet:
             .cte("walked")
             .prefix_with("MATERIALIZED")
         )
-        matched_query = self.restrict(select(users.c.id, sort_key), "postgresql")
-        if after is not None:
-            position, bound = tuple_(key, users.c.id), tuple_(*after)
-            matched_query = matched_query.where(
-                position < bound if sort.descending else position > bound
-            )
+        matched_query = keyset_after(
+            self.restrict(select(users.c.id, sort_key), "postgresql"),
+            [key, users.c.id],
+            after,
+            sort.descending,
+        )
         matched = matched_query.cte("matched").prefix_with("MATERIALIZED")
         # ``walked`` holds the page (and the next page's first row), or fewer users.
         walked_full = select(walked.c.id).offset(first).exists()

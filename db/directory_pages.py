@@ -64,11 +64,22 @@ def keyset_select(
 ) -> Select[Any]:
     """``keyset_page``'s statement: ``first + 1`` rows (the last says whether a next page
     exists), for a caller that runs it inside another statement."""
-    if after is not None:
-        position = tuple_(*keys)
-        bound = tuple_(*after)
-        query = query.where(position < bound if descending else position > bound)
+    query = keyset_after(query, keys, after, descending)
     return query.order_by(*keyset_order(keys, descending, constant)).limit(first + 1)
+
+
+def keyset_after(
+    query: Select[Any],
+    keys: Sequence[ColumnElement[Any]],
+    after: Sequence[Any] | None,
+    descending: bool = False,
+) -> Select[Any]:
+    """``query`` restricted to the rows past the cursor ``after`` (the keys' values of the
+    last row seen) in the order of ``keys``; unchanged without a cursor."""
+    if after is None:
+        return query
+    position, bound = tuple_(*keys), tuple_(*after)
+    return query.where(position < bound if descending else position > bound)
 
 
 def keyset_order(
