@@ -1,59 +1,99 @@
-"""Management chains of many users in one recursive statement.
+"""Upward paths of many users in one recursive statement: each user followed by its managers.
 
 The walk goes up ``manager_id`` links within the tenant. It is bounded by ``max_depth`` (the
 depth guard that ends any loop on both databases) and also stops when it comes back to the
 user it started from; what is left of a loop that does not pass through the start is cut in
 Python at the first repeated user. Inactive managers are kept: callers decide what to show.
+
+The user itself is the walk's first row, so one statement answers "this user and the managers
+above": the org chart's person with their chain, a profile with its manager, both people of a
+reporting path. A walk may start from ids or from lowered userNames.
 """
 
 from collections.abc import Collection
 from typing import Any
 
-from sqlalchemy import Connection, Integer, Select, String, bindparam, literal, select
+from sqlalchemy import (
+    ColumnElement,
+    Connection,
+    Integer,
+    Select,
+    String,
+    bindparam,
+    func,
+    literal,
+    select,
+)
 
 from db.directory_reads import USER_COLUMNS, UserRecord
 from db.tables import users
 
+#: A path: the user, then its managers nearest first.
+Path = list[UserRecord]
 
-def management_chains(
+
+def upward_paths(
     connection: Connection, tenant_id: int, user_ids: Collection[str], max_depth: int
-) -> dict[str, list[UserRecord]]:
-    """Each user's managers, nearest first, at most ``max_depth`` of them, loops cut."""
-    chains: dict[str, list[UserRecord]] = {user_id: [] for user_id in user_ids}
-    if not user_ids or max_depth < 1:
-        return chains
-    values = {"tenant_id": tenant_id, "user_ids": sorted(set(user_ids)), "max_depth": max_depth}
-    seen: dict[str, set[str]] = {user_id: {user_id} for user_id in user_ids}
+) -> dict[str, Path]:
+    """Each user followed by its managers, at most ``max_depth`` of them, loops cut; an empty
+    path for an id that names no user of the tenant."""
+    return _paths(connection, _BY_ID, tenant_id, user_ids, max_depth)
+
+
+def upward_paths_by_name(
+    connection: Connection, tenant_id: int, user_names: Collection[str], max_depth: int
+) -> dict[str, Path]:
+    """``upward_paths`` of users given by userName (case-insensitive), keyed by the lowered
+    name (the store's own lowering, as ``db.directory_reads.users_by_user_names`` keys)."""
+    return _paths(connection, _BY_NAME, tenant_id, {n.lower() for n in user_names}, max_depth)
+
+
+def _paths(
+    connection: Connection,
+    statement: Select[Any],
+    tenant_id: int,
+    keys: Collection[str],
+    max_depth: int,
+) -> dict[str, Path]:
+    paths: dict[str, Path] = {key: [] for key in keys}
+    if not keys:
+        return paths
+    values = {"tenant_id": tenant_id, "keys": sorted(set(keys)), "max_depth": max(max_depth, 0)}
+    seen: dict[str, set[str]] = {key: set() for key in keys}
     broken: set[str] = set()
-    expected_depth: dict[str, int] = dict.fromkeys(user_ids, 1)
-    for row in connection.execute(_CHAINS, values).all():
-        _extend(chains, seen, broken, expected_depth, row)
-    return chains
+    for row in connection.execute(statement, values).all():
+        key: str = row[0]
+        path = paths[key]
+        # A gap (a manager of another tenant, or a loop already cut) ends the path there.
+        if key in broken or row[1] != len(path):
+            broken.add(key)
+            continue
+        record = UserRecord(*row[2:])
+        if record.id in seen[key]:
+            broken.add(key)
+            continue
+        seen[key].add(record.id)
+        path.append(record)
+    return paths
 
 
-def _chains_statement() -> Select[Any]:
-    """The walk, built once: the users, the tenant and the depth are bound parameters (the
-    users an expanding IN), so a request only binds values to a statement SQLAlchemy has
-    compiled and cached already."""
+def _paths_statement(key: ColumnElement[str], started: ColumnElement[bool]) -> Select[Any]:
+    """The walk, built once per way of naming the users: the keys, the tenant and the depth
+    are bound parameters (the keys an expanding IN), so a request only binds values to a
+    statement SQLAlchemy has compiled and cached already."""
     tenant_id = bindparam("tenant_id", type_=Integer)
     start = (
         select(
+            key.label("start_key"),
             users.c.id.label("start_id"),
-            literal(1).label("depth"),
-            users.c.manager_id.label("user_id"),
+            literal(0).label("depth"),
+            users.c.id.label("user_id"),
         )
-        # Start from the primary key. Without statistics SQLite would rather scan one of
-        # the tenant's (tenant_id, ...) indexes, so the tenant check is kept out of index
-        # reach (``+ 0``) and "manager_id IS NOT NULL" is left out: a null manager simply
-        # joins no user below.
-        .where(
-            users.c.id.in_(bindparam("user_ids", expanding=True, type_=String)),
-            users.c.tenant_id + 0 == tenant_id,
-        )
-        .cte("chain", recursive=True)
+        .where(started)
+        .cte("path", recursive=True)
     )
     step = (
-        select(start.c.start_id, (start.c.depth + 1).label("depth"), users.c.manager_id)
+        select(start.c.start_key, start.c.start_id, (start.c.depth + 1), users.c.manager_id)
         .join(users, users.c.id == start.c.user_id)
         .where(
             users.c.tenant_id == tenant_id,
@@ -62,34 +102,20 @@ def _chains_statement() -> Select[Any]:
             start.c.depth < bindparam("max_depth", type_=Integer),
         )
     )
-    chain = start.union(step)
+    path = start.union(step)
     return (
-        select(chain.c.start_id, chain.c.depth, *USER_COLUMNS)
-        .join(users, users.c.id == chain.c.user_id)
+        select(path.c.start_key, path.c.depth, *USER_COLUMNS)
+        .join(users, users.c.id == path.c.user_id)
         .where(users.c.tenant_id == tenant_id)
-        .order_by(chain.c.start_id, chain.c.depth)
+        .order_by(path.c.start_key, path.c.depth)
     )
 
 
-_CHAINS = _chains_statement()
-
-
-def _extend(
-    chains: dict[str, list[UserRecord]],
-    seen: dict[str, set[str]],
-    broken: set[str],
-    expected_depth: dict[str, int],
-    row: Any,
-) -> None:
-    start_id: str = row[0]
-    # A gap (a manager of another tenant, or a loop already cut) ends the chain there.
-    if start_id in broken or row[1] != expected_depth[start_id]:
-        broken.add(start_id)
-        return
-    record = UserRecord(*row[2:])
-    if record.id in seen[start_id]:
-        broken.add(start_id)
-        return
-    seen[start_id].add(record.id)
-    chains[start_id].append(record)
-    expected_depth[start_id] += 1
+_KEYS = bindparam("keys", expanding=True, type_=String)
+_TENANT = bindparam("tenant_id", type_=Integer)
+# From the primary key. Without statistics SQLite would rather scan one of the tenant's
+# (tenant_id, ...) indexes, so the tenant check is kept out of index reach (``+ 0``).
+_BY_ID = _paths_statement(users.c.id, (users.c.id.in_(_KEYS)) & (users.c.tenant_id + 0 == _TENANT))
+# From ux_user_tenant_username: (tenant_id, lower(user_name)).
+_LOWERED = func.lower(users.c.user_name)
+_BY_NAME = _paths_statement(_LOWERED, (users.c.tenant_id == _TENANT) & _LOWERED.in_(_KEYS))

@@ -1,7 +1,9 @@
 """Per-request DataLoaders: every batch of look-ups of one kind is one SQL statement.
 
 Anything that reads user rows primes ``user`` with them, so a ``manager`` that already came
-back in a chain, a page or a subtree costs nothing more.
+back in a path, a page or a subtree costs nothing more. Upward paths (a user and the managers
+above) are kept for the request too: a chain asked for again, or asked for after the user was
+fetched with it, is answered from them.
 """
 
 from collections import defaultdict
@@ -17,13 +19,13 @@ from db.database import Database
 from db.directory_groups import GroupRecord, UserGroupsPage, groups_by_ids, groups_of_users
 from db.directory_lists import UserPage, direct_reports_pages
 from db.directory_reads import UserRecord, users_by_ids, users_by_user_names
-from db.org_chains import management_chains
+from db.org_chains import Path, upward_paths, upward_paths_by_name
 from db.org_reports import ReportKey, ReportsPage, reports_pages
 
 T = TypeVar("T")
 V = TypeVar("V")
 
-ChainKey = tuple[str, int]  # (user id, max depth)
+PathKey = tuple[str, int]  # (user id, or lowered userName; managers above, at most)
 GroupsKey = tuple[str, int, tuple[str, str] | None]  # (user id, first, after)
 # (root id, min depth, max depth, include inactive, first, after)
 ReportsKey = tuple[str, int, int, bool, int, ReportKey | None]
@@ -42,6 +44,8 @@ class Loaders:
         self.database = database
         self.tenant_id = tenant_id
         self._primed: dict[str, UserRecord] = {}
+        # user id -> (the depth it was fetched to, its path)
+        self._paths: dict[str, tuple[int, Path]] = {}
 
     @cached_property
     def user(self) -> DataLoader[str, UserRecord | None]:
@@ -57,8 +61,15 @@ class Loaders:
         return DataLoader(load_fn=self._groups)
 
     @cached_property
-    def chain(self) -> DataLoader[ChainKey, list[UserRecord]]:
-        return DataLoader(load_fn=self._chains)
+    def path(self) -> DataLoader[PathKey, Path]:
+        """A user followed by the managers above it (``db.org_chains``); empty when no such
+        user."""
+        return DataLoader(load_fn=self._upward_paths)
+
+    @cached_property
+    def path_by_name(self) -> DataLoader[PathKey, Path]:
+        """``path`` keyed by the lowered userName."""
+        return DataLoader(load_fn=self._upward_paths_by_name)
 
     @cached_property
     def groups_of_user(self) -> DataLoader[GroupsKey, UserGroupsPage]:
@@ -92,6 +103,24 @@ class Loaders:
     def primed_user(self, user_id: str) -> UserRecord | None:
         """A record some page already brought (no await needed), else None."""
         return self._primed.get(user_id)
+
+    def known_path(self, user_id: str, max_depth: int) -> Path | None:
+        """The user and at most ``max_depth`` managers above, when a path already fetched
+        holds them (no await needed), else None."""
+        known = self._paths.get(user_id)
+        if known is None:
+            return None
+        fetched_to, path = known
+        # A path shorter than the depth it was fetched to ended there: it is whole.
+        if len(path) - 1 >= max_depth or len(path) - 1 < fetched_to:
+            return path[: max_depth + 1]
+        return None
+
+    def _keep_paths(self, paths: Iterable[Path], fetched_to: int) -> None:
+        for path in paths:
+            if path:
+                self.prime(path)
+                self._paths[path[0].id] = (fetched_to, path)
 
     async def _users(self, ids: Sequence[str]) -> list[UserRecord | None]:
         primed = self._primed
@@ -138,11 +167,30 @@ class Loaders:
                 found[(item_id, *values)] = value
         return [found[key] for key in keys]
 
-    async def _chains(self, keys: Sequence[ChainKey]) -> list[list[UserRecord]]:
-        chains = await self._grouped(keys, management_chains, "user_ids", ("max_depth",))
-        for chain in chains:
-            self.prime(chain)
-        return chains
+    async def _upward_paths(self, keys: Sequence[PathKey]) -> list[Path]:
+        missing = [key for key in keys if self.known_path(*key) is None]
+        if missing:
+            # One statement to the deepest depth asked for; each key gets its own part.
+            deepest = max(depth for _, depth in missing)
+            ids = {user_id for user_id, _ in missing}
+            found = await self.read(
+                partial(upward_paths, tenant_id=self.tenant_id, user_ids=ids, max_depth=deepest)
+            )
+            self._keep_paths(found.values(), deepest)
+        return [self.known_path(*key) or [] for key in keys]
+
+    async def _upward_paths_by_name(self, keys: Sequence[PathKey]) -> list[Path]:
+        deepest = max(depth for _, depth in keys)
+        found = await self.read(
+            partial(
+                upward_paths_by_name,
+                tenant_id=self.tenant_id,
+                user_names={name for name, _ in keys},
+                max_depth=deepest,
+            )
+        )
+        self._keep_paths(found.values(), deepest)
+        return [found[name][: depth + 1] for name, depth in keys]
 
     async def _reports(self, keys: Sequence[ReportsKey]) -> list[ReportsPage]:
         pages = await self._grouped(

@@ -8,7 +8,7 @@ from sqlalchemy import Connection, event, insert, text
 
 from db.database import Database
 from db.directory_lists import UserFilterSpec, UserSort, directory
-from db.org_chains import management_chains
+from db.org_chains import upward_paths
 from db.tables import users
 from db.tenants import create_tenant
 from db.types import utcnow
@@ -84,7 +84,7 @@ def test_chains_start_from_the_primary_key(database: Database) -> None:
     # A page's worth of users: with many ids SQLite was tempted by a tenant index.
     ids = [f"user-{n}" for n in range(100)]
     statement, parameters = captured_statement(
-        database, "RECURSIVE", lambda c: management_chains(c, tenant.id, ids, 50)
+        database, "RECURSIVE", lambda c: upward_paths(c, tenant.id, ids, 50)
     )
     described = " ".join(explain(database, statement, parameters))
     if database.is_sqlite:

@@ -15,43 +15,30 @@ from db.directory_reads import UserRecord
 ID_OR_USER_NAME = "Give each person by id or by userName (case-insensitive), not both."
 
 
-async def _person(
+async def _upward_path(
     info: Info, user_id: strawberry.ID | None, user_name: str | None, names: str
-) -> str | None:
-    """The id of a person given by id or by userName; None when no such user."""
+) -> list[UserRecord] | None:
+    """A person given by id or by userName followed by their whole management chain; None
+    when no such user. Both people of both fields (commonManager and reportingPath on one
+    page) come in one statement."""
     if (user_id is None) == (user_name is None):
         raise ApiError(f"give exactly one of {names}")
-    if user_id is not None:
-        return str(user_id)
-    assert user_name is not None
-    # Both people of both fields (commonManager and reportingPath on one page) in one read.
-    record = await info.context.loaders.user_by_name.load(user_name.lower())
-    return None if record is None else record.id
-
-
-async def _two_people(
-    info: Info,
-    first: tuple[strawberry.ID | None, str | None, str],
-    second: tuple[strawberry.ID | None, str | None, str],
-) -> tuple[str, str] | None:
-    a, b = await asyncio.gather(_person(info, *first), _person(info, *second))
-    return None if a is None or b is None else (a, b)
-
-
-async def _upward_path(info: Info, user_id: str) -> list[UserRecord] | None:
-    """The user followed by the whole management chain; None when no such user."""
     loaders = info.context.loaders
-    record = await loaders.user.load(user_id)
-    if record is None:
-        return None
-    return [record, *await loaders.chain.load((user_id, MAX_CHAIN_DEPTH))]
+    if user_id is not None:
+        path = await loaders.path.load((str(user_id), MAX_CHAIN_DEPTH))
+    else:
+        assert user_name is not None
+        path = await loaders.path_by_name.load((user_name.lower(), MAX_CHAIN_DEPTH))
+    return path or None
 
 
 async def _paths(
-    info: Info, a: str, b: str
+    info: Info,
+    first: tuple[strawberry.ID | None, str | None, str],
+    second: tuple[strawberry.ID | None, str | None, str],
 ) -> tuple[list[UserRecord], list[UserRecord], int] | None:
-    """Both upward paths and where ``a``'s path first meets ``b``'s (index in a's)."""
-    path_a, path_b = await asyncio.gather(_upward_path(info, a), _upward_path(info, b))
+    """Both upward paths and where the first one first meets the second (index in it)."""
+    path_a, path_b = await asyncio.gather(_upward_path(info, *first), _upward_path(info, *second))
     if path_a is None or path_b is None:
         return None
     on_b = {record.id for record in path_b}
@@ -79,10 +66,9 @@ class OrgQueries:
         b_user_name: str | None = None,
         include_inactive: bool = False,
     ) -> UserRecord | None:
-        people = await _two_people(
+        found = await _paths(
             info, (a, a_user_name, "a and aUserName"), (b, b_user_name, "b and bUserName")
         )
-        found = None if people is None else await _paths(info, *people)
         if found is None:
             return None
         path_a, path_b, index = found
@@ -107,12 +93,11 @@ class OrgQueries:
         to_user_name: str | None = None,
         include_inactive: bool = False,
     ) -> list[UserRecord] | None:
-        people = await _two_people(
+        found = await _paths(
             info,
             (from_, from_user_name, "from and fromUserName"),
             (to, to_user_name, "to and toUserName"),
         )
-        found = None if people is None else await _paths(info, *people)
         if found is None:
             return None
         path_a, path_b, index = found

@@ -11,11 +11,17 @@ from app.graphql_api.limits import checked_search
 from app.graphql_api.node import After, First, Node
 from app.graphql_api.pages import Page
 from app.graphql_api.user_pages import user_set_page
+from app.graphql_api.users.lookahead import managers_wanted
 from app.graphql_api.users.types import User, UserConnection
 from db.activity_reads import EventRecord
 from db.directory_groups import GroupRecord
 from db.directory_lists import UserFilterSpec, UserSort, UserSortField, directory, roots
 from db.directory_reads import UserRecord
+
+
+def _first(path: list[UserRecord]) -> UserRecord | None:
+    """The user of an upward path; None for the empty path of no such user."""
+    return path[0] if path else None
 
 
 @strawberry.input(description="Narrows the users listed; all given conditions must hold.")
@@ -80,10 +86,16 @@ class UserQueries:
         if (id is None) == (user_name is None):
             raise ApiError("give exactly one of id and userName")
         loaders = info.context.loaders
+        # Fetched with the managers its fields will show, in the same statement.
+        managers = managers_wanted(info)
         if id is not None:
+            if managers:
+                return _first(await loaders.path.load((str(id), managers)))
             return await loaders.user.load(str(id))
         assert user_name is not None
-        # The loader keyed by the lowered name: one statement built once, and the record primed.
+        # The loaders keyed by the lowered name: one statement built once, the record primed.
+        if managers:
+            return _first(await loaders.path_by_name.load((user_name.lower(), managers)))
         return await loaders.user_by_name.load(user_name.lower())
 
     @strawberry.field(

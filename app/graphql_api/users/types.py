@@ -135,15 +135,19 @@ class User(Node):
         graphql_type=list["User"],
     )
     @staticmethod
-    async def management_chain(
+    def management_chain(
         user: strawberry.Parent[UserRecord],
         info: Info,
         max_depth: int = 50,
         include_inactive: bool = False,
-    ) -> list[UserRecord]:
+    ) -> list[UserRecord] | Awaitable[list[UserRecord]]:
         checked_range("maxDepth", max_depth, 1, MAX_CHAIN_DEPTH)
-        chain = await info.context.loaders.chain.load((user.id, max_depth))
-        return [record for record in chain if include_inactive or record.active]
+        loaders = info.context.loaders
+        # A value when the user came with its path (``user(id)`` looks ahead for this field).
+        known = loaders.known_path(user.id, max_depth)
+        if known is not None:
+            return _shown_chain(known, include_inactive)
+        return _fetched_chain(loaders.path.load((user.id, max_depth)), include_inactive)
 
     @strawberry.field(
         description="Users whose manager is this user, by displayName.",
@@ -229,3 +233,14 @@ class User(Node):
         "This user's history in the activity log, newest first (changes made to the user, and "
         "writes about it that were refused).",
     )
+
+
+def _shown_chain(path: list[UserRecord], include_inactive: bool) -> list[UserRecord]:
+    """The managers of a path (the user itself left out)."""
+    return [record for record in path[1:] if include_inactive or record.active]
+
+
+async def _fetched_chain(
+    path: Awaitable[list[UserRecord]], include_inactive: bool
+) -> list[UserRecord]:
+    return _shown_chain(await path, include_inactive)

@@ -1,0 +1,83 @@
+"""Upward paths: the user, then its managers, in one recursive statement from ids or names."""
+
+from sqlalchemy import Connection, text, update
+
+from db.database import Database
+from db.org_chains import upward_paths, upward_paths_by_name
+from db.tables import users
+from db.tenants import create_tenant
+from tests.db.test_directory_order_index import captured_statement, explain, insert_org
+from tests.directory_rows import insert_users
+
+
+def set_managers(connection: Connection, managers: dict[str, str | None]) -> None:
+    for user_id, manager_id in managers.items():
+        connection.execute(update(users).where(users.c.id == user_id).values(manager_id=manager_id))
+
+
+def ids_of(paths: dict[str, list]) -> dict[str, list[str]]:  # type: ignore[type-arg]
+    return {key: [record.id for record in path] for key, path in paths.items()}
+
+
+def test_a_path_is_the_user_then_its_managers_nearest_first(database: Database) -> None:
+    tenant = database.write_sync(lambda c: create_tenant(c, "acme"))
+    a, b, c, d = database.write_sync(lambda conn: insert_users(conn, tenant.id, 4))
+    database.write_sync(lambda conn: set_managers(conn, {a: b, b: c, c: d}))
+    paths = database.read_sync(lambda conn: upward_paths(conn, tenant.id, [a, c, "nobody"], 50))
+    assert ids_of(paths) == {a: [a, b, c, d], c: [c, d], "nobody": []}
+    shallow = database.read_sync(lambda conn: upward_paths(conn, tenant.id, [a], 1))
+    assert ids_of(shallow) == {a: [a, b]}
+    alone = database.read_sync(lambda conn: upward_paths(conn, tenant.id, [d], 0))
+    assert ids_of(alone) == {d: [d]}
+
+
+def test_loops_are_cut_before_anyone_repeats(database: Database) -> None:
+    tenant = database.write_sync(lambda c: create_tenant(c, "acme"))
+    a, b, x, s = database.write_sync(lambda conn: insert_users(conn, tenant.id, 4))
+    # a and b manage each other; x reports into the loop; s manages itself
+    database.write_sync(lambda conn: set_managers(conn, {a: b, b: a, x: a, s: s}))
+    paths = database.read_sync(lambda conn: upward_paths(conn, tenant.id, [a, x, s], 50))
+    assert ids_of(paths) == {a: [a, b], x: [x, a, b], s: [s]}
+
+
+def test_a_manager_in_another_tenant_ends_the_path(database: Database) -> None:
+    acme = database.write_sync(lambda c: create_tenant(c, "acme"))
+    globex = database.write_sync(lambda c: create_tenant(c, "globex"))
+    (ours,) = database.write_sync(lambda conn: insert_users(conn, acme.id, 1))
+    theirs, above = database.write_sync(lambda conn: insert_users(conn, globex.id, 2, "g"))
+    database.write_sync(lambda conn: set_managers(conn, {ours: theirs, theirs: above}))
+    paths = database.read_sync(lambda conn: upward_paths(conn, acme.id, [ours, theirs], 50))
+    assert ids_of(paths) == {ours: [ours], theirs: []}
+
+
+def test_paths_by_user_name_ignore_case_and_are_keyed_by_the_lowered_name(
+    database: Database,
+) -> None:
+    acme = database.write_sync(lambda c: create_tenant(c, "acme"))
+    globex = database.write_sync(lambda c: create_tenant(c, "globex"))
+    a, b = database.write_sync(lambda conn: insert_users(conn, acme.id, 2))
+    database.write_sync(lambda conn: insert_users(conn, globex.id, 1, "other"))
+    database.write_sync(lambda conn: set_managers(conn, {a: b}))
+    names = ["USER0@Example.com", "user1@example.com", "other0@example.com", "nobody@x"]
+    paths = database.read_sync(lambda conn: upward_paths_by_name(conn, acme.id, names, 50))
+    assert ids_of(paths) == {
+        "user0@example.com": [a, b],
+        "user1@example.com": [b],
+        "other0@example.com": [],  # another tenant's user
+        "nobody@x": [],
+    }
+    by_id = database.read_sync(lambda conn: upward_paths(conn, acme.id, [a], 50))
+    assert paths["user0@example.com"] == by_id[a]  # the same records either way
+
+
+def test_paths_by_user_name_start_from_the_user_name_index(database: Database) -> None:
+    tenant = database.write_sync(lambda c: create_tenant(c, "acme"))
+    database.write_sync(lambda c: insert_org(c, tenant.id, 3000))
+    if not database.is_sqlite:  # as the server does once a table has grown (issue 17)
+        database.write_sync(lambda c: c.execute(text('ANALYZE "user"')))
+    names = ["user17@contoso.com", "USER2900@contoso.com"]  # a reporting path's two people
+    statement, parameters = captured_statement(
+        database, "RECURSIVE", lambda c: upward_paths_by_name(c, tenant.id, names, 50)
+    )
+    described = " ".join(explain(database, statement, parameters))
+    assert "ux_user_tenant_username" in described, described
