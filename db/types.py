@@ -41,9 +41,19 @@ class UTCDateTime(TypeDecorator[datetime]):
         return value.replace(tzinfo=UTC) if value.tzinfo is None else value.astimezone(UTC)
 
 
+#: The lengths of what SQLAlchemy's SQLite DateTime writes: "YYYY-MM-DD HH:MM:SS[.ffffff]",
+#: in UTC (``process_bind_param``) and without an offset.
+_STORED_LENGTHS = frozenset((19, 26))
+
+
 def _sqlite_utc_datetime(value: str | None) -> datetime | None:
     if value is None:
         return None
+    if len(value) in _STORED_LENGTHS:
+        # Read with the offset it was stored in: one parse, where a parse and then
+        # ``replace(tzinfo=...)`` (a second datetime, built through keyword arguments) cost
+        # several times as much, on two columns of every user row.
+        return datetime.fromisoformat(value + "+00:00")
     parsed = datetime.fromisoformat(value)
     return parsed.replace(tzinfo=UTC) if parsed.tzinfo is None else parsed.astimezone(UTC)
 
