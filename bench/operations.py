@@ -1,7 +1,7 @@
 """CPU per request of each frontend operation, in process, without a loaded machine's noise.
 
     python -m bench.operations [--size 100000] [--runs 300] [--rounds 5] [--only org_chart ...]
-    python -m bench.operations --profile org_chart [--runs 300]   # cProfile of one operation
+    python -m bench.operations --profile org_chart [--runs 300]   # cProfile, in CPU time
     python -m bench.operations --floor [--only org_chart ...]     # and the floor, round for round
     python -m bench.operations --instructions [--floor] [--only org_chart ...] [--runs 50]
     python -m bench.operations --postgres postgresql+psycopg://…/NAME   # on PostgreSQL
@@ -116,7 +116,7 @@ async def _run(args: argparse.Namespace) -> None:
                 await _one(app, scope)
             measured = scopes[WARM_UP:]
             if args.profile:
-                profiler = cProfile.Profile()
+                profiler = cProfile.Profile(time.process_time)
                 profiler.enable()
                 for scope in measured:
                     await _one(app, scope)
