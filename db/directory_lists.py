@@ -15,6 +15,7 @@ from typing import Any
 from sqlalchemy import (
     Column,
     ColumnElement,
+    CompoundSelect,
     Connection,
     FromClause,
     Integer,
@@ -428,11 +429,12 @@ def direct_reports_pages(
     values: dict[str, Any] = {"tenant_id": tenant_id, "limit": first + 1}
     if after is not None:
         values["after_key"], values["after_id"] = after
-    if len(ids) == 1:  # one person's reports, as the org chart asks for them
-        values["manager_id"] = ids[0]
+    if len(ids) <= FEW_MANAGERS:  # the org chart's peers and team: each read in order
+        values.update((f"manager_id_{n}", manager_id) for n, manager_id in enumerate(ids))
+        statement = _few_reports_statement(len(ids), include_inactive, after is not None)
     else:
         values["manager_ids"] = ids
-    statement = _reports_statement(len(ids) == 1, include_inactive, after is not None)
+        statement = _many_reports_statement(include_inactive, after is not None)
     found: dict[str, list[UserRecord]] = defaultdict(list)
     for row in connection.execute(statement, values).all():
         # rows are USER_COLUMNS first: the record is built from them positionally
@@ -449,30 +451,69 @@ def direct_reports_pages(
 _USER_WIDTH = len(USER_COLUMNS)
 
 
-@cache
-def _reports_statement(one_manager: bool, include_inactive: bool, after: bool) -> Select[Any]:
-    """The direct-reports statement of one shape, built once: the tenant, the managers, the
-    page size and the cursor are bound parameters, so a request binds values to a statement
-    SQLAlchemy compiled and cached already instead of building one."""
+#: Up to this many managers, each one's reports are read as a range of the index in the
+#: directory's order, stopping after the page (``_few_reports_statement``); more share one
+#: numbered read (``_many_reports_statement``).
+FEW_MANAGERS = 4
+
+
+def _reports_conditions(
+    manager: ColumnElement[bool], include_inactive: bool, after: bool
+) -> list[ColumnElement[bool]]:
     key = UserSort().key_expression()
     conditions: list[ColumnElement[bool]] = [
         users.c.tenant_id == bindparam("tenant_id", type_=Integer),
-        users.c.manager_id == bindparam("manager_id", type_=String)
-        if one_manager
-        else users.c.manager_id.in_(bindparam("manager_ids", expanding=True, type_=String)),
+        manager,
         *active_only(include_inactive),
     ]
     if after:
         cursor = tuple_(bindparam("after_key", type_=key.type), bindparam("after_id", type_=String))
         conditions.append(tuple_(key, users.c.id) > cursor)
+    return conditions
+
+
+@cache
+def _few_reports_statement(
+    managers: int, include_inactive: bool, after: bool
+) -> Select[Any] | CompoundSelect[Any]:
+    """The direct-reports statement for ``managers`` managers, built once per shape: the
+    tenant, the managers, the page size and the cursor are bound parameters, so a request
+    binds values to a statement SQLAlchemy compiled and cached already.
+
+    Each manager's part is an equal (tenant, manager) range of
+    ix_user_tenant_manager_display_name read in the directory's order and cut after the page,
+    whatever statistics the planner has: it reads the page, however large the team."""
+    key = UserSort().key_expression()
     limit = bindparam("limit", type_=Integer)
-    if one_manager:
-        # Equal (tenant, manager) and the directory's order: a range of
-        # ix_user_tenant_manager_display_name read in order, stopping after the page,
-        # whatever statistics the planner has.
-        return select(*USER_COLUMNS).where(*conditions).order_by(key, users.c.id).limit(limit)
-    # ROW_NUMBER() per manager in the directory's order keeps the first ``first + 1``: one
-    # statement of one shape for any number of managers, reading only their reports.
+    parts = [
+        select(*USER_COLUMNS)
+        .where(
+            *_reports_conditions(
+                users.c.manager_id == bindparam(f"manager_id_{n}", type_=String),
+                include_inactive,
+                after,
+            )
+        )
+        .order_by(key, users.c.id)
+        .limit(limit)
+        for n in range(managers)
+    ]
+    if managers == 1:
+        return parts[0]
+    # Each part in a subquery of its own: a compound SELECT takes one ORDER BY and LIMIT.
+    return union_all(*(select(part.subquery()) for part in parts))
+
+
+@cache
+def _many_reports_statement(include_inactive: bool, after: bool) -> Select[Any]:
+    """The direct-reports statement for any number of managers, built once per shape.
+
+    ROW_NUMBER() per manager in the directory's order keeps the first ``first + 1``: one
+    statement of one shape for any number of managers, reading only their reports."""
+    key = UserSort().key_expression()
+    manager = users.c.manager_id.in_(bindparam("manager_ids", expanding=True, type_=String))
+    conditions = _reports_conditions(manager, include_inactive, after)
+    limit = bindparam("limit", type_=Integer)
     position = func.row_number().over(partition_by=users.c.manager_id, order_by=(key, users.c.id))
     numbered = select(*USER_COLUMNS, position.label("position")).where(*conditions).subquery()
     return select(numbered).where(numbered.c.position <= limit)

@@ -21,6 +21,7 @@ from sqlalchemy import Connection, insert, text
 
 from db.database import Database
 from db.directory_lists import (
+    FEW_MANAGERS,
     UserPage,
     UserSort,
     direct_reports_pages,
@@ -155,7 +156,31 @@ def test_one_managers_page_is_a_range_read_in_order(
     assert "Sort" not in plan  # PostgreSQL: likewise
 
 
-@pytest.mark.parametrize("managers", [2, 40])
+@pytest.mark.parametrize("managers", [2, FEW_MANAGERS])
+def test_a_few_managers_pages_are_each_a_range_read_in_order(
+    database: Database, org: int, managers: int
+) -> None:
+    """The org chart's peers and team: each manager's page read in order and cut after the
+    page, however large the team. No statistics."""
+    manager_ids = [user_id(n) for n in range(managers)]
+
+    def pages(connection: Connection) -> object:
+        return direct_reports_pages(
+            connection, org, manager_ids, include_inactive=False, first=5, after=("M", "")
+        )
+
+    plan = plan_of(database, "SELECT", pages)
+    if database.is_sqlite:
+        searches = re.findall(rf"INDEX {INDEX} \(tenant_id=\? AND manager_id=\?", plan)
+        assert len(searches) == managers, plan
+        assert "TEMP B-TREE" not in plan.upper(), plan
+    else:
+        assert len(re.findall(rf"Index Scan using {INDEX}", plan)) == managers, plan
+        assert "Sort" not in plan, plan
+        assert len(re.findall(r"Limit", plan)) == managers, plan
+
+
+@pytest.mark.parametrize("managers", [FEW_MANAGERS + 1, 40])
 def test_many_managers_pages_read_only_their_ranges(
     database: Database, org: int, managers: int
 ) -> None:
@@ -208,7 +233,7 @@ def read_pages(
     return database.read_sync(read)
 
 
-@pytest.mark.parametrize("managers", [1, 2, 60])
+@pytest.mark.parametrize("managers", [1, 2, FEW_MANAGERS, FEW_MANAGERS + 1, 60])
 @pytest.mark.parametrize("include_inactive", [True, False])
 @pytest.mark.parametrize("after", [None, ("M", ""), ("Zoë 3", "u-00000")])
 def test_pages_follow_the_directory_order(
