@@ -11,7 +11,7 @@ reporting path. A walk may start from ids or from lowered userNames.
 """
 
 from collections.abc import Collection
-from typing import Any
+from typing import Any, NamedTuple
 
 from sqlalchemy import (
     ColumnElement,
@@ -37,7 +37,7 @@ def upward_paths(
 ) -> dict[str, Path]:
     """Each user followed by its managers, at most ``max_depth`` of them, loops cut; an empty
     path for an id that names no user of the tenant."""
-    return _paths(connection, _BY_ID, tenant_id, user_ids, max_depth)
+    return _paths(connection, _BY_IDS, tenant_id, user_ids, max_depth)
 
 
 def upward_paths_by_name(
@@ -45,12 +45,12 @@ def upward_paths_by_name(
 ) -> dict[str, Path]:
     """``upward_paths`` of users given by userName (case-insensitive), keyed by the lowered
     name (the store's own lowering, as ``db.directory_reads.users_by_user_names`` keys)."""
-    return _paths(connection, _BY_NAME, tenant_id, {n.lower() for n in user_names}, max_depth)
+    return _paths(connection, _BY_NAMES, tenant_id, {n.lower() for n in user_names}, max_depth)
 
 
 def _paths(
     connection: Connection,
-    statement: Select[Any],
+    statements: "_Statements",
     tenant_id: int,
     keys: Collection[str],
     max_depth: int,
@@ -58,7 +58,15 @@ def _paths(
     paths: dict[str, Path] = {key: [] for key in keys}
     if not keys:
         return paths
-    values = {"tenant_id": tenant_id, "keys": sorted(set(keys)), "max_depth": max(max_depth, 0)}
+    values: dict[str, Any] = {"tenant_id": tenant_id, "max_depth": max(max_depth, 0)}
+    if len(paths) == 1:
+        # One person (a profile, the org chart): ``=``, without expanding an IN's parameters
+        # into the SQL text on every execution.
+        (values["key"],) = paths
+        statement = statements.one
+    else:
+        values["keys"] = sorted(paths)
+        statement = statements.many
     seen: dict[str, set[str]] = {key: set() for key in keys}
     broken: set[str] = set()
     for row in connection.execute(statement, values).all():
@@ -78,9 +86,9 @@ def _paths(
 
 
 def _paths_statement(key: ColumnElement[str], started: ColumnElement[bool]) -> Select[Any]:
-    """The walk, built once per way of naming the users: the keys, the tenant and the depth
-    are bound parameters (the keys an expanding IN), so a request only binds values to a
-    statement SQLAlchemy has compiled and cached already."""
+    """The walk, built once per way of naming the users: the keys (one, or many in an
+    expanding IN), the tenant and the depth are bound parameters, so a request only binds
+    values to a statement SQLAlchemy has compiled and cached already."""
     tenant_id = bindparam("tenant_id", type_=Integer)
     start = (
         select(
@@ -111,11 +119,23 @@ def _paths_statement(key: ColumnElement[str], started: ColumnElement[bool]) -> S
     )
 
 
-_KEYS = bindparam("keys", expanding=True, type_=String)
-_TENANT = bindparam("tenant_id", type_=Integer)
-# From the primary key. Without statistics SQLite would rather scan one of the tenant's
-# (tenant_id, ...) indexes, so the tenant check is kept out of index reach (``+ 0``).
-_BY_ID = _paths_statement(users.c.id, (users.c.id.in_(_KEYS)) & (users.c.tenant_id + 0 == _TENANT))
-# From ux_user_tenant_username: (tenant_id, lower(user_name)).
-_LOWERED = func.lower(users.c.user_name)
-_BY_NAME = _paths_statement(_LOWERED, (users.c.tenant_id == _TENANT) & _LOWERED.in_(_KEYS))
+class _Statements(NamedTuple):
+    one: Select[Any]
+    many: Select[Any]
+
+
+def _statements(key: ColumnElement[str], *, by_index: bool) -> _Statements:
+    tenant = bindparam("tenant_id", type_=Integer)
+    # From the primary key, the tenant check is kept out of index reach (``+ 0``): without
+    # statistics SQLite would rather scan one of the tenant's (tenant_id, ...) indexes. By
+    # name, (tenant_id, lower(user_name)) is the index: ux_user_tenant_username.
+    in_tenant = users.c.tenant_id == tenant if by_index else users.c.tenant_id + 0 == tenant
+    one = key == bindparam("key", type_=String)
+    many = key.in_(bindparam("keys", expanding=True, type_=String))
+    return _Statements(
+        _paths_statement(key, in_tenant & one), _paths_statement(key, in_tenant & many)
+    )
+
+
+_BY_IDS = _statements(users.c.id, by_index=False)
+_BY_NAMES = _statements(func.lower(users.c.user_name), by_index=True)

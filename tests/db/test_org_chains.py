@@ -1,5 +1,6 @@
 """Upward paths: the user, then its managers, in one recursive statement from ids or names."""
 
+import pytest
 from sqlalchemy import Connection, text, update
 
 from db.database import Database
@@ -70,12 +71,16 @@ def test_paths_by_user_name_ignore_case_and_are_keyed_by_the_lowered_name(
     assert paths["user0@example.com"] == by_id[a]  # the same records either way
 
 
-def test_paths_by_user_name_start_from_the_user_name_index(database: Database) -> None:
+@pytest.mark.parametrize(
+    "names", [["user17@contoso.com"], ["user17@contoso.com", "USER2900@contoso.com"]]
+)
+def test_paths_by_user_name_start_from_the_user_name_index(
+    database: Database, names: list[str]
+) -> None:
     tenant = database.write_sync(lambda c: create_tenant(c, "acme"))
     database.write_sync(lambda c: insert_org(c, tenant.id, 3000))
     if not database.is_sqlite:  # as the server does once a table has grown (issue 17)
         database.write_sync(lambda c: c.execute(text('ANALYZE "user"')))
-    names = ["user17@contoso.com", "USER2900@contoso.com"]  # a reporting path's two people
     statement, parameters = captured_statement(
         database, "RECURSIVE", lambda c: upward_paths_by_name(c, tenant.id, names, 50)
     )
