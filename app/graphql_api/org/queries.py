@@ -1,6 +1,7 @@
 """Questions about two people or the whole chart: common manager, reporting path, health."""
 
 import asyncio
+from collections.abc import Awaitable
 from typing import Annotated
 
 import strawberry
@@ -15,21 +16,19 @@ from db.directory_reads import UserRecord
 ID_OR_USER_NAME = "Give each person by id or by userName (case-insensitive), not both."
 
 
-async def _upward_path(
+def _upward_path(
     info: Info, user_id: strawberry.ID | None, user_name: str | None, names: str
-) -> list[UserRecord] | None:
-    """A person given by id or by userName followed by their whole management chain; None
+) -> Awaitable[list[UserRecord]]:
+    """A person given by id or by userName followed by their whole management chain; empty
     when no such user. Both people of both fields (commonManager and reportingPath on one
     page) come in one statement."""
     if (user_id is None) == (user_name is None):
         raise ApiError(f"give exactly one of {names}")
     loaders = info.context.loaders
     if user_id is not None:
-        path = await loaders.path.load((str(user_id), MAX_CHAIN_DEPTH))
-    else:
-        assert user_name is not None
-        path = await loaders.path_by_name.load((user_name.lower(), MAX_CHAIN_DEPTH))
-    return path or None
+        return loaders.path.load((str(user_id), MAX_CHAIN_DEPTH))
+    assert user_name is not None
+    return loaders.path_by_name.load((user_name.lower(), MAX_CHAIN_DEPTH))
 
 
 async def _paths(
@@ -38,8 +37,9 @@ async def _paths(
     second: tuple[strawberry.ID | None, str | None, str],
 ) -> tuple[list[UserRecord], list[UserRecord], int] | None:
     """Both upward paths and where the first one first meets the second (index in it)."""
+    # The loaders' futures themselves: gathered without a task per person.
     path_a, path_b = await asyncio.gather(_upward_path(info, *first), _upward_path(info, *second))
-    if path_a is None or path_b is None:
+    if not path_a or not path_b:
         return None
     on_b = {record.id for record in path_b}
     for index, record in enumerate(path_a):
