@@ -67,8 +67,12 @@ def decode_activity_position(after: str | None) -> int | None:
     return raw[0]
 
 
+def _event_cursor(record: EventRecord) -> str:
+    return encode_cursor(CURSOR_KIND, [record.seq])
+
+
 def event_page(page: EventPage, after: str | None, count: Callable[[], Awaitable[int]]) -> Page:
-    edges = [Edge(encode_cursor(CURSOR_KIND, [record.seq]), record) for record in page.events]
+    edges = [Edge(record, _event_cursor) for record in page.events]
     return edges_page(edges, has_next=page.has_next, after=after, count=count)
 
 

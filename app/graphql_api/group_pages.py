@@ -29,13 +29,17 @@ def decode_group_position(after: str | None) -> tuple[str, str] | None:
     return (raw[0], raw[1])
 
 
+def _group_cursor(record: GroupRecord) -> str:
+    return encode_cursor(CURSOR_KIND, list(group_key(record)))
+
+
 def group_page(
     records: list[GroupRecord],
     has_next: bool,
     after: str | None,
     count: Callable[[], Awaitable[int]],
 ) -> Page:
-    edges = [Edge(encode_cursor(CURSOR_KIND, list(group_key(r))), r) for r in records]
+    edges = [Edge(record, _group_cursor) for record in records]
     return edges_page(edges, has_next=has_next, after=after, count=count)
 
 

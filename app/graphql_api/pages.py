@@ -14,10 +14,20 @@ from app.graphql_api.node import PageInfo
 T = TypeVar("T")
 
 
-@dataclass(frozen=True, slots=True)
 class Edge(Generic[T]):
-    cursor: str
-    node: T
+    """A node of a page and its cursor, encoded when read: a query that lists nodes without
+    their cursors (the org chart's team) encodes none. An attribute rather than a resolver,
+    so that strawberry reads it with one ``getattr``."""
+
+    __slots__ = ("_cursor_of", "node")
+
+    def __init__(self, node: T, cursor_of: Callable[[T], str]) -> None:
+        self.node = node
+        self._cursor_of = cursor_of
+
+    @property
+    def cursor(self) -> str:
+        return self._cursor_of(self.node)
 
 
 @dataclass(frozen=True, slots=True)

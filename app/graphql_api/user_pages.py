@@ -55,10 +55,11 @@ def user_page(
     count: Callable[[], int | Awaitable[int]],
 ) -> Page:
     kind = _sort_kind(sort)
-    edges = [
-        Edge(encode_cursor(kind, sort.key_to_json(sort.key_of(record))), record)
-        for record in page.users
-    ]
+
+    def cursor_of(record: UserRecord) -> str:
+        return encode_cursor(kind, sort.key_to_json(sort.key_of(record)))
+
+    edges = [Edge(record, cursor_of) for record in page.users]
     return edges_page(edges, has_next=page.has_next, after=after, count=count)
 
 
