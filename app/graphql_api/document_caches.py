@@ -44,8 +44,9 @@ class TokenLimitedParserCache(ParserCache):
 
 class ValidatedDocuments:
     """The validation errors of the last ``kept`` documents validated with ``rules`` added,
-    held by the document object itself: an entry keeps its document alive, so no other
-    document can take its id while it is kept."""
+    by the identity of the document object (the parser cache answers the same object for the
+    same query). An entry holds its document: while it is kept, no other object can take
+    its id."""
 
     def __init__(self, rules: Sequence[type[ASTValidationRule]], kept: int) -> None:
         self.rules = tuple(rules)
@@ -58,7 +59,7 @@ class ValidatedDocuments:
     def errors_of(self, document: DocumentNode) -> list[GraphQLError] | None:
         """The errors ``document`` was found to have (empty: valid), None when not kept."""
         entry = self._errors.get(id(document))
-        if entry is None or entry[0] is not document:
+        if entry is None:
             return None
         self._errors.move_to_end(id(document))
         return entry[1]
