@@ -114,6 +114,10 @@ class Metrics:
         self._request_series: dict[
             tuple[str, str, int, str | None], tuple[Counter, Histogram, Counter | None]
         ] = {}
+        # Bounded by the operation labels (and the outcomes). A cost series exists once an
+        # operation had a cost: ``labels()`` alone would expose an empty histogram.
+        self._operation_series: dict[tuple[str, str], Counter] = {}
+        self._cost_series: dict[str, Histogram] = {}
 
     def request(
         self, route: str, method: str, status: int, seconds: float, tenant: str | None
@@ -148,9 +152,18 @@ class Metrics:
     ) -> None:
         label = self.operation_label(name)
         outcome = outcome_of(status) if status >= 400 else ("error" if failed else "success")
-        self.graphql_operations.labels(label, outcome).inc()
+        # Each series looked up once per label set, as a request's are (``_series_of``).
+        operations = self._operation_series.get((label, outcome))
+        if operations is None:
+            operations = self._operation_series[label, outcome] = self.graphql_operations.labels(
+                label, outcome
+            )
+        operations.inc()
         if cost is not None:
-            self.graphql_cost.labels(label).observe(cost)
+            costs = self._cost_series.get(label)
+            if costs is None:
+                costs = self._cost_series[label] = self.graphql_cost.labels(label)
+            costs.observe(cost)
 
     def operation_label(self, name: str | None) -> str:
         if not name:

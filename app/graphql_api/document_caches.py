@@ -8,17 +8,23 @@ validation step has. So each option and check is applied by the cache of the ste
 governs, in that cache's hook: two hooks a request where there were five, with the same
 documents refused with the same errors.
 
-The caches stay keyed as strawberry keys them: the parse by the query and its options (the
-token limit included), the validation by the schema, the document and the rules. The
-checks run on every request, after the cached validation passed: they read the variables.
+The parse stays keyed as strawberry keys it, by the query and its options (the token limit
+included), and answers the same document object for the same query. The validation's
+verdicts are kept by that object (``ValidatedDocuments``, one store per schema and rules):
+strawberry's own cache is keyed by the document's hash, and graphql-core's AST nodes
+compute their hash by walking the whole tree, on every look-up. A document the store does
+not hold (new, or parsed anew after the parser cache let it go) is validated through
+strawberry's cache as before. The checks run on every request, after the cached validation
+passed: they read the variables.
 """
 
+from collections import OrderedDict
 from collections.abc import Callable, Iterator, Sequence
 
 from strawberry.extensions import ParserCache, ValidationCache
 from strawberry.types import ExecutionContext
 
-from graphql import ASTValidationRule, GraphQLError
+from graphql import ASTValidationRule, DocumentNode, GraphQLError
 
 #: A check of a validated operation with its variables: its errors, none when it may run.
 Check = Callable[[ExecutionContext], list[GraphQLError]]
@@ -36,29 +42,63 @@ class TokenLimitedParserCache(ParserCache):
         yield from super().on_parse()
 
 
-class RuledValidationCache(ValidationCache):
-    """``ValidationCache`` that validates with ``rules`` added (``AddValidationRules``), then
-    runs ``checks`` on an operation that passed them."""
+class ValidatedDocuments:
+    """The validation errors of the last ``kept`` documents validated with ``rules`` added,
+    by the identity of the document object (the parser cache answers the same object for the
+    same query). An entry holds its document: while it is kept, no other object can take
+    its id."""
 
-    def __init__(
-        self, rules: Sequence[type[ASTValidationRule]], maxsize: int, checks: Sequence[Check] = ()
-    ) -> None:
-        super().__init__(maxsize=maxsize)
+    def __init__(self, rules: Sequence[type[ASTValidationRule]], kept: int) -> None:
         self.rules = tuple(rules)
+        self.kept = kept
+        self._errors: OrderedDict[int, tuple[DocumentNode, list[GraphQLError]]] = OrderedDict()
+
+    def __len__(self) -> int:
+        return len(self._errors)
+
+    def errors_of(self, document: DocumentNode) -> list[GraphQLError] | None:
+        """The errors ``document`` was found to have (empty: valid), None when not kept."""
+        entry = self._errors.get(id(document))
+        if entry is None:
+            return None
+        self._errors.move_to_end(id(document))
+        return entry[1]
+
+    def keep(self, document: DocumentNode, errors: list[GraphQLError]) -> None:
+        self._errors[id(document)] = (document, errors)
+        self._errors.move_to_end(id(document))
+        if len(self._errors) > self.kept:
+            self._errors.popitem(last=False)
+
+
+class RuledValidationCache(ValidationCache):
+    """``ValidationCache`` that validates with the rules of ``documents`` added
+    (``AddValidationRules``) and keeps the verdict there, then runs ``checks`` on an
+    operation that passed them."""
+
+    def __init__(self, documents: ValidatedDocuments, checks: Sequence[Check] = ()) -> None:
+        super().__init__(maxsize=documents.kept)
+        self.documents = documents
         self.checks = tuple(checks)
 
     def on_validate(self) -> Iterator[None]:
         context = self.execution_context
-        context.validation_rules = (*context.validation_rules, *self.rules)
-        # The cache's hook validates before it yields; strawberry reads the errors while the
-        # hook is suspended. So the checks run between the two, and may add errors.
-        validating = super().on_validate()
-        next(validating)
-        if not context.pre_execution_errors:
+        document = context.graphql_document
+        errors = None if document is None else self.documents.errors_of(document)
+        if errors is None:
+            context.validation_rules = (*context.validation_rules, *self.documents.rules)
+            for _ in super().on_validate():  # validates (strawberry's cache); nothing after
+                pass
+            errors = context.pre_execution_errors or []
+            if document is not None:
+                self.documents.keep(document, errors)
+        # Set even when empty: strawberry validates again when no extension has.
+        context.pre_execution_errors = errors
+        if not errors:
             for check in self.checks:
-                errors = check(context)
-                if errors:
-                    context.pre_execution_errors = errors
+                check_errors = check(context)
+                if check_errors:
+                    context.pre_execution_errors = check_errors
                     break
+        # strawberry reads the errors while this hook waits here.
         yield
-        next(validating, None)

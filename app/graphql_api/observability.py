@@ -41,7 +41,14 @@ class ObservingMaskErrors(MaskErrors):
     the operation did for the request log: its name and the codes of its errors, read from the
     errors as raised (a masked one would only say INTERNAL_SERVER_ERROR for all). One hook
     instead of an extension of its own: strawberry builds and enters every hook anew on every
-    request. ``mask=False`` (debug) records without masking."""
+    request. ``mask=False`` (debug) records without masking.
+
+    The operation's masking is done here with ``MaskErrors``' own ``should_mask_error`` and
+    ``anonymise_error``, only when the result has errors: ``MaskErrors`` first asks whether
+    the result is an instance of a runtime-checkable ``Protocol``, a check Python answers by
+    collecting the protocol's attributes anew on each call, costlier than all the rest of the
+    hook. A subscription's events are masked by ``MaskErrors``' ``on_stream_result`` as
+    before; an error it masked is not masked again here (it has no original error)."""
 
     def __init__(self, *, mask: bool = True) -> None:
         super().__init__(
@@ -49,11 +56,14 @@ class ObservingMaskErrors(MaskErrors):
         )
 
     def on_operation(self) -> Iterator[None]:
-        masking = super().on_operation()
-        next(masking)
         yield
         self._record()
-        next(masking, None)  # MaskErrors' part after the operation: the masking
+        result = self.execution_context.result
+        if result is not None and result.errors:
+            result.errors = [
+                self.anonymise_error(error) if self.should_mask_error(error) else error
+                for error in result.errors
+            ]
 
     def _record(self) -> None:
         facts = current_request()

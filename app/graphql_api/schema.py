@@ -13,7 +13,11 @@ from strawberry.tools import merge_types
 from app.graphql_api.activity.queries import ActivityQueries
 from app.graphql_api.activity.types import ActivityEvent
 from app.graphql_api.cost import cost_errors
-from app.graphql_api.document_caches import RuledValidationCache, TokenLimitedParserCache
+from app.graphql_api.document_caches import (
+    RuledValidationCache,
+    TokenLimitedParserCache,
+    ValidatedDocuments,
+)
 from app.graphql_api.groups.queries import GroupQueries
 from app.graphql_api.groups.types import Group
 from app.graphql_api.limits import MAX_ALIASES, MAX_QUERY_DEPTH, MAX_TOKENS
@@ -47,11 +51,12 @@ LIMIT_RULES = [
 
 
 def build_schema(*, debug: bool = False) -> strawberry.Schema:
-    # Factories: strawberry builds fresh extensions per request; the parser and validation
-    # caches live at module level and are shared by all requests.
+    # Factories: strawberry builds fresh extensions per request; the parser cache lives at
+    # module level, the validation verdicts in this schema's store, shared by all requests.
+    validated = ValidatedDocuments(LIMIT_RULES, kept=256)
     extensions: list[Callable[[], SchemaExtension]] = [
         lambda: TokenLimitedParserCache(max_tokens=MAX_TOKENS, maxsize=256),
-        lambda: RuledValidationCache(LIMIT_RULES, maxsize=256, checks=(cost_errors,)),
+        lambda: RuledValidationCache(validated, checks=(cost_errors,)),
     ]
     # Unexpected errors are masked (unless debugging), after the request log has read them.
     extensions.append(lambda: ObservingMaskErrors(mask=not debug))

@@ -97,12 +97,16 @@ def test_graphql_operations_by_name_with_cost(
         "query Team { users(first: 10) "
         "{ edges { node { directReports(first: 5) { totalCount } } } } }"
     )
-    assert client.post("/graphql", json={"query": query}, headers=headers).status_code == 200
+    for _ in range(2):  # the second counts in the series the first found
+        assert client.post("/graphql", json={"query": query}, headers=headers).status_code == 200
     client.post("/graphql", json={"query": "{ nonsense }"}, headers=headers)
     text = exposition(app)
-    assert 'blink_graphql_operations_total{operation="Team",outcome="success"} 1.0' in text
+    assert 'blink_graphql_operations_total{operation="Team",outcome="success"} 2.0' in text
     assert 'blink_graphql_operations_total{operation="anonymous",outcome="error"} 1.0' in text
-    assert 'blink_graphql_operation_cost_sum{operation="Team"} 60.0' in text
+    assert 'blink_graphql_operation_cost_sum{operation="Team"} 120.0' in text
+    assert 'blink_graphql_operation_cost_count{operation="Team"} 2.0' in text
+    # the refused operation had no cost: no cost series of its own
+    assert 'blink_graphql_operation_cost_count{operation="anonymous"}' not in text
 
 
 def test_operation_names_are_bounded() -> None:
