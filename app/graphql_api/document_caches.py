@@ -18,12 +18,12 @@ strawberry's cache as before. The checks run on every request, after the cached 
 passed: they read the variables.
 """
 
-from collections import OrderedDict
 from collections.abc import Callable, Iterator, Sequence
 
 from strawberry.extensions import ParserCache, ValidationCache
 from strawberry.types import ExecutionContext
 
+from app.graphql_api.identity_cache import IdentityCache
 from graphql import ASTValidationRule, DocumentNode, GraphQLError
 
 #: A check of a validated operation with its variables: its errors, none when it may run.
@@ -42,33 +42,14 @@ class TokenLimitedParserCache(ParserCache):
         yield from super().on_parse()
 
 
-class ValidatedDocuments:
-    """The validation errors of the last ``kept`` documents validated with ``rules`` added,
-    by the identity of the document object (the parser cache answers the same object for the
-    same query). An entry holds its document: while it is kept, no other object can take
-    its id."""
+class ValidatedDocuments(IdentityCache[DocumentNode, list[GraphQLError]]):
+    """The validation errors (empty: valid) of the last ``kept`` documents validated with
+    ``rules`` added, by the identity of the document object (the parser cache answers the
+    same object for the same query)."""
 
     def __init__(self, rules: Sequence[type[ASTValidationRule]], kept: int) -> None:
+        super().__init__(kept)
         self.rules = tuple(rules)
-        self.kept = kept
-        self._errors: OrderedDict[int, tuple[DocumentNode, list[GraphQLError]]] = OrderedDict()
-
-    def __len__(self) -> int:
-        return len(self._errors)
-
-    def errors_of(self, document: DocumentNode) -> list[GraphQLError] | None:
-        """The errors ``document`` was found to have (empty: valid), None when not kept."""
-        entry = self._errors.get(id(document))
-        if entry is None:
-            return None
-        self._errors.move_to_end(id(document))
-        return entry[1]
-
-    def keep(self, document: DocumentNode, errors: list[GraphQLError]) -> None:
-        self._errors[id(document)] = (document, errors)
-        self._errors.move_to_end(id(document))
-        if len(self._errors) > self.kept:
-            self._errors.popitem(last=False)
 
 
 class RuledValidationCache(ValidationCache):
@@ -84,7 +65,7 @@ class RuledValidationCache(ValidationCache):
     def on_validate(self) -> Iterator[None]:
         context = self.execution_context
         document = context.graphql_document
-        errors = None if document is None else self.documents.errors_of(document)
+        errors = None if document is None else self.documents.get(document)
         if errors is None:
             context.validation_rules = (*context.validation_rules, *self.documents.rules)
             for _ in super().on_validate():  # validates (strawberry's cache); nothing after

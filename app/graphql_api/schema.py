@@ -20,6 +20,7 @@ from app.graphql_api.document_caches import (
 )
 from app.graphql_api.groups.queries import GroupQueries
 from app.graphql_api.groups.types import Group
+from app.graphql_api.identity_cache import DOCUMENTS_KEPT
 from app.graphql_api.limits import MAX_ALIASES, MAX_QUERY_DEPTH, MAX_TOKENS
 from app.graphql_api.live.subscriptions import LiveSubscriptions
 from app.graphql_api.observability import ObservingMaskErrors
@@ -53,9 +54,9 @@ LIMIT_RULES = [
 def build_schema(*, debug: bool = False) -> strawberry.Schema:
     # Factories: strawberry builds fresh extensions per request; the parser cache lives at
     # module level, the validation verdicts in this schema's store, shared by all requests.
-    validated = ValidatedDocuments(LIMIT_RULES, kept=256)
+    validated = ValidatedDocuments(LIMIT_RULES, kept=DOCUMENTS_KEPT)
     extensions: list[Callable[[], SchemaExtension]] = [
-        lambda: TokenLimitedParserCache(max_tokens=MAX_TOKENS, maxsize=256),
+        lambda: TokenLimitedParserCache(max_tokens=MAX_TOKENS, maxsize=DOCUMENTS_KEPT),
         lambda: RuledValidationCache(validated, checks=(cost_errors,)),
     ]
     # Unexpected errors are masked (unless debugging), after the request log has read them.

@@ -71,7 +71,7 @@ def test_the_verdicts_kept_are_bounded_and_the_oldest_go_first() -> None:
     for index, document in enumerate(parsed):
         documents.keep(document, [error] if index % 2 else [])
         assert len(documents) <= 3
-    assert [documents.errors_of(document) for document in parsed] == [
+    assert [documents.get(document) for document in parsed] == [
         None,
         None,
         [],
@@ -79,10 +79,10 @@ def test_the_verdicts_kept_are_bounded_and_the_oldest_go_first() -> None:
         [],
     ]
     # a verdict asked for is the most recent: the next document pushes out another
-    documents.errors_of(parsed[2])
+    documents.get(parsed[2])
     documents.keep(parsed[0], [])
-    assert documents.errors_of(parsed[2]) == []
-    assert documents.errors_of(parsed[3]) is None
+    assert documents.get(parsed[2]) == []
+    assert documents.get(parsed[3]) is None
 
 
 def test_an_equal_document_parsed_anew_is_not_taken_for_the_one_kept() -> None:
@@ -91,5 +91,5 @@ def test_an_equal_document_parsed_anew_is_not_taken_for_the_one_kept() -> None:
     documents.keep(kept, [])
     again = parse("{ tenant { slug } }")
     assert again == kept
-    assert documents.errors_of(again) is None
-    assert documents.errors_of(kept) == []
+    assert documents.get(again) is None
+    assert documents.get(kept) == []

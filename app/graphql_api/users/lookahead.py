@@ -12,17 +12,15 @@ converts the whole selection below the field, every argument included) and kept 
 parsed operation, which the parser cache hands out again for the same document.
 """
 
-from collections import OrderedDict
 from collections.abc import Iterable
 
 from graphql.pyutils import Path as ResponsePath
 from strawberry.types.nodes import SelectedField, Selection
 
 from app.graphql_api.context import Info
+from app.graphql_api.identity_cache import DOCUMENTS_KEPT, IdentityCache
 from app.graphql_api.limits import MAX_CHAIN_DEPTH
-
-#: Distinct operations remembered (as many as the parser cache holds documents).
-REMEMBERED = 512
+from graphql import OperationDefinitionNode
 
 
 def managers_wanted(info: Info) -> int:
@@ -30,14 +28,10 @@ def managers_wanted(info: Info) -> int:
     ``MAX_CHAIN_DEPTH`` for ``managementChain`` (whatever its ``maxDepth``), 1 for
     ``manager``, else 0."""
     operation = info.operation
-    remembered = _REMEMBERED.get(id(operation))
-    # The operation is kept with its answers, so its id cannot name another one meanwhile.
-    if remembered is None or remembered[0] is not operation:
-        remembered = (operation, {})
-        _REMEMBERED[id(operation)] = remembered
-        if len(_REMEMBERED) > REMEMBERED:
-            _REMEMBERED.popitem(last=False)
-    answers = remembered[1]
+    answers = _ANSWERS.get(operation)
+    if answers is None:
+        answers = {}
+        _ANSWERS.keep(operation, answers)
     where = _field_path(info)
     wanted = answers.get(where)
     if wanted is None:
@@ -67,4 +61,7 @@ def _depth_of(selections: Iterable[Selection]) -> int:
     return depth
 
 
-_REMEMBERED: "OrderedDict[int, tuple[object, dict[tuple[str | int, ...], int]]]" = OrderedDict()
+#: By operation: the depth each ``user`` field of it wants, by the field's path.
+_ANSWERS: IdentityCache[OperationDefinitionNode, dict[tuple[str | int, ...], int]] = IdentityCache(
+    DOCUMENTS_KEPT
+)
