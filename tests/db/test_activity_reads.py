@@ -7,6 +7,7 @@ from typing import Any
 import pytest
 from sqlalchemy import Connection, insert
 
+from db.activity import sequence_events
 from db.activity_reads import (
     ActivityFilterSpec,
     activity_page,
@@ -20,6 +21,7 @@ from db.activity_reads import (
     resource_activity_pages,
 )
 from db.database import Database
+from db.org_changes import tenant_versions
 from db.tables import activity_events
 from db.tenants import create_tenant
 from tests.activity_rows import event_row, insert_events
@@ -448,3 +450,11 @@ def test_an_empty_summary(database: Database) -> None:
 def test_events_waiting_for_their_number(database: Database, mixed_log: dict[str, Any]) -> None:
     assert database.read_sync(lambda c: has_unnumbered(c, mixed_log["acme"])) is True
     assert database.read_sync(lambda c: has_unnumbered(c, mixed_log["globex"])) is False
+    # the versions' statement of a GraphQL request tells the same, per tenant
+    for slug, waiting in (("acme", True), ("globex", False)):
+        versions = database.read_sync(lambda c, slug=slug: tenant_versions(c, mixed_log[slug]))
+        assert versions.unnumbered_events is waiting
+    database.write_sync(lambda c: sequence_events(c, mixed_log["acme"]))
+    assert database.read_sync(lambda c: has_unnumbered(c, mixed_log["acme"])) is False
+    versions = database.read_sync(lambda c: tenant_versions(c, mixed_log["acme"]))
+    assert versions.unnumbered_events is False
