@@ -78,6 +78,8 @@ class Context:
         what has committed means the request sees every change made before it. Whether some
         wait is known from the versions the ETag layer read before the request ran (events
         committed later are the changes of a later request); without them, it is asked."""
+        if self.known_unnumbered_events is False:
+            return  # nothing to number, and no task shared by the request's readers to make
         if self._activity_sequenced is None:
             self._activity_sequenced = asyncio.ensure_future(self._number_events())
         await self._activity_sequenced
