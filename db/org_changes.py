@@ -128,7 +128,8 @@ def org_version(connection: Connection, tenant_id: int) -> int:
 
 
 #: Whether some committed event of the tenant (the bound ``tenant_id``) waits for its number:
-#: one step into the partial index ``ix_activity_unsequenced``, which holds those events only.
+#: one index probe (``ix_activity_unsequenced``, or the tenant's NULLs in
+#: ``ux_activity_tenant_seq``), whatever the size of the log.
 UNNUMBERED_EVENTS: Exists = (
     select(activity_events.c.id)
     .where(

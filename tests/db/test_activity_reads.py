@@ -458,3 +458,28 @@ def test_events_waiting_for_their_number(database: Database, mixed_log: dict[str
     assert database.read_sync(lambda c: has_unnumbered(c, mixed_log["acme"])) is False
     versions = database.read_sync(lambda c: tenant_versions(c, mixed_log["acme"]))
     assert versions.unnumbered_events is False
+
+
+def test_the_versions_ask_an_index_whether_events_wait(database: Database) -> None:
+    """Every GraphQL request reads the versions: whether events wait is one index probe (the
+    partial index of the waiting events, or the tenant's NULLs of ux_activity_tenant_seq,
+    which both databases pick), never a walk over the tenant's log. Measured on a log of
+    thousands of numbered events and a few waiting ones, with statistics."""
+    acme, _ = tenants(database)
+
+    def log(connection: Connection) -> None:
+        insert_events(connection, acme, [{"resource_id": f"user-{n % 400}"} for n in range(3000)])
+        connection.execute(insert(activity_events), [event_row(acme, None) for _ in range(3)])
+
+    database.write_sync(log)
+    if not database.is_sqlite:
+        with database.engine.connect().execution_options(isolation_level="AUTOCOMMIT") as c:
+            c.exec_driver_sql("ANALYZE activity_event")
+    statement, parameters = captured_statement(
+        database, "tenant_org_version", lambda c: tenant_versions(c, acme)
+    )
+    described = " ".join(explain(database, statement, parameters))
+    assert "activity_event" in described, described
+    assert "SCAN activity_event" not in described  # SQLite
+    assert "Seq Scan on activity_event" not in described  # PostgreSQL
+    assert "ix_activity_unsequenced" in described or "ux_activity_tenant_seq" in described
