@@ -576,6 +576,33 @@ def test_the_user_history_operation_numbers_what_waits_first(log: Log) -> None:
     assert len(statements_of(log, query, variables)) == 3
 
 
+def test_a_request_without_versions_asks_whether_events_wait(log: Log) -> None:
+    """A request the ETag layer leaves alone (a client that accepts a stream) has no versions
+    read for it: its first read of the log asks whether events wait, and numbers them."""
+    log.database.write_sync(
+        lambda c: c.execute(
+            insert(activity_events),
+            [event_row(log.tenant_id, None, operation="REPLACE", resource_id=log.users[1])],
+        )
+    )
+    query, variables = operation("user_history"), {"userName": "person1@example.com"}
+    headers = {**log.acme.tokens.graphql_headers(), "Accept": "multipart/mixed"}
+    app_database: Database = log.acme.client.app.state.database  # type: ignore[attr-defined]
+    with count_statements(*app_database.engines) as counted:
+        response = log.acme.client.post(
+            "/graphql", json={"query": query, "variables": variables}, headers=headers
+        )
+    assert response.status_code == 200, response.text
+    assert "etag" not in response.headers
+    page = response.json()["data"]["user"]["activity"]
+    assert [edge["node"]["seq"] for edge in page["edges"]] == [13, 9, 6, 5, 2]
+    sent = counted.statements
+    assert not any("tenant_org_version" in s for s in sent)
+    asked = next(n for n, s in enumerate(sent) if s.startswith("SELECT EXISTS"))
+    numbered = next(n for n, s in enumerate(sent) if "UPDATE activity_event" in s)
+    assert asked < numbered
+
+
 def test_the_provisioning_health_operation(log: Log) -> None:
     data = log.acme.data(operation("provisioning_health"), {"since": "2026-11-01T12:00:00Z"})
     assert data["provisioningSummary"]["total"] == 12
