@@ -37,6 +37,7 @@ from sqlalchemy import (
 )
 
 from db.activity import Operation, Outcome
+from db.org_changes import UNNUMBERED_EVENTS
 from db.tables import activity_events
 
 OPERATIONS = tuple(operation.value for operation in Operation)
@@ -271,19 +272,12 @@ def events_after(
 def has_unnumbered(connection: Connection, tenant_id: int) -> bool:
     """Whether some committed event of the tenant still waits for its number: readers number
     before reading only then, so that a read of a quiet log writes nothing (on PostgreSQL a
-    numbering pass is a transaction with a lock: four round trips instead of this one)."""
-    return connection.execute(_UNNUMBERED, {"tenant_id": tenant_id}).first() is not None
+    numbering pass is a transaction with a lock: four round trips instead of this one). A
+    GraphQL request knows it from its versions' statement (``tenant_versions``) instead."""
+    return bool(connection.execute(_UNNUMBERED, {"tenant_id": tenant_id}).scalar_one())
 
 
-# Built once: every read of the log asks it first.
-_UNNUMBERED = (
-    select(activity_events.c.id)
-    .where(
-        activity_events.c.tenant_id == bindparam("tenant_id", type_=Integer),
-        activity_events.c.seq.is_(None),
-    )
-    .limit(1)
-)
+_UNNUMBERED = select(UNNUMBERED_EVENTS)
 
 
 def latest_seq(connection: Connection, tenant_id: int) -> int:

@@ -14,6 +14,11 @@ after their commit (``db.activity``), so the latest ``seq`` lags behind a commit
 can be turned off. It is not the org version either, which only moves with the tree and
 keys the (costly) whole-tree figures: an attribute change must not re-derive them.
 
+The statement that reads the counters (``tenant_versions``) also tells whether some committed
+activity event of the tenant still waits for its number (``db.activity``): a GraphQL request
+reads the counters before it runs anyway (the ETag), and a reader of the log numbers the
+waiting events first, so it needs no statement of its own to know whether any wait.
+
 The counter is striped: a tenant has ``STRIPES`` rows in ``tenant_org_version``, a change adds
 one to one of them, and the version is their sum. A single counter row would be locked by
 every writer of the tenant from its bump to its commit, so a tenant's parallel writers (Entra
@@ -32,9 +37,10 @@ import random
 from dataclasses import dataclass
 from typing import Any
 
-from sqlalchemy import Connection, Update, bindparam, func, insert, select, update
+from sqlalchemy import Connection, Exists, Integer, Update, bindparam, func, insert, select, update
 
 from db.prepared import PreparedWrite
+from db.tables import activity_events
 from db.tables import tenant_org_versions as stripes
 
 #: Stripes per tenant: more than the writers one tenant normally has open at once.
@@ -85,10 +91,12 @@ _DATA_CHANGE = PreparedWrite(bump_statement(org=False))
 @dataclass(frozen=True, slots=True)
 class TenantVersions:
     """A tenant's counters as one statement read them: ``org`` moves with the org chart,
-    ``data`` with every write."""
+    ``data`` with every write; ``unnumbered_events``: whether, as that statement saw it,
+    some committed activity event waited for its number."""
 
     org: int
     data: int
+    unnumbered_events: bool
 
 
 def create_org_version(connection: Connection, tenant_id: int) -> None:
@@ -119,13 +127,27 @@ def org_version(connection: Connection, tenant_id: int) -> int:
     return int(version or 0)
 
 
+#: Whether some committed event of the tenant (the bound ``tenant_id``) waits for its number:
+#: one index probe (``ix_activity_unsequenced``, or the tenant's NULLs in
+#: ``ux_activity_tenant_seq``), whatever the size of the log.
+UNNUMBERED_EVENTS: Exists = (
+    select(activity_events.c.id)
+    .where(
+        activity_events.c.tenant_id == bindparam("tenant_id", type_=Integer),
+        activity_events.c.seq.is_(None),
+    )
+    .exists()
+)
+
 _VERSIONS = select(
     func.coalesce(func.sum(stripes.c.version), 0),
     func.coalesce(func.sum(stripes.c.data_version), 0),
-).where(stripes.c.tenant_id == bindparam("tenant_id"))
+    UNNUMBERED_EVENTS,
+).where(stripes.c.tenant_id == bindparam("tenant_id", type_=Integer))
 
 
 def tenant_versions(connection: Connection, tenant_id: int) -> TenantVersions:
-    """Both counters in one statement over the tenant's stripes (its primary key's prefix)."""
-    org, data = connection.execute(_VERSIONS, {"tenant_id": tenant_id}).one()
-    return TenantVersions(org=int(org), data=int(data))
+    """Both counters in one statement over the tenant's stripes (its primary key's prefix),
+    and whether events wait for their number."""
+    org, data, unnumbered = connection.execute(_VERSIONS, {"tenant_id": tenant_id}).one()
+    return TenantVersions(org=int(org), data=int(data), unnumbered_events=bool(unnumbered))

@@ -36,6 +36,9 @@ class Context:
     # The data version read for this request before any resolver ran (the same layer);
     # None (over WebSocket): lists are counted, not taken from ``count_cache``.
     known_data_version: int | None = None
+    # Whether events of the tenant waited for their number when that layer read the
+    # versions (the same statement); None: not read, the first reader of the log asks.
+    known_unnumbered_events: bool | None = None
     _loaders: Loaders | None = field(default=None, init=False)
     _org_metrics: "asyncio.Task[OrgMetrics] | None" = field(default=None, init=False)
     _ready_metrics: OrgMetrics | None = field(default=None, init=False)
@@ -72,14 +75,21 @@ class Context:
     async def sequenced_activity(self) -> None:
         """Number the tenant's committed events (when some wait for it) before the first read
         of the activity log in this request: readers only show numbered events, and numbering
-        what has committed means the request sees every change made before it."""
+        what has committed means the request sees every change made before it. Whether some
+        wait is known from the versions the ETag layer read before the request ran (events
+        committed later are the changes of a later request); without them, it is asked."""
+        if self.known_unnumbered_events is False:
+            return  # nothing to number, and no task shared by the request's readers to make
         if self._activity_sequenced is None:
             self._activity_sequenced = asyncio.ensure_future(self._number_events())
         await self._activity_sequenced
 
     async def _number_events(self) -> int:
         tenant_id = self.tenant_id
-        if not await self.database.read(partial(has_unnumbered, tenant_id=tenant_id)):
+        waiting = self.known_unnumbered_events
+        if waiting is None:
+            waiting = await self.database.read(partial(has_unnumbered, tenant_id=tenant_id))
+        if not waiting:
             return 0
         return await self.database.write(partial(sequence_events, tenant_id=tenant_id))
 

@@ -84,6 +84,7 @@ class DirectoryGraphQL(GraphQL[Context, None]):
             known_org_version=None if known is None else known.org,
             count_cache=self.count_cache,
             known_data_version=None if known is None else known.data,
+            known_unnumbered_events=None if known is None else known.unnumbered_events,
         )
 
     async def render_graphql_ide(self, request: Request) -> Response:

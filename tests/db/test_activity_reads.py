@@ -7,6 +7,7 @@ from typing import Any
 import pytest
 from sqlalchemy import Connection, insert
 
+from db.activity import sequence_events
 from db.activity_reads import (
     ActivityFilterSpec,
     activity_page,
@@ -20,6 +21,7 @@ from db.activity_reads import (
     resource_activity_pages,
 )
 from db.database import Database
+from db.org_changes import tenant_versions
 from db.tables import activity_events
 from db.tenants import create_tenant
 from tests.activity_rows import event_row, insert_events
@@ -448,3 +450,36 @@ def test_an_empty_summary(database: Database) -> None:
 def test_events_waiting_for_their_number(database: Database, mixed_log: dict[str, Any]) -> None:
     assert database.read_sync(lambda c: has_unnumbered(c, mixed_log["acme"])) is True
     assert database.read_sync(lambda c: has_unnumbered(c, mixed_log["globex"])) is False
+    # the versions' statement of a GraphQL request tells the same, per tenant
+    for slug, waiting in (("acme", True), ("globex", False)):
+        versions = database.read_sync(lambda c, slug=slug: tenant_versions(c, mixed_log[slug]))
+        assert versions.unnumbered_events is waiting
+    database.write_sync(lambda c: sequence_events(c, mixed_log["acme"]))
+    assert database.read_sync(lambda c: has_unnumbered(c, mixed_log["acme"])) is False
+    versions = database.read_sync(lambda c: tenant_versions(c, mixed_log["acme"]))
+    assert versions.unnumbered_events is False
+
+
+def test_the_versions_ask_an_index_whether_events_wait(database: Database) -> None:
+    """Every GraphQL request reads the versions: whether events wait is one index probe (the
+    partial index of the waiting events, or the tenant's NULLs of ux_activity_tenant_seq,
+    which both databases pick), never a walk over the tenant's log. Measured on a log of
+    thousands of numbered events and a few waiting ones, with statistics."""
+    acme, _ = tenants(database)
+
+    def log(connection: Connection) -> None:
+        insert_events(connection, acme, [{"resource_id": f"user-{n % 400}"} for n in range(3000)])
+        connection.execute(insert(activity_events), [event_row(acme, None) for _ in range(3)])
+
+    database.write_sync(log)
+    if not database.is_sqlite:
+        with database.engine.connect().execution_options(isolation_level="AUTOCOMMIT") as c:
+            c.exec_driver_sql("ANALYZE activity_event")
+    statement, parameters = captured_statement(
+        database, "tenant_org_version", lambda c: tenant_versions(c, acme)
+    )
+    described = " ".join(explain(database, statement, parameters))
+    assert "activity_event" in described, described
+    assert "SCAN activity_event" not in described  # SQLite
+    assert "Seq Scan on activity_event" not in described  # PostgreSQL
+    assert "ix_activity_unsequenced" in described or "ux_activity_tenant_seq" in described

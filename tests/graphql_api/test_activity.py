@@ -499,9 +499,9 @@ def test_a_page_costs_the_same_statements_whatever_its_size(log: Log) -> None:
                  group { displayName } } } } }"""
     small = statements_of(log, query, {"first": 3})  # a user and a group among them
     large = statements_of(log, query, {"first": 100})
-    # the tenant's versions (the ETag), is anything waiting for its number (no: nothing is
-    # written), the page, its users, its groups
-    assert len(small) == len(large) == 5
+    # the tenant's versions (the ETag, and whether events wait for their number: none, so
+    # nothing is written), the page, its users, its groups
+    assert len(small) == len(large) == 4
     assert not any(s.lstrip().upper().startswith("UPDATE") for s in large)
 
 
@@ -509,9 +509,9 @@ def test_a_page_of_users_histories_is_one_statement(log: Log) -> None:
     query = """{ users(first: 100) { edges { node { activity(first: 3) { edges { node {
                  seq } } } } } } }"""
     statements = statements_of(log, query, {})
-    # the tenant's versions, the users page, the numbering check once for the request, one
+    # the tenant's versions (with whether events wait for their number), the users page, one
     # statement for every history
-    assert len(statements) == 4
+    assert len(statements) == 3
 
 
 def test_the_user_history_operation(log: Log) -> None:
@@ -535,6 +535,72 @@ def test_the_user_history_operation(log: Log) -> None:
         400,
         "invalidValue",
     )
+
+
+def test_the_user_history_operation_costs_three_statements(log: Log) -> None:
+    """The tenant's versions, which also tell that no event waits for its number, the user
+    by userName and the page of their history: nothing else, and nothing written."""
+    statements = statements_of(log, operation("user_history"), {"userName": "person1@example.com"})
+    assert len(statements) == 3, statements
+    versions, user, history = statements
+    assert "tenant_org_version" in versions
+    assert "seq IS NULL" in versions
+    assert "user_name) = " in user
+    assert "activity_event" not in user
+    assert "FROM activity_event" in history
+    assert "seq IS NULL" not in history
+
+
+def test_the_user_history_operation_numbers_what_waits_first(log: Log) -> None:
+    """An event committed but not numbered yet is known from the versions' statement, numbered
+    before the page is read and shown on it; the next request finds nothing waiting."""
+    query, variables = operation("user_history"), {"userName": "person1@example.com"}
+    log.acme.data(query, variables)  # warms the token cache
+    log.database.write_sync(
+        lambda c: c.execute(
+            insert(activity_events),
+            [event_row(log.tenant_id, None, operation="REPLACE", resource_id=log.users[1])],
+        )
+    )
+    app_database: Database = log.acme.client.app.state.database  # type: ignore[attr-defined]
+    with count_statements(*app_database.engines) as counted:
+        page = log.acme.data(query, variables)["user"]["activity"]
+    assert [edge["node"]["seq"] for edge in page["edges"]] == [13, 9, 6, 5, 2]
+    assert page["edges"][0]["node"]["operation"] == "REPLACE"
+    sent = [s.lstrip().upper() for s in counted.statements]
+    numbered = next(n for n, s in enumerate(sent) if "UPDATE ACTIVITY_EVENT" in s)
+    assert "FROM ACTIVITY_EVENT" in sent[-1]  # the page, after the numbering
+    assert numbered < len(sent) - 1
+    # the versions' statement asked whether anything waits; no look-up of its own did
+    assert sum("SEQ IS NULL" in s for s in sent) == 2  # the versions, the pass's own read
+    assert len(statements_of(log, query, variables)) == 3
+
+
+def test_a_request_without_versions_asks_whether_events_wait(log: Log) -> None:
+    """A request the ETag layer leaves alone (a client that accepts a stream) has no versions
+    read for it: its first read of the log asks whether events wait, and numbers them."""
+    log.database.write_sync(
+        lambda c: c.execute(
+            insert(activity_events),
+            [event_row(log.tenant_id, None, operation="REPLACE", resource_id=log.users[1])],
+        )
+    )
+    query, variables = operation("user_history"), {"userName": "person1@example.com"}
+    headers = {**log.acme.tokens.graphql_headers(), "Accept": "multipart/mixed"}
+    app_database: Database = log.acme.client.app.state.database  # type: ignore[attr-defined]
+    with count_statements(*app_database.engines) as counted:
+        response = log.acme.client.post(
+            "/graphql", json={"query": query, "variables": variables}, headers=headers
+        )
+    assert response.status_code == 200, response.text
+    assert "etag" not in response.headers
+    page = response.json()["data"]["user"]["activity"]
+    assert [edge["node"]["seq"] for edge in page["edges"]] == [13, 9, 6, 5, 2]
+    sent = counted.statements
+    assert not any("tenant_org_version" in s for s in sent)
+    asked = next(n for n, s in enumerate(sent) if s.startswith("SELECT EXISTS"))
+    numbered = next(n for n, s in enumerate(sent) if "UPDATE activity_event" in s)
+    assert asked < numbered
 
 
 def test_the_provisioning_health_operation(log: Log) -> None:

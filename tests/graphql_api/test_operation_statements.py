@@ -33,8 +33,8 @@ MOST = {
     "search": 3,
     "skip_level": 3,
     "reporting_path": 2,  # versions, both people by userName with both chains
-    "user_history": 4,
-    "provisioning_health": 4,  # versions, numbering check, the summary, the failures page
+    "user_history": 3,  # versions (and whether events wait for their number), user, history
+    "provisioning_health": 3,  # versions, the summary, the failures page
 }
 
 

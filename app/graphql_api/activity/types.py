@@ -73,18 +73,6 @@ def _id(record: strawberry.Parent[EventRecord]) -> strawberry.ID:
     return strawberry.ID(event_node_id(record))
 
 
-def _operation(record: strawberry.Parent[EventRecord]) -> ActivityOperation:
-    return ActivityOperation(record.operation)
-
-
-def _outcome(record: strawberry.Parent[EventRecord]) -> ActivityOutcome:
-    return ActivityOutcome(record.outcome)
-
-
-def _resource_type(record: strawberry.Parent[EventRecord]) -> ResourceType:
-    return ResourceType(record.resource_type)
-
-
 def _actor(record: strawberry.Parent[EventRecord]) -> ActivityActor:
     token_id = record.actor_token_id
     return ActivityActor(
@@ -122,9 +110,12 @@ class ActivityEvent(Node):
         description="The event's position in the tenant's log: increases in commit order."
     )
     occurred_at: datetime
-    operation: ActivityOperation = strawberry.field(resolver=_operation)
-    outcome: ActivityOutcome = strawberry.field(resolver=_outcome)
-    resource_type: ResourceType = strawberry.field(resolver=_resource_type)
+    # The record holds each enum's stored value ("CREATE", "User"), which is the enum's
+    # value in the schema too: GraphQL serializes it by that value, with no resolver to call
+    # for each event.
+    operation: ActivityOperation
+    outcome: ActivityOutcome
+    resource_type: ResourceType
     resource_id: strawberry.ID | None = strawberry.field(
         description="Null for a refused write that named no resource."
     )
