@@ -12,7 +12,7 @@ the belt and braces.
 The walk carries only what ordering, filtering and counting need (depth, displayName, active,
 manager id), so numbering and counting run over thin rows; only the page (``first + 1`` rows
 per root) is joined back to ``user``, instead of every report of a large org, and each manager
-the page needs comes once, in rows of its own after the page's (see ``_with_managers``). The
+the page needs comes once, in rows of its own (see ``_with_managers``). The
 statements are built once per shape (cursor or not, inactive included or not) with bound
 parameters, so a request does not pay for building them.
 """
