@@ -9,9 +9,10 @@ entered from above: each of its members' one manager is inside the loop.) So the
 ``UNION ALL`` — ``UNION`` would only sort rows that cannot repeat — and the depth bound is
 the belt and braces.
 
-The walk carries only what ordering, filtering and counting need (depth, displayName, active),
-so numbering and counting run over thin rows; only the page (``first + 1`` rows per root) is
-joined back to ``user`` and its manager, instead of every report of a large org. The
+The walk carries only what ordering, filtering and counting need (depth, displayName, active,
+manager id), so numbering and counting run over thin rows; only the page (``first + 1`` rows
+per root) is joined back to ``user``, instead of every report of a large org, and each manager
+the page needs comes once, in rows of its own (see ``_with_managers``). The
 statements are built once per shape (cursor or not, inactive included or not) with bound
 parameters, so a request does not pay for building them.
 """
@@ -22,28 +23,24 @@ from functools import cache
 from typing import Any
 
 from sqlalchemy import (
+    CompoundSelect,
     Connection,
     Integer,
     Select,
     String,
     and_,
     bindparam,
-    case,
     func,
     literal,
     null,
     select,
     true,
     tuple_,
+    union_all,
 )
 
 from db.collation import BinaryText
-from db.directory_reads import (
-    MANAGER,
-    MANAGER_COLUMNS,
-    USER_COLUMNS,
-    UserRecord,
-)
+from db.directory_reads import MANAGER, USER_COLUMNS, UserRecord
 from db.prepared import PreparedSelect
 from db.tables import users
 
@@ -56,12 +53,13 @@ _TENANT = bindparam("tenant_id", type_=Integer)
 class ReportRow:
     depth: int
     user: UserRecord
-    manager: UserRecord | None
 
 
 @dataclass(frozen=True, slots=True)
 class ReportsPage:
     rows: list[ReportRow]
+    #: The managers of the rows that the caller does not have already, each once.
+    managers: list[UserRecord]
     has_next: bool
     total: int | None  # None when a page after a cursor is empty: count separately
 
@@ -85,7 +83,7 @@ def reports_pages(
     total count (ROW_NUMBER and COUNT per root)."""
     # Without a cursor, a root with no rows has no reports at all; after a cursor, an empty
     # page says nothing about the total.
-    empty = ReportsPage([], False, 0 if after is None else None)
+    empty = ReportsPage([], [], False, 0 if after is None else None)
     pages = dict.fromkeys(root_ids, empty)
     if not root_ids:
         return pages
@@ -105,21 +103,26 @@ def reports_pages(
         values["root_ids"] = list(pages)
         statement = _page_statement(include_inactive, after is not None)
         rows = connection.execute(statement, values).all()
-    found: dict[str, list[Sequence[Any]]] = {}
+    found: dict[str, list[ReportRow]] = {}
+    managers: dict[str, list[UserRecord]] = {}
+    totals: dict[str, int] = {}
     for row in rows:
-        found.setdefault(row[_ROOT_ID], []).append(row)
+        root_id = row[_ROOT_ID]
+        depth = row[_DEPTH]
+        if depth is None:  # a manager's row
+            managers.setdefault(root_id, []).append(UserRecord(*row[_USER]))
+        else:
+            found.setdefault(root_id, []).append(ReportRow(depth, UserRecord(*row[_USER])))
+            totals[root_id] = row[_TOTAL]
     for root_id, root_rows in found.items():
+        # The statement leaves the order to us (see ``_with_managers``); the cursor's key is
+        # the order, as ``BinaryText`` makes the database sort like Python.
+        root_rows.sort(key=report_key)
         pages[root_id] = ReportsPage(
-            [
-                ReportRow(
-                    row[_DEPTH],
-                    UserRecord(*row[_USER]),
-                    None if row[_MANAGER.start] is None else UserRecord(*row[_MANAGER]),
-                )
-                for row in root_rows[:first]
-            ],
+            root_rows[:first],
+            managers.get(root_id, []),
             len(root_rows) > first,
-            root_rows[0][_TOTAL],
+            totals[root_id],
         )
     return pages
 
@@ -158,16 +161,11 @@ def _one_root_statement(include_inactive: bool, after: bool) -> PreparedSelect:
     )
     if after:
         limited = limited.where(tuple_(*order) > _after())
-    page = limited.subquery("page")
-    return PreparedSelect(
-        _with_users(page, after=after).order_by(
-            page.c.depth, BinaryText(page.c.sort_name), page.c.user_id
-        )
-    )
+    return PreparedSelect(_with_managers(limited.cte("page"), after=after))
 
 
 @cache
-def _page_statement(include_inactive: bool, after: bool) -> Select[Any]:
+def _page_statement(include_inactive: bool, after: bool) -> CompoundSelect[Any]:
     members = _members(include_inactive, one_root=False)
     counted = select(
         members, func.count().over(partition_by=members.c.root_id).label("total")
@@ -180,8 +178,8 @@ def _page_statement(include_inactive: bool, after: bool) -> Select[Any]:
     if after:
         numbered = numbered.where(tuple_(*order) > _after())
     ranked = numbered.subquery("ranked")
-    page = select(ranked).where(ranked.c.position <= bindparam("limit")).subquery("page")
-    return _with_users(page, after=after).order_by(page.c.root_id, page.c.position)
+    page = select(ranked).where(ranked.c.position <= bindparam("limit")).cte("page")
+    return _with_managers(page, after=after)
 
 
 def _after() -> Any:
@@ -192,40 +190,45 @@ def _after() -> Any:
     )
 
 
-def _with_users(page: Any, *, after: bool) -> Select[Any]:
-    """The page's users, by primary key, and the managers the caller does not have already.
+def _with_managers(page: Any, *, after: bool) -> CompoundSelect[Any]:
+    """The page's users, by primary key, then the managers the caller does not have already,
+    each once (``depth`` NULL), however many of the page's rows it manages: a skip-level page
+    is mostly a few managers' teams.
 
     Without a cursor, a manager that is the root or is listed on the same page (an earlier
-    row: the page goes breadth-first) comes back as NULLs rather than fetching and converting
-    the same manager's columns again. After a cursor the manager may be on an earlier page,
-    so every manager comes along.
+    row: the page goes breadth-first) is not fetched again. After a cursor the manager may be
+    on an earlier page, so every manager comes along.
+
+    Unordered: the caller sorts each page by its cursor key, as a compound's ORDER BY could
+    only name its columns, not the byte-wise order ``BinaryText`` gives an expression.
     """
-    wanted_id: Any = users.c.manager_id
-    if not after:
-        # a NULL key, not an extra join condition: PostgreSQL would look the manager up and
-        # then drop it; with NULL neither database looks
-        wanted_id = case((page.c.manager_listed.is_(False), users.c.manager_id), else_=null())
-    manager_wanted = and_(MANAGER.c.id == wanted_id, MANAGER.c.tenant_id == _TENANT)
-    return (
-        # positions: _USER, _MANAGER, _ROOT_ID, _DEPTH, _TOTAL
-        select(
-            *USER_COLUMNS,
-            *MANAGER_COLUMNS,
-            page.c.root_id,
-            page.c.depth,
-            page.c.total,
-        )
+    listed = (
+        # positions: _USER, _ROOT_ID, _DEPTH, _TOTAL
+        select(*USER_COLUMNS, page.c.root_id, page.c.depth, page.c.total)
         .select_from(page)
         # by primary key alone: the walk stays in the tenant, and a tenant condition here
         # makes SQLite scan the tenant's users and probe the page for each one
         .join(users, users.c.id == page.c.user_id)
-        .outerjoin(MANAGER, manager_wanted)
     )
+    wanted = select(page.c.root_id, page.c.manager_id).distinct()
+    if not after:
+        wanted = wanted.where(page.c.manager_listed.is_(False))
+    wanted_managers = wanted.subquery("wanted")
+    managers = select(
+        *(MANAGER.c[column.name] for column in USER_COLUMNS),
+        wanted_managers.c.root_id,
+        null(),
+        null(),
+    ).join_from(
+        wanted_managers,
+        MANAGER,
+        and_(MANAGER.c.id == wanted_managers.c.manager_id, MANAGER.c.tenant_id == _TENANT),
+    )
+    return union_all(listed, managers)
 
 
 _USER = slice(0, len(USER_COLUMNS))
-_MANAGER = slice(len(USER_COLUMNS), 2 * len(USER_COLUMNS))
-_ROOT_ID, _DEPTH, _TOTAL = range(2 * len(USER_COLUMNS), 2 * len(USER_COLUMNS) + 3)
+_ROOT_ID, _DEPTH, _TOTAL = range(len(USER_COLUMNS), len(USER_COLUMNS) + 3)
 
 
 @cache
@@ -238,7 +241,12 @@ def _members(include_inactive: bool, *, one_root: bool) -> Any:
     """The thin rows of the walk between ``min_depth`` and ``max_depth``."""
     walk = _walk(include_inactive, one_root=one_root)
     query = select(
-        walk.c.root_id, walk.c.user_id, walk.c.depth, walk.c.sort_name, walk.c.manager_listed
+        walk.c.root_id,
+        walk.c.user_id,
+        walk.c.depth,
+        walk.c.sort_name,
+        walk.c.manager_id,
+        walk.c.manager_listed,
     ).where(walk.c.depth >= bindparam("min_depth"))
     if not include_inactive:
         query = query.where(walk.c.active.is_(True))
@@ -262,6 +270,7 @@ def _walk(include_inactive: bool, *, one_root: bool) -> Any:
             literal(1).label("depth"),
             func.coalesce(users.c.display_name, "").label("sort_name"),
             users.c.active,
+            users.c.manager_id,
             true().label("manager_listed"),
         )
         .where(
@@ -281,6 +290,7 @@ def _walk(include_inactive: bool, *, one_root: bool) -> Any:
             (start.c.depth + 1).label("depth"),
             func.coalesce(users.c.display_name, ""),
             users.c.active,
+            start.c.user_id,
             parent_listed,
         )
         .join(start, users.c.manager_id == start.c.user_id)

@@ -33,6 +33,7 @@ from typing import Any
 
 from sqlalchemy import (
     BindParameter,
+    CompoundSelect,
     Connection,
     CursorResult,
     Delete,
@@ -46,20 +47,22 @@ from sqlalchemy.sql.compiler import SQLCompiler
 from sqlalchemy.sql.visitors import iterate
 
 
-def _check_preparable(statement: Select[Any] | Insert | Update | Delete) -> None:
+def _check_preparable(
+    statement: Select[Any] | CompoundSelect[Any] | Insert | Update | Delete,
+) -> None:
     for element in iterate(statement):
         if isinstance(element, BindParameter) and (element.expanding or element.literal_execute):
             raise ValueError("statement renders values into its SQL; it cannot be prepared")
 
 
 class PreparedSelect:
-    """A SELECT built once; ``rows(connection, values)`` runs it."""
+    """A SELECT (or a UNION of them) built once; ``rows(connection, values)`` runs it."""
 
     __slots__ = ("_keys", "statement")
 
-    def __init__(self, statement: Select[Any]) -> None:
+    def __init__(self, statement: Select[Any] | CompoundSelect[Any]) -> None:
         _check_preparable(statement)
-        self.statement = statement
+        self.statement: Select[Any] | CompoundSelect[Any] = statement
         #: The result's keys, taken from its first result: the statement's columns are
         #: fixed, so every result of it has the same ones.
         self._keys: tuple[str, ...] | None = None

@@ -201,7 +201,7 @@ class Loaders:
         )
         for page in pages:
             self.prime(row.user for row in page.rows)
-            self.prime(row.manager for row in page.rows if row.manager is not None)
+            self.prime(page.managers)
         return pages
 
     async def _direct_reports(self, keys: Sequence[TeamKey]) -> list[UserPage]:
