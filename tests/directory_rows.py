@@ -8,6 +8,7 @@ import uuid
 from collections.abc import Iterator
 from contextlib import contextmanager
 from dataclasses import dataclass, field
+from datetime import datetime
 from typing import Any
 
 from sqlalchemy import Connection, Engine, event, insert
@@ -29,23 +30,46 @@ def insert_users(
     With ``display_names`` each gets the displayName ``<prefix> N``.
     """
     now = utcnow()
-    rows: list[dict[str, Any]] = [
-        {
-            "id": str(uuid.uuid4()),
-            "tenant_id": tenant_id,
-            "user_name": f"{prefix}{number}@example.com",
-            "display_name": f"{prefix} {number}" if display_names else None,
-            "active": True,
-            "attributes": {},
-            "created": now,
-            "last_modified": now,
-            "version": 1,
-        }
+    rows = [
+        user_row(
+            tenant_id,
+            str(uuid.uuid4()),
+            f"{prefix}{number}@example.com",
+            display_name=f"{prefix} {number}" if display_names else None,
+            now=now,
+        )
         for number in range(count)
     ]
     for start in range(0, count, 5000):
         connection.execute(insert(users), rows[start : start + 5000])
     return [str(row["id"]) for row in rows]
+
+
+def user_row(
+    tenant_id: int,
+    user_id: str,
+    user_name: str,
+    *,
+    display_name: str | None = None,
+    manager_id: str | None = None,
+    active: bool = True,
+    now: datetime | None = None,
+) -> dict[str, Any]:
+    """One ``user`` row as a bulk insert takes it, the columns a test does not care about
+    set as the SCIM layer would leave them."""
+    stamp = now or utcnow()
+    return {
+        "id": user_id,
+        "tenant_id": tenant_id,
+        "user_name": user_name,
+        "display_name": display_name,
+        "manager_id": manager_id,
+        "active": active,
+        "attributes": {},
+        "created": stamp,
+        "last_modified": stamp,
+        "version": 1,
+    }
 
 
 @dataclass

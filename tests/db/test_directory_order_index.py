@@ -13,6 +13,7 @@ from db.org_chains import upward_paths
 from db.tables import users
 from db.tenants import create_tenant
 from db.types import utcnow
+from tests.directory_rows import user_row
 
 
 def test_the_index_sorts_byte_wise_on_postgresql(database: Database) -> None:
@@ -104,18 +105,14 @@ def insert_org(connection: Connection, tenant_id: int, size: int) -> None:
     connection.execute(
         insert(users),
         [
-            {
-                "id": f"user-{n}",
-                "tenant_id": tenant_id,
-                "user_name": f"user{n}@contoso.com",
-                "display_name": f"User {n}",
-                "manager_id": f"user-{n // 8}" if n else None,
-                "active": True,
-                "attributes": {},
-                "created": now,
-                "last_modified": now,
-                "version": 1,
-            }
+            user_row(
+                tenant_id,
+                f"user-{n}",
+                f"user{n}@contoso.com",
+                display_name=f"User {n}",
+                manager_id=f"user-{n // 8}" if n else None,
+                now=now,
+            )
             for n in range(size)
         ],
     )

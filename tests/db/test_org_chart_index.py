@@ -32,6 +32,7 @@ from db.tables import users
 from db.tenants import create_tenant
 from db.types import utcnow
 from tests.db.test_directory_order_index import captured_statement, explain
+from tests.directory_rows import user_row
 
 INDEX = "ix_user_tenant_manager_display_name"
 ROWS = 3000
@@ -62,22 +63,16 @@ def org(database: Database) -> int:
         other = create_tenant(connection, "other")
         now = utcnow()
 
-        def row(tenant_id: int, number: int, manager: str | None, **extra: Any) -> Any:
-            return {
-                "id": f"{tenant_id}-{user_id(number)}"
-                if tenant_id == other.id
-                else user_id(number),
-                "tenant_id": tenant_id,
-                "user_name": f"user{number}@contoso.com",
-                "display_name": display_name(number),
-                "manager_id": manager,
-                "active": True,
-                "attributes": {},
-                "created": now,
-                "last_modified": now,
-                "version": 1,
-                **extra,
-            }
+        def row(tenant_id: int, number: int, manager: str | None, active: bool = True) -> Any:
+            return user_row(
+                tenant_id,
+                f"{tenant_id}-{user_id(number)}" if tenant_id == other.id else user_id(number),
+                f"user{number}@contoso.com",
+                display_name=display_name(number),
+                manager_id=manager,
+                active=active,
+                now=now,
+            )
 
         tree = [row(tenant.id, n, manager_of(n), active=n % 11 != 5) for n in range(ROWS)]
         extra_roots = [row(tenant.id, ROWS + n, None) for n in range(2)]

@@ -11,6 +11,7 @@ from db.org_reports import ReportKey, ReportsPage, report_key, reports_pages
 from db.tables import users
 from db.tenants import create_tenant
 from db.types import utcnow
+from tests.directory_rows import user_row
 
 # root -> a, b -> three reports each; names in byte-wise order "Zoë" < "ada" < "zed" < "Émile",
 # and a None that sorts as "".
@@ -35,18 +36,15 @@ def org(database: Database) -> int:
         now = utcnow()
 
         def row(user_id: str, manager: str | None) -> dict[str, Any]:
-            return {
-                "id": user_id,
-                "tenant_id": tenant.id,
-                "user_name": f"{user_id}@contoso.com",
-                "display_name": NAMES.get(user_id, user_id),
-                "manager_id": manager,
-                "active": True,
-                "attributes": {},
-                "created": now,
-                "last_modified": now,
-                "version": 1,
-            }
+            name = NAMES.get(user_id, user_id)
+            return user_row(
+                tenant.id,
+                user_id,
+                f"{user_id}@contoso.com",
+                display_name=name,
+                manager_id=manager,
+                now=now,
+            )
 
         rows = [row("root", None)] + [row(user, manager) for user, manager in TREE.items()]
         connection.execute(insert(users), rows)
