@@ -27,7 +27,7 @@ from bench.figures import LoadSettings
 from bench.loadgen import Throughput, ensure_wrk
 from bench.report import Figure, Report, machine, markdown, render, write_json
 from bench.scim_load import SyncResult, sync
-from bench.servers import HOST, Server, serve
+from bench.servers import HOST, SERVE_HTTP, Server, serve
 
 ROOT = Path(__file__).resolve().parent.parent
 WORK = ROOT / ".bench"
@@ -201,7 +201,7 @@ def main() -> int:
             env["BENCH_COUNT_SQL"] = "1"
         if driver is not None:
             env["BLINK_DB_ASYNC_DRIVER"] = driver
-        return serve(name, OURS, env, logs, workers)
+        return serve(name, OURS, env, logs, workers, http=SERVE_HTTP)
 
     # 1. the framework's ceiling, which also shows the load generator is not the bottleneck.
     # It keeps running: every throughput figure is divided by a bare run measured right

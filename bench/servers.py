@@ -2,8 +2,9 @@
 unless a figure asks for more).
 
 The service runs as shipped: with the request log on, configured the way ``blink-directory
-serve`` configures logging (JSON lines; here into the server's log file under ``.bench/logs``)
-and uvicorn's access line off. The one difference is the rate limit, which is off: the load
+serve`` configures logging (JSON lines; here into the server's log file under ``.bench/logs``),
+uvicorn's access line off, and under ``serve``'s HTTP protocol (``SERVE_HTTP``: uvicorn's own
+with a deadline for each request head). The one difference is the rate limit, which is off: the load
 generator drives every request with one token, which the limit exists to stop.
 """
 
@@ -23,6 +24,8 @@ from app.logging_setup import logging_config
 
 HOST = "127.0.0.1"
 UVICORN_FLAGS = ["--log-level", "info", "--no-access-log"]
+#: The HTTP protocol ``serve`` gives uvicorn (``app.cli``).
+SERVE_HTTP = "app.header_timeout:HeaderTimeoutProtocol"
 #: The environment ``serve`` would run with, apart from the rate limit (see above).
 AS_SHIPPED = {
     "BLINK_LOG_LEVEL": "info",
@@ -141,11 +144,15 @@ def serve(
     env: dict[str, str] | None = None,
     log_dir: Path | None = None,
     workers: int = 1,
+    http: str | None = None,
 ) -> Iterator[Server]:
-    """Run ``uvicorn --factory <factory> --workers <workers>`` until the block ends."""
+    """Run ``uvicorn --factory <factory> --workers <workers>`` until the block ends;
+    ``http``: uvicorn's HTTP protocol class (an import string), else its own."""
     port = free_port()
     command = [sys.executable, "-m", "uvicorn", "--factory", factory, "--host", HOST]
     command += ["--port", str(port), "--workers", str(workers), *UVICORN_FLAGS]
+    if http is not None:
+        command += ["--http", http]
     if workers > 1:
         # As ``serve`` does: uvicorn's 5 s default replaces workers still starting on a busy host.
         command += ["--timeout-worker-healthcheck", str(WORKER_HEALTHCHECK_SECONDS)]
