@@ -149,13 +149,26 @@ def _store_error(error: Exception) -> Exception:
 _UNREACHABLE = "the database cannot be reached; try again"
 
 
-async def _connect(engine: AsyncEngine) -> AsyncConnection:
-    """A connection of ``engine``'s pool; Unavailable when none can be opened."""
+async def _connect(engine: AsyncEngine, *, autocommit: bool = False) -> AsyncConnection:
+    """A connection of ``engine``'s pool; Unavailable when none can be opened. ``autocommit``:
+    in AUTOCOMMIT (reads, and one-statement writes), until it goes back to the pool.
+
+    The isolation level is set on the connection, not through an option view of the engine
+    (``engine.execution_options(isolation_level=...)``): such a view sets it with an
+    ``engine_connect`` listener, and an engine with any listener makes SQLAlchemy dispatch
+    its execute events (``before_execute``, ``before_cursor_execute``, ...) on every
+    statement, listeners or none."""
     connection = engine.connect()
     try:
         await connection.start()
     except (DBAPIError, OSError, TimeoutError) as error:  # asyncpg raises OSError as is
         raise Unavailable(_UNREACHABLE) from error
+    if autocommit:
+        try:
+            await connection.execution_options(isolation_level="AUTOCOMMIT")
+        except BaseException:
+            await connection.close()
+            raise
     return connection
 
 
@@ -215,11 +228,6 @@ class Database:
                 statement_timeout_ms=statement_timeout_ms,
             )
         )
-        self._async_read_engine: AsyncEngine | None = (
-            None
-            if self.async_engine is None
-            else self.async_engine.execution_options(isolation_level="AUTOCOMMIT")
-        )
         # Connections of the event loop's reads, kept between reads (db.loop_readers): at
         # most the pool's overflow, so that writes always find the pool's size.
         self._loop_readers = LoopReaders(limit=max(0, max_overflow))
@@ -256,8 +264,9 @@ class Database:
     @property
     def engines(self) -> tuple[Engine, ...]:
         """The distinct engines to attach event listeners to (statement counters, tracing).
-        PostgreSQL's read engines are option views of the write engines and share their
-        events; the event loop's engine is given as its synchronous core, where events live."""
+        PostgreSQL's thread read engine is an option view of the write engine and shares its
+        events; the event loop's reads and writes share one engine, given as its synchronous
+        core, where events live."""
         if self._inline_write_engine is not None:
             return (self.engine, self.read_engine, self._inline_write_engine)
         assert self.async_engine is not None
@@ -294,12 +303,12 @@ class Database:
             if not in_thread:
                 return self._read_inline(fn)
             return await to_thread.run_sync(partial(self.read_sync, fn))
-        engine = None if in_thread else self._loop_engine(self._async_read_engine)
+        engine = None if in_thread else self._loop_engine(self.async_engine)
         for attempt in (1, 2):
             try:
                 if engine is None:
                     return await to_thread.run_sync(partial(self.read_sync, fn))
-                return await self._loop_readers.run(partial(_connect, engine), fn)
+                return await self._loop_readers.run(partial(_connect, engine, autocommit=True), fn)
             except (DBAPIError, PoolTimeout) as error:
                 # A read is safe to run again: once, on a fresh connection, when the one it
                 # had was dead (the pool discarded the rest with it, and so do the readers).
@@ -366,9 +375,6 @@ class Database:
         self, fn: Callable[[Connection], T], in_thread: bool, one_statement: bool = False
     ) -> T:
         engine = None if in_thread else self._loop_engine(self.async_engine)
-        if engine is not None and one_statement:
-            assert self._async_read_engine is not None
-            engine = self._async_read_engine
         attempt = 1
         reconnected = False
         while True:
@@ -419,7 +425,7 @@ class Database:
     @staticmethod
     async def _write_one_statement(engine: AsyncEngine, fn: Callable[[Connection], T]) -> T:
         """``fn``'s one statement on an autocommit connection: it commits as it ends."""
-        connection = await _connect(engine)
+        connection = await _connect(engine, autocommit=True)
         try:
             return await connection.run_sync(fn)
         except DBAPIError as error:

@@ -108,6 +108,41 @@ def test_readers_keep_at_most_the_pool_overflow(database_url: str) -> None:
         database.dispose()
 
 
+def _transactions(connection: Connection) -> tuple[int, int]:
+    """The transaction of each of two statements (PostgreSQL)."""
+    first, second = (
+        int(connection.execute(text("SELECT pg_current_xact_id()::text::bigint")).scalar_one())
+        for _ in range(2)
+    )
+    return first, second
+
+
+@POSTGRES_ONLY
+def test_reads_run_in_autocommit_and_writes_after_them_in_a_transaction(
+    database_url: str,
+) -> None:
+    """A read's statements run in transactions of their own; its connection goes back to the
+    pool in the engine's isolation level, so that a write on it is one transaction again.
+    (No idle reader is kept: the write takes the read's connection.)"""
+    database = Database(database_url, pool_size=1, max_overflow=0)
+    try:
+        events = PoolEvents(database)
+
+        async def scenario() -> tuple[tuple[int, int], tuple[int, int], tuple[int, int]]:
+            read = await database.read(_transactions)
+            written = await database.write(_transactions)
+            again = await database.read(_transactions)
+            return read, written, again
+
+        read, written, again = anyio.run(scenario)
+        assert read[0] != read[1]
+        assert written[0] == written[1]
+        assert again[0] != again[1]
+        assert events.opened == 1  # one connection served the reads and the write
+    finally:
+        database.dispose()
+
+
 @POSTGRES_ONLY
 def test_a_connection_goes_back_to_the_pool_once_held_long_enough(database: Database) -> None:
     """What the pool does at checkout (recycling, replacing what it invalidated) still applies
