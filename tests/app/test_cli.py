@@ -17,6 +17,15 @@ def run(*args: str) -> tuple[int, str, str]:
     return result.exit_code, result.stdout, result.stderr
 
 
+def captured_serve(monkeypatch: pytest.MonkeyPatch, url: str) -> list[dict[str, object]]:
+    """``serve`` against ``url`` (exported as its workers get it), with uvicorn replaced: the
+    options of each ``uvicorn.run`` it makes are appended to the list returned."""
+    monkeypatch.setenv("BLINK_DATABASE_URL", url)
+    calls: list[dict[str, object]] = []
+    monkeypatch.setattr("app.cli.uvicorn.run", lambda *args, **kwargs: calls.append(kwargs))
+    return calls
+
+
 def test_tenant_create_and_list(database_url: str) -> None:
     code, out, _ = run(
         "tenant", "create", "acme", "--name", "Acme Corp", "--database-url", database_url
@@ -114,9 +123,7 @@ def test_serve_first_run_prints_urls_and_secrets_once(
 ) -> None:
     url = f"sqlite:///{tmp_path}/fresh/directory.db"
     # serve exports BLINK_DATABASE_URL for its workers; monkeypatch removes it afterwards.
-    monkeypatch.setenv("BLINK_DATABASE_URL", url)
-    calls: list[dict[str, object]] = []
-    monkeypatch.setattr("app.cli.uvicorn.run", lambda *args, **kwargs: calls.append(kwargs))
+    calls = captured_serve(monkeypatch, url)
 
     code, first, _ = run("serve", "--port", "8123", "--database-url", url)
     assert code == 0
@@ -152,11 +159,8 @@ def test_serve_first_run_prints_urls_and_secrets_once(
 def test_serve_refuses_several_workers_on_sqlite(
     tmp_path: Path, monkeypatch: pytest.MonkeyPatch, how: tuple[str, ...]
 ) -> None:
-    url = f"sqlite:///{tmp_path}/directory.db"
-    monkeypatch.setenv("BLINK_DATABASE_URL", url)
+    calls = captured_serve(monkeypatch, f"sqlite:///{tmp_path}/directory.db")
     monkeypatch.setenv("BLINK_WORKERS", "3")  # as the container sets it; --workers wins
-    calls: list[dict[str, object]] = []
-    monkeypatch.setattr("app.cli.uvicorn.run", lambda *args, **kwargs: calls.append(kwargs))
     code, out, err = run("serve", *how)
     assert code == 1
     assert err.strip() == f"error: {SQLITE_ONE_WORKER}"

@@ -6,16 +6,14 @@ import pytest
 from uvicorn.importer import import_from_string
 
 from bench.servers import SERVE_HTTP
-from tests.app.test_cli import run
+from tests.app.test_cli import captured_serve, run
 
 
 def test_the_bench_serves_with_serves_http_protocol(
     tmp_path: Path, monkeypatch: pytest.MonkeyPatch
 ) -> None:
     url = f"sqlite:///{tmp_path}/directory.db"
-    monkeypatch.setenv("BLINK_DATABASE_URL", url)
-    calls: list[dict[str, object]] = []
-    monkeypatch.setattr("app.cli.uvicorn.run", lambda *args, **kwargs: calls.append(kwargs))
+    calls = captured_serve(monkeypatch, url)
     code, _, _ = run("serve", "--port", "8124", "--database-url", url)
     assert code == 0
     assert calls[0]["http"] is import_from_string(SERVE_HTTP)
