@@ -12,12 +12,16 @@ that ``app.metrics_exposure`` sums up when scraped.
 
 import asyncio
 import re
+from typing import Any, TypeVar
 
 from prometheus_client import CollectorRegistry, Counter, Gauge, Histogram
 from sqlalchemy import Engine
 from sqlalchemy.pool import QueuePool
 
 from db.database import Database
+
+#: A labelled metric's type: its ``labels()`` answers the same type.
+M = TypeVar("M", Counter, Histogram)
 
 LATENCY_BUCKETS = (0.001, 0.0025, 0.005, 0.01, 0.025, 0.05, 0.1, 0.25, 0.5, 1, 2.5, 5, 10, 30, 60)
 COST_BUCKETS = (1, 10, 100, 500, 1_000, 2_500, 5_000, 10_000, 20_000, 50_000)
@@ -114,10 +118,9 @@ class Metrics:
         self._request_series: dict[
             tuple[str, str, int, str | None], tuple[Counter, Histogram, Counter | None]
         ] = {}
-        # Bounded by the operation labels (and the outcomes). A cost series exists once an
-        # operation had a cost: ``labels()`` alone would expose an empty histogram.
-        self._operation_series: dict[tuple[str, str], Counter] = {}
-        self._cost_series: dict[str, Histogram] = {}
+        # Bounded by the operation labels (and the outcomes). A series exists once it was
+        # counted in: ``labels()`` alone would expose an empty histogram.
+        self._labelled_series: dict[tuple[Counter | Histogram, tuple[str, ...]], Any] = {}
 
     def request(
         self, route: str, method: str, status: int, seconds: float, tenant: str | None
@@ -152,18 +155,18 @@ class Metrics:
     ) -> None:
         label = self.operation_label(name)
         outcome = outcome_of(status) if status >= 400 else ("error" if failed else "success")
-        # Each series looked up once per label set, as a request's are (``_series_of``).
-        operations = self._operation_series.get((label, outcome))
-        if operations is None:
-            operations = self._operation_series[label, outcome] = self.graphql_operations.labels(
-                label, outcome
-            )
-        operations.inc()
+        self._labelled(self.graphql_operations, label, outcome).inc()
         if cost is not None:
-            costs = self._cost_series.get(label)
-            if costs is None:
-                costs = self._cost_series[label] = self.graphql_cost.labels(label)
-            costs.observe(cost)
+            self._labelled(self.graphql_cost, label).observe(cost)
+
+    def _labelled(self, metric: M, *labels: str) -> M:
+        """``metric.labels(*labels)``, looked up once per label set, as a request's series
+        are (``_series_of``): ``labels()`` validates and locks on every call."""
+        key = (metric, labels)
+        series = self._labelled_series.get(key)
+        if series is None:
+            series = self._labelled_series[key] = metric.labels(*labels)
+        return series
 
     def operation_label(self, name: str | None) -> str:
         if not name:
