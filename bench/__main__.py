@@ -13,7 +13,7 @@ import subprocess
 import sys
 import time
 from collections.abc import Callable
-from contextlib import ExitStack
+from contextlib import AbstractContextManager, ExitStack
 from pathlib import Path
 
 from rich.console import Console
@@ -191,7 +191,7 @@ def main() -> int:
         activity_log: bool = True,
         workers: int = 1,
         driver: str | None = None,
-    ) -> object:
+    ) -> AbstractContextManager[Server]:
         env = {
             "BLINK_DATABASE_URL": url,
             "BLINK_REQUEST_LOG": str(request_log).lower(),
@@ -270,8 +270,7 @@ def main() -> int:
                 org = small.org if size == args.small else large.org
                 token = (small if size == args.small else large).scim_token
                 token = tokens.get(size, token) if backend.startswith("postgresql") else token
-                with ours(f"ours-{backend}-{size}", url, driver=driver) as server:  # type: ignore[attr-defined]
-                    assert isinstance(server, Server)
+                with ours(f"ours-{backend}-{size}", url, driver=driver) as server:
                     paths = figures.lookup_paths(org, "/scim", settings, f"{backend}-{size}")
                     bare = measure_bare()
                     result, note = figures.lookup_throughput(server, token, paths, settings)
@@ -351,8 +350,8 @@ def main() -> int:
         cpu_ratios: list[float] = []
         runs: dict[bool, list[Throughput]] = {True: [], False: []}
         with (
-            ours(f"ours-{backend}-log-on", url) as logged,  # type: ignore[attr-defined]
-            ours(f"ours-{backend}-log-off", url, request_log=False) as silent,  # type: ignore[attr-defined]
+            ours(f"ours-{backend}-log-on", url) as logged,
+            ours(f"ours-{backend}-log-off", url, request_log=False) as silent,
         ):
             servers = {True: logged, False: silent}
             for turn in range(args.log_rounds):
@@ -390,7 +389,7 @@ def main() -> int:
 
     def graphql_figure(backend: str, url: str, token: str) -> None:
         name = "GraphQL user.reports(first:100, maxDepth:3) latency"
-        with ours(f"ours-{backend}-graphql", url) as server:  # type: ignore[attr-defined]
+        with ours(f"ours-{backend}-graphql", url) as server:
             missing = figures.graphql_missing(server, token, {"user", "users"})
             if missing:
                 report.missing(name, backend, "ms", missing)
@@ -433,7 +432,7 @@ def main() -> int:
         paths = {op.name: frontend.paths_file(op, org, args.seed, WORK) for op in operations}
         rng = random.Random(args.seed)
         statements: dict[str, int] = {}
-        with ours(f"ours-{backend}-frontend-sql", url, count_sql=True) as server:  # type: ignore[attr-defined]
+        with ours(f"ours-{backend}-frontend-sql", url, count_sql=True) as server:
             for op in operations:
                 variables = frontend.variables(op.name, org, rng)
                 try:
@@ -461,9 +460,8 @@ def main() -> int:
                 serve(
                     f"floor-{workers}w", "bench.floor_app:create_app", floor_env, logs, workers
                 ) as floor,
-                ours(f"ours-{backend}-frontend-{workers}w", url, workers=workers) as server,  # type: ignore[attr-defined]
+                ours(f"ours-{backend}-frontend-{workers}w", url, workers=workers) as server,
             ):
-                assert isinstance(server, Server)
                 if alone and workers == 1:
                     # On the server as shipped (no statement counter), before any load.
                     card = next(op for op in operations if op.name == "profile_card")
@@ -522,8 +520,7 @@ def main() -> int:
         frontend_figures("sqlite", large.url, large.graphql_token, (1,), alone=True)
 
     if wanted("rss"):
-        with ours("ours-sqlite-rss", large.url, count_sql=True) as server:  # type: ignore[attr-defined]
-            assert isinstance(server, Server)
+        with ours("ours-sqlite-rss", large.url, count_sql=True) as server:
             missing = figures.graphql_missing(server, large.graphql_token, {"user", "users"})
             for label in ("reports query", "users(first:100) page with manager and counts"):
                 if missing:
@@ -604,7 +601,7 @@ def main() -> int:
         name = f"Entra-style initial sync, {args.sync_users:,} users, 8 connections"
         scim_token, _ = store.prepare_empty(url)
         label = f"ours-{backend}-sync-log-{'on' if activity_log else 'off'}-{workers}w"
-        with ours(label, url, activity_log=activity_log, workers=workers, driver=driver) as server:  # type: ignore[attr-defined]
+        with ours(label, url, activity_log=activity_log, workers=workers, driver=driver) as server:
             missing = figures.scim_missing(server, scim_token)
             if missing:
                 report.missing(name, backend, "req/s", missing)
@@ -695,8 +692,7 @@ def main() -> int:
             f"SCIM writes {args.live_rate:g}/s"
         )
         label = f"ours-{backend}-live-{workers}w"
-        with ours(label, database.url, workers=workers) as server:  # type: ignore[attr-defined]
-            assert isinstance(server, Server)
+        with ours(label, database.url, workers=workers) as server:
             log(
                 f"live changes: {args.live_subscribers} subscribers, {backend}, {workers} "
                 f"worker(s), {args.live_writes} SCIM writes at {args.live_rate:g}/s"
@@ -760,8 +756,7 @@ def main() -> int:
         )
         # a copy: the figure changes a manager and adds a group
         url = stall.copy_sqlite(make_url(large.url).database or "", data / "stall.sqlite")
-        with ours("ours-sqlite-stall", url) as server:  # type: ignore[attr-defined]
-            assert isinstance(server, Server)
+        with ours("ours-sqlite-stall", url) as server:
             log(f"event-loop stall while {args.large:,}-user work runs")
             try:
                 result = stall.measure_stall(
