@@ -163,7 +163,8 @@ def main() -> int:
     small = store.prepare(
         store.sqlite_url(data, f"small-{args.seed}.sqlite"), args.small, args.seed, log=log
     )
-    # Only the look-up, GraphQL, frontend, RSS and PostgreSQL parts use the large org.
+    # Only the look-up, GraphQL, frontend, RSS, stall and PostgreSQL parts use the large org
+    # (each asserts it is there).
     needs_large = not only or bool(
         only & {"lookup", "graphql", "frontend", "rss", "stall", "postgres"}
     )
@@ -263,6 +264,7 @@ def main() -> int:
         rps_of: dict[int, float] = {}
         best: dict[int, tuple[Throughput, Throughput, str]] = {}
         why = ""
+        assert large is not None
         # The sizes take turns, ``--rounds`` times, and each keeps its best run (by its ratio
         # to the bare run just before it): one run can land on a busy spell of this machine.
         for _ in range(args.rounds):
@@ -335,6 +337,7 @@ def main() -> int:
 
     tokens: dict[int, str] = {}
     if wanted("lookup") and not args.no_sqlite:
+        assert large is not None
         lookups("sqlite", small.url, large.url)
 
     def request_log_cost(backend: str, url: str, token: str) -> None:
@@ -389,6 +392,7 @@ def main() -> int:
 
     def graphql_figure(backend: str, url: str, token: str) -> None:
         name = "GraphQL user.reports(first:100, maxDepth:3) latency"
+        assert large is not None
         with ours(f"ours-{backend}-graphql", url) as server:
             missing = figures.graphql_missing(server, token, {"user", "users"})
             if missing:
@@ -416,6 +420,7 @@ def main() -> int:
         )
 
     if wanted("graphql"):
+        assert large is not None
         graphql_figure("sqlite", large.url, large.graphql_token)
 
     def frontend_figures(
@@ -520,6 +525,7 @@ def main() -> int:
         frontend_figures("sqlite", large.url, large.graphql_token, (1,), alone=True)
 
     if wanted("rss"):
+        assert large is not None
         with ours("ours-sqlite-rss", large.url, count_sql=True) as server:
             missing = figures.graphql_missing(server, large.graphql_token, {"user", "users"})
             for label in ("reports query", "users(first:100) page with manager and counts"):
@@ -750,6 +756,7 @@ def main() -> int:
         live_figures("sqlite", live_db, 1)
 
     if wanted("stall"):
+        assert large is not None
         name = (
             f"event-loop longest stall: org metrics of {args.large:,} users recomputed, "
             f"{stall.GROUP_MEMBERS:,}-member group replaced"
@@ -808,11 +815,11 @@ def main() -> int:
         )
         if pg_large is not None:
             tokens.update({args.small: pg_small.scim_token, args.large: pg_large.scim_token})
-        if wanted("lookup") or "postgres" in only:
+        if pg_large is not None and (wanted("lookup") or "postgres" in only):
             # One driver after the other, each with its rounds (the sync's runs likewise).
             for driver in drivers:
                 lookups(pg_label(driver), pg_small.url, pg_large.url, driver)
-        if wanted("graphql") or "postgres" in only:
+        if pg_large is not None and (wanted("graphql") or "postgres" in only):
             graphql_figure("postgresql", pg_large.url, pg_large.graphql_token)
         if wanted("frontend") and pg_large is not None:
             # SQLite serves one worker (``serve`` refuses more); PostgreSQL one and two.
