@@ -132,10 +132,11 @@ def main() -> None:
     args = parser.parse_args()
     data = WORK / "data"
     data.mkdir(parents=True, exist_ok=True)
+    postgres: str | None = args.postgres
 
     def url(suffix: str) -> str:
-        if args.postgres:
-            return args.postgres
+        if postgres:
+            return postgres
         return sqlite_url(data, f"sync-cost-{suffix}.sqlite")
 
     if args.once:

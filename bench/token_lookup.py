@@ -19,6 +19,7 @@ import tempfile
 import time
 from collections.abc import Awaitable, Callable
 from datetime import timedelta
+from typing import Any
 
 from app.auth import TokenVerifier
 from db.database import Database
@@ -50,7 +51,9 @@ class SignedVerifier:
         expected = base64.urlsafe_b64encode(hmac.digest(KEY, body, hashlib.sha256)).rstrip(b"=")
         if not hmac.compare_digest(mac, expected):
             return None
-        claims = json.loads(base64.urlsafe_b64decode(body + b"=" * (-len(body) % 4)))
+        claims: dict[str, Any] = json.loads(
+            base64.urlsafe_b64decode(body + b"=" * (-len(body) % 4))
+        )
         if claims["exp"] <= time.time():
             return None
         cached = self.revoked.get(claims["sid"])
