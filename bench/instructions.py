@@ -35,6 +35,7 @@ import os
 import pstats
 import random
 import re
+import sqlite3
 import subprocess
 import sys
 from collections.abc import Awaitable, Callable
@@ -209,7 +210,9 @@ def _breakdown(app: Any, paths: list[str], token: str, grant: Any) -> list[Phase
 
     app.middleware_stack = app.middleware_stack or app.build_middleware_stack()
     scim_app.middleware_stack = scim_app.middleware_stack or scim_app.build_middleware_stack()
-    outside = [mount.app]  # the token check and the rate limit, around the SCIM app
+    # The token check and the rate limit, around the SCIM app: ASGI middleware, each keeping
+    # the app it wraps as ``.app`` (which the ASGIApp type does not know).
+    outside: list[Any] = [mount.app]
     while not isinstance(outside[-1].app, Starlette):
         outside.append(outside[-1].app)
     phases = [entered(layer, in_app, "app") for layer in _layers(app.middleware_stack, app.router)]
@@ -303,6 +306,7 @@ def _driver_alone(url: str, bound: list[Any], run: Callable[[Any, Any], Any]) ->
     if len(sent) != len(bound):
         return []  # not one statement per look-up: nothing to compare with
     driver = probe.read_engine.raw_connection().driver_connection
+    assert isinstance(driver, sqlite3.Connection)
 
     async def alone(number: int) -> None:
         statement, parameters = sent[number % len(sent)]
