@@ -3,7 +3,7 @@ PYTHON ?= python3
 VENV := .venv
 BIN := $(VENV)/bin
 STAMP := $(VENV)/.installed
-PACKAGES := app scim db
+PACKAGES := app scim db bench
 
 .PHONY: run test lint format bench install export-schema clean
 
