@@ -27,6 +27,8 @@ from db.activity_reads import (
     count_activity,
     count_resource_activity,
 )
+from db.directory_reads import UserRecord
+from db.user_activity import user_with_activity
 
 CURSOR_KIND = "activity"
 #: Where ActivityConnection is defined; that package imports User and Group (an event's
@@ -109,6 +111,30 @@ async def activity_page_of_resource(
         ),
     )
     return event_page(page, after, count)
+
+
+async def user_with_history(
+    context: Context, key: str, *, by_name: bool, size: int, before: int | None
+) -> UserRecord | None:
+    """The user (by id, or by userName when ``by_name``) fetched with the page of its history
+    its ``activity`` field will show (``size`` events below seq ``before``), in one statement:
+    the page is handed to that field through its loader, which then reads nothing."""
+    await context.sequenced_activity()
+    loaders = context.loaders
+    user, page = await loaders.read(
+        partial(
+            user_with_activity,
+            tenant_id=context.tenant_id,
+            key=key,
+            by_name=by_name,
+            first=size,
+            before=before,
+        )
+    )
+    if user is not None:
+        loaders.prime([user])
+        loaders.resource_activity.prime((user.id, ResourceType.USER.value, size, before), page)
+    return user
 
 
 class Resource(Protocol):

@@ -537,18 +537,102 @@ def test_the_user_history_operation(log: Log) -> None:
     )
 
 
-def test_the_user_history_operation_costs_three_statements(log: Log) -> None:
-    """The tenant's versions, which also tell that no event waits for its number, the user
-    by userName and the page of their history: nothing else, and nothing written."""
+def test_the_user_history_operation_costs_two_statements(log: Log) -> None:
+    """The tenant's versions, which also tell that no event waits for its number, and the user
+    by userName with the page of their history (db.user_activity): nothing else, and nothing
+    written."""
     statements = statements_of(log, operation("user_history"), {"userName": "person1@example.com"})
-    assert len(statements) == 3, statements
-    versions, user, history = statements
+    assert len(statements) == 2, statements
+    versions, user_with_history = statements
     assert "tenant_org_version" in versions
     assert "seq IS NULL" in versions
-    assert "user_name) = " in user
-    assert "activity_event" not in user
-    assert "FROM activity_event" in history
-    assert "seq IS NULL" not in history
+    assert "user_name) = " in user_with_history
+    assert "FROM activity_event" in user_with_history
+    assert "seq IS NULL" not in user_with_history
+
+
+#: A user's history with the selection UserHistory uses, read through a named fragment, which
+#: the ``user`` field's look-ahead does not follow: the page then comes from its own read.
+APART = """query($userName: String!, $first: Int, $after: String) {
+  user(userName: $userName) { ...History } }
+fragment History on User { id displayName activity(first: $first, after: $after) {
+  pageInfo { hasNextPage endCursor } edges { cursor node { id seq operation outcome
+  changes { attribute oldValue newValue } } } } }"""
+TOGETHER = """query($userName: String!, $first: Int, $after: String) {
+  user(userName: $userName) { id displayName activity(first: $first, after: $after) {
+  pageInfo { hasNextPage endCursor } edges { cursor node { id seq operation outcome
+  changes { attribute oldValue newValue } } } } } }"""
+
+
+@pytest.mark.parametrize("first", [None, 1, 2, 5])
+def test_a_users_history_read_with_the_user_answers_as_read_apart(log: Log, first: int) -> None:
+    """Page after page, the user fetched with its page of history (one statement) answers
+    exactly as the user and the page read apart; each page is one statement either way."""
+    for person in ("person0@example.com", "PERSON1@example.com", "nobody@example.com"):
+        after = None
+        while True:
+            variables = {"userName": person, "first": first, "after": after}
+            together = log.acme.data(TOGETHER, variables)
+            assert together == log.acme.data(APART, variables)
+            assert len(statements_of(log, TOGETHER, variables)) == 2
+            if together["user"] is None:
+                assert len(statements_of(log, APART, variables)) == 2  # no user, no page
+                break
+            assert len(statements_of(log, APART, variables)) == 3
+            page = together["user"]["activity"]
+            if not page["pageInfo"]["hasNextPage"]:
+                break
+            after = page["pageInfo"]["endCursor"]
+
+
+def test_the_history_read_with_the_user_by_id_and_with_literal_arguments(log: Log) -> None:
+    person = log.users[1]
+    by_id = f"""{{ user(id: "{person}") {{ displayName
+        activity(first: 2) {{ edges {{ node {{ seq }} }} }} }} }}"""
+    apart = f"""{{ user(id: "{person}") {{ ...F }} }}
+        fragment F on User {{ displayName activity(first: 2) {{ edges {{ node {{ seq }} }} }} }}"""
+    assert log.acme.data(by_id, {}) == log.acme.data(apart, {})
+    assert len(statements_of(log, by_id, {})) == 2
+
+
+@pytest.mark.parametrize(
+    ("arguments", "message"),
+    [
+        ({"first": 0}, "first must be between"),
+        ({"first": 10_000}, "first must be between"),
+        ({"after": "not-a-cursor"}, "cursor"),
+    ],
+)
+def test_bad_history_arguments_are_refused_by_the_field_as_before(
+    log: Log, arguments: dict[str, Any], message: str
+) -> None:
+    """Arguments the page would refuse are refused as without the look-ahead (a ``first`` out
+    of range by the cost rule before execution, a bad cursor by the field): the same data and
+    the same errors, but for where in each document they point."""
+
+    def outcome(query: str) -> tuple[Any, list[tuple[str, Any, str]]]:
+        answer = log.acme.post(query, {"userName": "person1@example.com", **arguments})
+        errors = [(e["message"], e.get("path"), e["extensions"]["code"]) for e in answer["errors"]]
+        return answer["data"], errors
+
+    together = outcome(TOGETHER)
+    assert together == outcome(APART)
+    data, errors = together
+    assert message in errors[0][0]
+    # refused by the field, whose connection is not nullable: the error nulls the user
+    assert data == ({"user": None} if "after" in arguments else None)
+
+
+def test_two_history_fields_under_one_user_are_each_read(log: Log) -> None:
+    query = """{ user(userName: "person1@example.com") {
+        newest: activity(first: 1) { edges { node { seq } } }
+        more: activity(first: 3) { edges { node { seq } } } } }"""
+    answer = log.acme.data(query, {})["user"]
+    newest = [edge["node"]["seq"] for edge in answer["newest"]["edges"]]
+    more = [edge["node"]["seq"] for edge in answer["more"]["edges"]]
+    assert len(newest) == 1
+    assert len(more) == 3
+    assert newest == more[:1]
 
 
 def test_the_user_history_operation_numbers_what_waits_first(log: Log) -> None:
@@ -573,7 +657,7 @@ def test_the_user_history_operation_numbers_what_waits_first(log: Log) -> None:
     assert numbered < len(sent) - 1
     # the versions' statement asked whether anything waits; no look-up of its own did
     assert sum("SEQ IS NULL" in s for s in sent) == 2  # the versions, the pass's own read
-    assert len(statements_of(log, query, variables)) == 3
+    assert len(statements_of(log, query, variables)) == 2
 
 
 def test_a_request_without_versions_asks_whether_events_wait(log: Log) -> None:

@@ -33,7 +33,7 @@ MOST = {
     "search": 3,
     "skip_level": 3,
     "reporting_path": 2,  # versions, both people by userName with both chains
-    "user_history": 3,  # versions (and whether events wait for their number), user, history
+    "user_history": 2,  # versions (and whether events wait for their number), user with history
     "provisioning_health": 3,  # versions, the summary, the failures page
 }
 

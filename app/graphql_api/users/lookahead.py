@@ -1,26 +1,43 @@
-"""What a user's own selection asks of the managers above it, read before the user is fetched.
+"""What a user's own selection asks of the store, read before the user is fetched.
 
 ``user(id)`` fetches the user with as much of its upward path as its fields will show
 (``db.org_chains``): with its manager for ``manager``, with the whole chain for
 ``managementChain``. The person and what is above them then come back in one statement instead
-of one per level of the answer. Directives are not evaluated: a field skipped by ``@skip`` or
-``@include`` only makes the fetch a little wider.
+of one per level of the answer. A user whose selection shows no manager but its ``activity``
+comes with that page of its history instead (``db.user_activity``). Directives are not
+evaluated: a field skipped by ``@skip`` or ``@include`` only makes the fetch a little wider.
 
 The answer depends only on the operation's document and on where the field is in it, not on
 the variables, so it is worked out once per operation and field (``info.selected_fields``
 converts the whole selection below the field, every argument included) and kept with the
-parsed operation, which the parser cache hands out again for the same document.
+parsed operation, which the parser cache hands out again for the same document. The history's
+page does depend on the variables (``first``, ``after``): what is kept is where its arguments
+are in the document, and each request reads their values (``history_wanted``).
 """
 
-from collections.abc import Iterable
+from collections.abc import Iterable, Iterator
+from dataclasses import dataclass
 
 from graphql.pyutils import Path as ResponsePath
 from strawberry.types.nodes import SelectedField, Selection
 
+from app.graphql_api.activity_pages import decode_activity_position
 from app.graphql_api.context import Info
+from app.graphql_api.errors import ApiError
 from app.graphql_api.identity_cache import DOCUMENTS_KEPT, IdentityCache
-from app.graphql_api.limits import MAX_CHAIN_DEPTH
-from graphql import OperationDefinitionNode
+from app.graphql_api.limits import MAX_CHAIN_DEPTH, checked_first
+from graphql import (
+    FieldNode,
+    GraphQLInt,
+    GraphQLScalarType,
+    GraphQLString,
+    InlineFragmentNode,
+    OperationDefinitionNode,
+    SelectionSetNode,
+    ValueNode,
+    VariableNode,
+    value_from_ast,
+)
 
 
 def managers_wanted(info: Info) -> int:
@@ -65,3 +82,97 @@ def _depth_of(selections: Iterable[Selection]) -> int:
 _ANSWERS: IdentityCache[OperationDefinitionNode, dict[tuple[str | int, ...], int]] = IdentityCache(
     DOCUMENTS_KEPT
 )
+
+
+@dataclass(frozen=True, slots=True)
+class HistoryPage:
+    """The page of a user's ``activity`` its selection asks for: the checked page size and
+    the seq below which it starts (``activity_page_of_resource``'s key for it)."""
+
+    size: int
+    before: int | None
+
+
+@dataclass(frozen=True, slots=True)
+class _HistoryArguments:
+    """Where the ``activity`` field under a ``user`` field takes its arguments from."""
+
+    first: ValueNode | None
+    after: ValueNode | None
+
+
+def history_wanted(info: Info) -> HistoryPage | None:
+    """The page of the user's history its fields will show, when the selection holds exactly
+    one ``activity`` field that this can find (no named fragment in the way) and its arguments
+    are valid; else None, and the field reads (or refuses) its page itself."""
+    operation = info.operation
+    found = _HISTORY.get(operation)
+    if found is None:
+        found = {}
+        _HISTORY.keep(operation, found)
+    where = _field_path(info)
+    if where not in found:
+        found[where] = _history_arguments(operation, where)
+    arguments = found[where]
+    if arguments is None:
+        return None
+    first = _value(arguments.first, GraphQLInt, info)
+    after = _value(arguments.after, GraphQLString, info)
+    if not (first is None or isinstance(first, int)) or not (
+        after is None or isinstance(after, str)
+    ):
+        return None  # not a value of the argument's type: execution reports it
+    try:
+        return HistoryPage(checked_first(first), decode_activity_position(after))
+    except ApiError:
+        return None
+
+
+def _value(node: ValueNode | None, kind: GraphQLScalarType, info: Info) -> object:
+    variables = info.variable_values
+    if node is None or (isinstance(node, VariableNode) and node.name.value not in variables):
+        return None  # not given: the argument's default, which is none for both
+    return value_from_ast(node, kind, variables)
+
+
+def _history_arguments(
+    operation: OperationDefinitionNode, where: tuple[str | int, ...]
+) -> _HistoryArguments | None:
+    """The arguments of the one ``activity`` field under the root field at ``where``."""
+    if len(where) != 1:
+        return None  # ``user`` is a root field; anywhere else, let the field read its page
+    (key,) = where
+    roots = list(_fields(operation.selection_set))
+    if None in roots:
+        return None  # a named fragment: its fields are not in the operation
+    fields = [
+        field
+        for root in roots
+        if root is not None and (root.alias or root.name).value == key
+        for field in _fields(root.selection_set)
+    ]
+    if None in fields:
+        return None
+    activity = [f for f in fields if f is not None and f.name.value == "activity"]
+    if len(activity) != 1:
+        return None
+    (field,) = activity
+    by_name = {argument.name.value: argument.value for argument in field.arguments or ()}
+    return _HistoryArguments(by_name.get("first"), by_name.get("after"))
+
+
+def _fields(selection_set: SelectionSetNode | None) -> Iterator[FieldNode | None]:
+    """The fields of a selection set, inline fragments' included; None for a named fragment."""
+    for selection in selection_set.selections if selection_set is not None else ():
+        if isinstance(selection, FieldNode):
+            yield selection
+        elif isinstance(selection, InlineFragmentNode):
+            yield from _fields(selection.selection_set)
+        else:
+            yield None
+
+
+#: By operation: the ``activity`` arguments of each ``user`` field, by the field's path.
+_HISTORY: IdentityCache[
+    OperationDefinitionNode, dict[tuple[str | int, ...], _HistoryArguments | None]
+] = IdentityCache(DOCUMENTS_KEPT)

@@ -4,14 +4,14 @@ from enum import Enum
 
 import strawberry
 
-from app.graphql_api.activity_pages import seq_of_node_id
+from app.graphql_api.activity_pages import seq_of_node_id, user_with_history
 from app.graphql_api.context import Info
 from app.graphql_api.errors import ApiError
 from app.graphql_api.limits import checked_search
 from app.graphql_api.node import After, First, Node
 from app.graphql_api.pages import Page
 from app.graphql_api.user_pages import user_set_page
-from app.graphql_api.users.lookahead import managers_wanted
+from app.graphql_api.users.lookahead import history_wanted, managers_wanted
 from app.graphql_api.users.types import User, UserConnection
 from db.activity_reads import EventRecord
 from db.directory_groups import GroupRecord
@@ -86,8 +86,15 @@ class UserQueries:
         if (id is None) == (user_name is None):
             raise ApiError("give exactly one of id and userName")
         loaders = info.context.loaders
-        # Fetched with the managers its fields will show, in the same statement.
+        # Fetched with the managers its fields will show, in the same statement; or else
+        # with the page of its history they show.
         managers = managers_wanted(info)
+        history = None if managers else history_wanted(info)
+        if history is not None:
+            key, by_name = (str(id), False) if id is not None else (str(user_name), True)
+            return await user_with_history(
+                info.context, key, by_name=by_name, size=history.size, before=history.before
+            )
         if id is not None:
             if managers:
                 return _first(await loaders.path.load((str(id), managers)))
