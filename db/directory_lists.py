@@ -457,9 +457,12 @@ _USER_WIDTH = len(USER_COLUMNS)
 FEW_MANAGERS = 4
 
 
-def _reports_conditions(
+def reports_conditions(
     manager: ColumnElement[bool], include_inactive: bool, after: bool
 ) -> list[ColumnElement[bool]]:
+    """Reports of ``manager`` (a condition on ``manager_id``) in the bound ``tenant_id``,
+    active ones unless ``include_inactive``, after the bound cursor (``after_key``,
+    ``after_id``) when ``after``."""
     key = UserSort().key_expression()
     conditions: list[ColumnElement[bool]] = [
         users.c.tenant_id == bindparam("tenant_id", type_=Integer),
@@ -488,7 +491,7 @@ def _few_reports_statement(
     parts = [
         select(*USER_COLUMNS)
         .where(
-            *_reports_conditions(
+            *reports_conditions(
                 users.c.manager_id == bindparam(f"manager_id_{n}", type_=String),
                 include_inactive,
                 after,
@@ -512,7 +515,7 @@ def _many_reports_statement(include_inactive: bool, after: bool) -> Select[Any]:
     statement of one shape for any number of managers, reading only their reports."""
     key = UserSort().key_expression()
     manager = users.c.manager_id.in_(bindparam("manager_ids", expanding=True, type_=String))
-    conditions = _reports_conditions(manager, include_inactive, after)
+    conditions = reports_conditions(manager, include_inactive, after)
     limit = bindparam("limit", type_=Integer)
     position = func.row_number().over(partition_by=users.c.manager_id, order_by=(key, users.c.id))
     numbered = select(*USER_COLUMNS, position.label("position")).where(*conditions).subquery()

@@ -12,6 +12,7 @@ from app.graphql_api.pages import Edge, Page, edges_page, page_info
 from db.directory_lists import UserPage, UserSet, UserSort
 from db.directory_reads import UserRecord
 from db.org_reports import ReportRow, count_reports, report_key
+from db.user_team import user_with_direct_reports
 
 REPORTS_CURSOR = "reports"
 
@@ -159,6 +160,29 @@ async def direct_reports_page(
     return user_page(
         sort, page, after, partial(context.direct_report_count, manager_id, include_inactive)
     )
+
+
+async def user_with_team(
+    context: Context, user_id: str, *, include_inactive: bool, size: int, after: Any
+) -> UserRecord | None:
+    """The user fetched with the page of its direct reports its ``directReports`` field will
+    show, in one statement (``db.user_team``): the page is handed to that field through its
+    loader (keyed as ``direct_reports_page`` keys it), which then reads nothing."""
+    loaders = context.loaders
+    user, page = await loaders.read(
+        partial(
+            user_with_direct_reports,
+            tenant_id=context.tenant_id,
+            user_id=user_id,
+            include_inactive=include_inactive,
+            first=size,
+            after=after,
+        )
+    )
+    if user is not None:
+        loaders.prime([user, *page.users])
+        loaders.direct_reports.prime((user.id, include_inactive, size, after), page)
+    return user
 
 
 async def peers_page(

@@ -27,12 +27,13 @@ from db.directory_lists import (
     direct_reports_pages,
     roots,
 )
-from db.directory_reads import direct_report_counts
+from db.directory_reads import direct_report_counts, users_by_ids
 from db.tables import users
 from db.tenants import create_tenant
 from db.types import utcnow
+from db.user_team import user_with_direct_reports
 from tests.db.test_directory_order_index import captured_statement, explain
-from tests.directory_rows import user_row
+from tests.directory_rows import count_statements, user_row
 
 INDEX = "ix_user_tenant_manager_display_name"
 ROWS = 3000
@@ -320,3 +321,57 @@ def test_the_index_sorts_byte_wise_and_replaces_the_manager_prefix(database: Dat
         assert 'COLLATE "C"' in definition
     assert INDEX in names
     assert "ix_user_tenant_manager" not in names  # a prefix of the new index
+
+
+@pytest.mark.parametrize("include_inactive", [True, False])
+@pytest.mark.parametrize("after", [None, ("M", ""), ("Zoë 3", "u-00000")])
+@pytest.mark.parametrize("first", [1, 5, 8, 9])
+def test_a_user_with_its_team_as_read_apart(
+    database: Database,
+    org: int,
+    include_inactive: bool,
+    after: tuple[str, str] | None,
+    first: int,
+) -> None:
+    """db.user_team: the user and its page of direct reports in one statement, the same as
+    the user by id and direct_reports_pages' page for it; nothing for a user of no tenant's."""
+    for person in (user_id(0), user_id(3), user_id(ROWS - 1), user_id(ROWS), "nobody"):
+
+        def together(connection: Connection, person: str = person) -> object:
+            return user_with_direct_reports(
+                connection, org, person, include_inactive=include_inactive, first=first, after=after
+            )
+
+        def apart(connection: Connection, person: str = person) -> object:
+            found = users_by_ids(connection, org, [person])
+            pages = direct_reports_pages(
+                connection,
+                org,
+                [person],
+                include_inactive=include_inactive,
+                first=first,
+                after=after,
+            )
+            if person not in found:
+                return None, UserPage([], [], False)
+            return found[person], pages[person]
+
+        with count_statements(*database.engines) as statements:
+            user, page = database.read_sync(together)
+        assert statements.count == 1
+        assert (user, page) == database.read_sync(apart)
+        if person == user_id(0):
+            assert user is not None
+            assert page.users  # a manager with a team, of which a page
+
+
+def test_a_user_with_its_team_reads_the_teams_range_in_order(database: Database, org: int) -> None:
+    def together(connection: Connection) -> object:
+        return user_with_direct_reports(
+            connection, org, user_id(0), include_inactive=False, first=5, after=("M", "")
+        )
+
+    plan = plan_of(database, "SELECT", together)
+    assert_ranges_over_the_index(database, plan)
+    assert "TEMP B-TREE" not in plan.upper()  # SQLite: the range is read in order
+    assert "Sort" not in plan  # PostgreSQL: likewise

@@ -29,7 +29,7 @@ SIZES = (40, 200)
 MOST = {
     "profile_card": 3,  # versions, the user with the manager, the groups page with its count
     "org_chart": 3,  # versions, the user with the chain, the teams of the manager and the user
-    "team_list": 3,
+    "team_list": 2,  # versions, the manager with the page of the team
     "search": 3,
     "skip_level": 3,
     "reporting_path": 2,  # versions, both people by userName with both chains

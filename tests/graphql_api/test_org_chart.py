@@ -207,6 +207,36 @@ def test_direct_reports_and_peers_across_pages(seeded: SeededOrg) -> None:
         assert [e["node"]["id"] for e in edges] == org.peers(user_id)
 
 
+#: TEAM through a named fragment, which the ``user`` field's look-ahead does not follow: the
+#: user and its team are then read apart (two statements instead of one).
+TEAM_APART = """
+query Team($id: ID!, $first: Int, $after: String, $all: Boolean!) { user(id: $id) { ...T } }
+fragment T on User {
+  directReports(first: $first, after: $after, includeInactive: $all) {
+    totalCount pageInfo { hasNextPage hasPreviousPage endCursor } edges { cursor node { id } }
+  }
+}
+"""
+
+
+def test_a_team_read_with_its_manager_answers_as_read_apart(seeded: SeededOrg) -> None:
+    """The user with its page of direct reports (db.user_team) answers page for page as the
+    user and the page read apart, inactive users and the manager loop included."""
+    for user_id in [*sample(seeded.org, 5, seed=2), "no-such-user"]:
+        for include_inactive in (False, True):
+            after = None
+            while True:
+                variables = {"id": user_id, "first": 2, "after": after, "all": include_inactive}
+                together = seeded.acme.data(TEAM, variables)
+                assert together == seeded.acme.data(TEAM_APART, variables)
+                if together["user"] is None:
+                    break
+                page = together["user"]["directReports"]
+                if not page["pageInfo"]["hasNextPage"]:
+                    break
+                after = page["pageInfo"]["endCursor"]
+
+
 PAIR = """
 query Pair($a: ID!, $b: ID!, $all: Boolean!) {
   commonManager(a: $a, b: $b, includeInactive: $all) { id }

@@ -4,19 +4,21 @@
 (``db.org_chains``): with its manager for ``manager``, with the whole chain for
 ``managementChain``. The person and what is above them then come back in one statement instead
 of one per level of the answer. A user whose selection shows no manager but its ``activity``
-comes with that page of its history instead (``db.user_activity``). Directives are not
+comes with that page of its history instead (``db.user_activity``), or else with the page of
+its ``directReports`` (``db.user_team``). Directives are not
 evaluated: a field skipped by ``@skip`` or ``@include`` only makes the fetch a little wider.
 
 The answer depends only on the operation's document and on where the field is in it, not on
 the variables, so it is worked out once per operation and field (``info.selected_fields``
 converts the whole selection below the field, every argument included) and kept with the
 parsed operation, which the parser cache hands out again for the same document. The history's
-page does depend on the variables (``first``, ``after``): what is kept is where its arguments
-are in the document, and each request reads their values (``history_wanted``).
+and team pages do depend on the variables (``first``, ``after``): what is kept is where their
+arguments are in the document, and each request reads their values.
 """
 
-from collections.abc import Iterable, Iterator
+from collections.abc import Iterable, Iterator, Mapping
 from dataclasses import dataclass
+from typing import Any
 
 from graphql.pyutils import Path as ResponsePath
 from strawberry.types.nodes import SelectedField, Selection
@@ -26,8 +28,11 @@ from app.graphql_api.context import Info
 from app.graphql_api.errors import ApiError
 from app.graphql_api.identity_cache import DOCUMENTS_KEPT, IdentityCache
 from app.graphql_api.limits import MAX_CHAIN_DEPTH, checked_first
+from app.graphql_api.user_pages import decode_user_position
+from db.directory_lists import UserSort
 from graphql import (
     FieldNode,
+    GraphQLBoolean,
     GraphQLInt,
     GraphQLScalarType,
     GraphQLString,
@@ -94,51 +99,85 @@ class HistoryPage:
 
 
 @dataclass(frozen=True, slots=True)
-class _HistoryArguments:
-    """Where the ``activity`` field under a ``user`` field takes its arguments from."""
+class TeamPage:
+    """The page of a user's ``directReports`` its selection asks for, as
+    ``direct_reports_page`` keys it: inactive ones or not, the checked page size, the
+    position after which it starts."""
 
-    first: ValueNode | None
-    after: ValueNode | None
+    include_inactive: bool
+    size: int
+    after: tuple[Any, str] | None
 
 
 def history_wanted(info: Info) -> HistoryPage | None:
     """The page of the user's history its fields will show, when the selection holds exactly
     one ``activity`` field that this can find (no named fragment in the way) and its arguments
     are valid; else None, and the field reads (or refuses) its page itself."""
-    operation = info.operation
-    found = _HISTORY.get(operation)
-    if found is None:
-        found = {}
-        _HISTORY.keep(operation, found)
-    where = _field_path(info)
-    if where not in found:
-        found[where] = _history_arguments(operation, where)
-    arguments = found[where]
+    arguments = _arguments_of(info, "activity")
     if arguments is None:
         return None
-    first = _value(arguments.first, GraphQLInt, info)
-    after = _value(arguments.after, GraphQLString, info)
-    if not (first is None or isinstance(first, int)) or not (
-        after is None or isinstance(after, str)
-    ):
-        return None  # not a value of the argument's type: execution reports it
+    first = _value(arguments, "first", GraphQLInt, info)
+    after = _value(arguments, "after", GraphQLString, info)
+    # Not a value of the argument's type: execution reports it.
+    if first is not None and not isinstance(first, int):
+        return None
+    if after is not None and not isinstance(after, str):
+        return None
     try:
         return HistoryPage(checked_first(first), decode_activity_position(after))
     except ApiError:
         return None
 
 
-def _value(node: ValueNode | None, kind: GraphQLScalarType, info: Info) -> object:
+def team_wanted(info: Info) -> TeamPage | None:
+    """The page of the user's direct reports its fields will show, like ``history_wanted``."""
+    arguments = _arguments_of(info, "directReports")
+    if arguments is None:
+        return None
+    first = _value(arguments, "first", GraphQLInt, info)
+    after = _value(arguments, "after", GraphQLString, info)
+    include_inactive = _value(arguments, "includeInactive", GraphQLBoolean, info)
+    if first is not None and not isinstance(first, int):
+        return None
+    if after is not None and not isinstance(after, str):
+        return None
+    if include_inactive is not None and not isinstance(include_inactive, bool):
+        return None
+    try:
+        size, position = checked_first(first), decode_user_position(UserSort(), after)
+    except ApiError:
+        return None
+    return TeamPage(include_inactive is True, size, position)
+
+
+def _value(
+    arguments: Mapping[str, ValueNode], name: str, kind: GraphQLScalarType, info: Info
+) -> object:
+    node = arguments.get(name)
     variables = info.variable_values
     if node is None or (isinstance(node, VariableNode) and node.name.value not in variables):
-        return None  # not given: the argument's default, which is none for both
+        return None  # not given: the argument's default (None, or False for includeInactive)
     return value_from_ast(node, kind, variables)
 
 
-def _history_arguments(
-    operation: OperationDefinitionNode, where: tuple[str | int, ...]
-) -> _HistoryArguments | None:
-    """The arguments of the one ``activity`` field under the root field at ``where``."""
+def _arguments_of(info: Info, name: str) -> Mapping[str, ValueNode] | None:
+    """The argument nodes of the one field ``name`` under this ``user`` field, by argument
+    name, worked out once per operation; None when there is not exactly one to be found."""
+    operation = info.operation
+    found = _CHILDREN.get(operation)
+    if found is None:
+        found = {}
+        _CHILDREN.keep(operation, found)
+    where = (_field_path(info), name)
+    if where not in found:
+        found[where] = _child_arguments(operation, *where)
+    return found[where]
+
+
+def _child_arguments(
+    operation: OperationDefinitionNode, where: tuple[str | int, ...], name: str
+) -> Mapping[str, ValueNode] | None:
+    """The arguments of the one field ``name`` under the root field at ``where``."""
     if len(where) != 1:
         return None  # ``user`` is a root field; anywhere else, let the field read its page
     (key,) = where
@@ -153,12 +192,10 @@ def _history_arguments(
     ]
     if None in fields:
         return None
-    activity = [f for f in fields if f is not None and f.name.value == "activity"]
-    if len(activity) != 1:
+    named = [field for field in fields if field is not None and field.name.value == name]
+    if len(named) != 1:
         return None
-    (field,) = activity
-    by_name = {argument.name.value: argument.value for argument in field.arguments or ()}
-    return _HistoryArguments(by_name.get("first"), by_name.get("after"))
+    return {argument.name.value: argument.value for argument in named[0].arguments or ()}
 
 
 def _fields(selection_set: SelectionSetNode | None) -> Iterator[FieldNode | None]:
@@ -172,7 +209,9 @@ def _fields(selection_set: SelectionSetNode | None) -> Iterator[FieldNode | None
             yield None
 
 
-#: By operation: the ``activity`` arguments of each ``user`` field, by the field's path.
-_HISTORY: IdentityCache[
-    OperationDefinitionNode, dict[tuple[str | int, ...], _HistoryArguments | None]
+#: By operation: the arguments of a field under each ``user`` field, by the ``user`` field's
+#: path and the field's name.
+_CHILDREN: IdentityCache[
+    OperationDefinitionNode,
+    dict[tuple[tuple[str | int, ...], str], Mapping[str, ValueNode] | None],
 ] = IdentityCache(DOCUMENTS_KEPT)

@@ -10,8 +10,8 @@ from app.graphql_api.errors import ApiError
 from app.graphql_api.limits import checked_search
 from app.graphql_api.node import After, First, Node
 from app.graphql_api.pages import Page
-from app.graphql_api.user_pages import user_set_page
-from app.graphql_api.users.lookahead import history_wanted, managers_wanted
+from app.graphql_api.user_pages import user_set_page, user_with_team
+from app.graphql_api.users.lookahead import history_wanted, managers_wanted, team_wanted
 from app.graphql_api.users.types import User, UserConnection
 from db.activity_reads import EventRecord
 from db.directory_groups import GroupRecord
@@ -87,13 +87,22 @@ class UserQueries:
             raise ApiError("give exactly one of id and userName")
         loaders = info.context.loaders
         # Fetched with the managers its fields will show, in the same statement; or else
-        # with the page of its history they show.
+        # with the page of its history, or of its team, they show.
         managers = managers_wanted(info)
         history = None if managers else history_wanted(info)
         if history is not None:
             key, by_name = (str(id), False) if id is not None else (str(user_name), True)
             return await user_with_history(
                 info.context, key, by_name=by_name, size=history.size, before=history.before
+            )
+        team = None if managers or id is None else team_wanted(info)
+        if team is not None:
+            return await user_with_team(
+                info.context,
+                str(id),
+                include_inactive=team.include_inactive,
+                size=team.size,
+                after=team.after,
             )
         if id is not None:
             if managers:
