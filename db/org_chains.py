@@ -10,7 +10,7 @@ above": the org chart's person with their chain, a profile with its manager, bot
 reporting path. A walk may start from ids or from lowered userNames.
 """
 
-from collections.abc import Collection
+from collections.abc import Collection, Iterable, Sequence
 from typing import Any, NamedTuple
 
 from sqlalchemy import (
@@ -55,21 +55,27 @@ def _paths(
     keys: Collection[str],
     max_depth: int,
 ) -> dict[str, Path]:
-    paths: dict[str, Path] = {key: [] for key in keys}
     if not keys:
-        return paths
+        return {}
     values: dict[str, Any] = {"tenant_id": tenant_id, "max_depth": max(max_depth, 0)}
-    if len(paths) == 1:
+    if len(keys) == 1:
         # One person (a profile, the org chart): ``=``, without expanding an IN's parameters
         # into the SQL text on every execution.
-        (values["key"],) = paths
+        (values["key"],) = keys
         statement = statements.one
     else:
-        values["keys"] = sorted(paths)
+        values["keys"] = sorted(keys)
         statement = statements.many
+    return collect_paths(connection.execute(statement, values).all(), keys)
+
+
+def collect_paths(rows: Iterable[Sequence[Any]], keys: Collection[str]) -> dict[str, Path]:
+    """The paths of the walk's rows (each the start's key, the depth, then ``USER_COLUMNS``,
+    in the order of key and depth), an empty one for each key without rows."""
+    paths: dict[str, Path] = {key: [] for key in keys}
     seen: dict[str, set[str]] = {key: set() for key in keys}
     broken: set[str] = set()
-    for row in connection.execute(statement, values).all():
+    for row in rows:
         key: str = row[0]
         path = paths[key]
         # A gap (a manager of another tenant, or a loop already cut) ends the path there.
@@ -138,4 +144,7 @@ def _statements(key: ColumnElement[str], *, by_index: bool) -> _Statements:
 
 
 _BY_IDS = _statements(users.c.id, by_index=False)
+#: The walk from one user by id (bound: ``key``, ``tenant_id``, ``max_depth``), for
+#: statements that read more around the same person (``db.org_neighbourhood``).
+ONE_BY_ID: Select[Any] = _BY_IDS.one
 _BY_NAMES = _statements(func.lower(users.c.user_name), by_index=True)

@@ -116,6 +116,10 @@ class Loaders:
             return path[: max_depth + 1]
         return None
 
+    def keep_path(self, path: Path, fetched_to: int) -> None:
+        """A path fetched with up to ``fetched_to`` managers, for ``known_path``."""
+        self._keep_paths([path], fetched_to)
+
     def _keep_paths(self, paths: Iterable[Path], fetched_to: int) -> None:
         for path in paths:
             if path:

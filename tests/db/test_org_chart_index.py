@@ -28,6 +28,8 @@ from db.directory_lists import (
     roots,
 )
 from db.directory_reads import direct_report_counts, users_by_ids
+from db.org_chains import upward_paths
+from db.org_neighbourhood import Neighbourhood, TeamPage, org_neighbourhood
 from db.tables import users
 from db.tenants import create_tenant
 from db.types import utcnow
@@ -375,3 +377,77 @@ def test_a_user_with_its_team_reads_the_teams_range_in_order(database: Database,
     assert_ranges_over_the_index(database, plan)
     assert "TEMP B-TREE" not in plan.upper()  # SQLite: the range is read in order
     assert "Sort" not in plan  # PostgreSQL: likewise
+
+
+@pytest.mark.parametrize(
+    ("team", "managers_team"),
+    [
+        (TeamPage(False, 5), TeamPage(False, 6)),
+        (TeamPage(True, 8), None),
+        (None, TeamPage(True, 1)),
+        (TeamPage(False, 1), TeamPage(True, 9)),
+    ],
+)
+def test_the_org_around_a_person_as_read_apart(
+    database: Database, org: int, team: TeamPage | None, managers_team: TeamPage | None
+) -> None:
+    """db.org_neighbourhood: the person's path and the first pages of their team and their
+    manager's, in one statement, the same as upward_paths and direct_reports_pages give."""
+    people = [user_id(0), user_id(3), user_id(100), user_id(ROWS - 1), user_id(ROWS), "nobody"]
+    for person in people:
+
+        def together(connection: Connection, person: str = person) -> Neighbourhood:
+            return org_neighbourhood(
+                connection, org, person, max_depth=50, team=team, managers_team=managers_team
+            )
+
+        def apart(connection: Connection, person: str = person) -> Neighbourhood:
+            path = upward_paths(connection, org, [person], 50)[person]
+            if not path:
+                return Neighbourhood([], None, None)
+
+            def page(manager: str | None, asked: TeamPage | None) -> UserPage | None:
+                if asked is None or manager is None:
+                    return None
+                return direct_reports_pages(
+                    connection,
+                    org,
+                    [manager],
+                    include_inactive=asked.include_inactive,
+                    first=asked.first,
+                    after=None,
+                )[manager]
+
+            return Neighbourhood(
+                path, page(path[0].id, team), page(path[0].manager_id, managers_team)
+            )
+
+        with count_statements(*database.engines) as statements:
+            found = database.read_sync(together)
+        assert statements.count == 1
+        assert found == database.read_sync(apart)
+        if person == user_id(100):
+            assert len(found.path) > 2
+            assert found.managers_team is None or found.managers_team.users
+
+
+def test_the_org_around_a_person_reads_each_team_as_a_range(database: Database, org: int) -> None:
+    def together(connection: Connection) -> object:
+        return org_neighbourhood(
+            connection,
+            org,
+            user_id(3),
+            max_depth=50,
+            team=TeamPage(False, 20),
+            managers_team=TeamPage(False, 21),
+        )
+
+    plan = plan_of(database, "RECURSIVE", together)
+    if database.is_sqlite:
+        ranges = re.findall(rf"INDEX {INDEX} \(tenant_id=\? AND manager_id=\?", plan)
+        assert len(ranges) == 2, plan
+    else:
+        assert len(re.findall(rf"Index Scan using {INDEX}", plan)) == 2, plan
+        assert len(re.findall(r"Limit", plan)) == 2, plan
+    assert "ix_user_tenant_display_name" not in plan, plan
+    assert "Seq Scan" not in plan, plan

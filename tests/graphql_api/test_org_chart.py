@@ -237,6 +237,57 @@ def test_a_team_read_with_its_manager_answers_as_read_apart(seeded: SeededOrg) -
                 after = page["pageInfo"]["endCursor"]
 
 
+ORG_CHART = """
+query OrgChart($id: ID!, $teamSize: Int, $all: Boolean!) {
+  user(id: $id) {
+    id displayName
+    managementChain(includeInactive: $all) { id }
+    peers(first: 3, includeInactive: $all) {
+      totalCount pageInfo { hasNextPage } edges { node { id } }
+    }
+    directReports(first: $teamSize, includeInactive: $all) {
+      totalCount pageInfo { hasNextPage } edges { node { id directReportCount } }
+    }
+  }
+}
+"""
+#: ORG_CHART with the user's fields in a named fragment, which the look-ahead does not follow:
+#: the chain and each team are then read apart.
+ORG_CHART_APART = """
+query OrgChart($id: ID!, $teamSize: Int, $all: Boolean!) { user(id: $id) { ...F } }
+fragment F on User {
+    id displayName
+    managementChain(includeInactive: $all) { id }
+    peers(first: 3, includeInactive: $all) {
+      totalCount pageInfo { hasNextPage } edges { node { id } }
+    }
+    directReports(first: $teamSize, includeInactive: $all) {
+      totalCount pageInfo { hasNextPage } edges { node { id directReportCount } }
+    }
+}
+"""
+
+
+def test_the_org_around_a_person_read_at_once_answers_as_read_apart(seeded: SeededOrg) -> None:
+    """The person with the chain and the first pages of both teams (db.org_neighbourhood)
+    answers as the three read apart, the model agreeing, loop members and roots included."""
+    org = seeded.org
+    for user_id in [*sample(org, 5, seed=3), "no-such-user"]:
+        for include_inactive in (False, True):
+            for size in (1, 50):
+                variables = {"id": user_id, "teamSize": size, "all": include_inactive}
+                together = seeded.acme.data(ORG_CHART, variables)
+                assert together == seeded.acme.data(ORG_CHART_APART, variables)
+                if together["user"] is None:
+                    continue
+                team = together["user"]["directReports"]
+                assert [e["node"]["id"] for e in team["edges"]] == org.direct_reports(
+                    user_id, include_inactive
+                )[:size]
+                peers = together["user"]["peers"]["edges"]
+                assert [e["node"]["id"] for e in peers] == org.peers(user_id, include_inactive)[:3]
+
+
 PAIR = """
 query Pair($a: ID!, $b: ID!, $all: Boolean!) {
   commonManager(a: $a, b: $b, includeInactive: $all) { id }

@@ -5,7 +5,8 @@
 ``managementChain``. The person and what is above them then come back in one statement instead
 of one per level of the answer. A user whose selection shows no manager but its ``activity``
 comes with that page of its history instead (``db.user_activity``), or else with the page of
-its ``directReports`` (``db.user_team``). Directives are not
+its ``directReports`` (``db.user_team``); one with its chain, with the first pages of its
+team and of its peers (``db.org_neighbourhood``). Directives are not
 evaluated: a field skipped by ``@skip`` or ``@include`` only makes the fetch a little wider.
 
 The answer depends only on the operation's document and on where the field is in it, not on
@@ -129,9 +130,10 @@ def history_wanted(info: Info) -> HistoryPage | None:
         return None
 
 
-def team_wanted(info: Info) -> TeamPage | None:
-    """The page of the user's direct reports its fields will show, like ``history_wanted``."""
-    arguments = _arguments_of(info, "directReports")
+def team_wanted(info: Info, field: str = "directReports") -> TeamPage | None:
+    """The page of the user's direct reports its fields will show, like ``history_wanted``;
+    with ``field="peers"``, the page of its peers (whose arguments are the same)."""
+    arguments = _arguments_of(info, field)
     if arguments is None:
         return None
     first = _value(arguments, "first", GraphQLInt, info)

@@ -10,8 +10,13 @@ from app.graphql_api.errors import ApiError
 from app.graphql_api.limits import checked_search
 from app.graphql_api.node import After, First, Node
 from app.graphql_api.pages import Page
-from app.graphql_api.user_pages import user_set_page, user_with_team
-from app.graphql_api.users.lookahead import history_wanted, managers_wanted, team_wanted
+from app.graphql_api.user_pages import user_set_page, user_with_neighbourhood, user_with_team
+from app.graphql_api.users.lookahead import (
+    TeamPage,
+    history_wanted,
+    managers_wanted,
+    team_wanted,
+)
 from app.graphql_api.users.types import User, UserConnection
 from db.activity_reads import EventRecord
 from db.directory_groups import GroupRecord
@@ -22,6 +27,10 @@ from db.directory_reads import UserRecord
 def _first(path: list[UserRecord]) -> UserRecord | None:
     """The user of an upward path; None for the empty path of no such user."""
     return path[0] if path else None
+
+
+def _shape(page: TeamPage | None) -> tuple[bool, int] | None:
+    return None if page is None else (page.include_inactive, page.size)
 
 
 @strawberry.input(description="Narrows the users listed; all given conditions must hold.")
@@ -104,6 +113,18 @@ class UserQueries:
                 size=team.size,
                 after=team.after,
             )
+        if id is not None and managers:
+            # With its chain, the first pages of its team and its peers, when shown.
+            team, peers = team_wanted(info), team_wanted(info, "peers")
+            first_pages = [p if p is not None and p.after is None else None for p in (team, peers)]
+            if any(first_pages):
+                return await user_with_neighbourhood(
+                    info.context,
+                    str(id),
+                    managers=managers,
+                    team=_shape(first_pages[0]),
+                    peers=_shape(first_pages[1]),
+                )
         if id is not None:
             if managers:
                 return _first(await loaders.path.load((str(id), managers)))
