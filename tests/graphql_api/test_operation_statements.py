@@ -28,7 +28,7 @@ SIZES = (40, 200)
 #: 17 asks for at most 4, independent of the org's size.
 MOST = {
     "profile_card": 3,  # versions, the user with the manager, the groups page with its count
-    "org_chart": 3,  # versions, the user with the chain, the teams of the manager and the user
+    "org_chart": 2,  # versions, the user with the chain and the teams of the manager and the user
     "team_list": 2,  # versions, the manager with the page of the team
     "search": 3,
     "skip_level": 3,
