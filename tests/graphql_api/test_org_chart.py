@@ -237,9 +237,8 @@ def test_a_team_read_with_its_manager_answers_as_read_apart(seeded: SeededOrg) -
                 after = page["pageInfo"]["endCursor"]
 
 
-ORG_CHART = """
-query OrgChart($id: ID!, $teamSize: Int, $all: Boolean!) {
-  user(id: $id) {
+#: What the org chart shows of a person.
+ORG_CHART_FIELDS = """
     id displayName
     managementChain(includeInactive: $all) { id }
     peers(first: 3, includeInactive: $all) {
@@ -248,24 +247,15 @@ query OrgChart($id: ID!, $teamSize: Int, $all: Boolean!) {
     directReports(first: $teamSize, includeInactive: $all) {
       totalCount pageInfo { hasNextPage } edges { node { id directReportCount } }
     }
-  }
-}
 """
-#: ORG_CHART with the user's fields in a named fragment, which the look-ahead does not follow:
-#: the chain and each team are then read apart.
-ORG_CHART_APART = """
-query OrgChart($id: ID!, $teamSize: Int, $all: Boolean!) { user(id: $id) { ...F } }
-fragment F on User {
-    id displayName
-    managementChain(includeInactive: $all) { id }
-    peers(first: 3, includeInactive: $all) {
-      totalCount pageInfo { hasNextPage } edges { node { id } }
-    }
-    directReports(first: $teamSize, includeInactive: $all) {
-      totalCount pageInfo { hasNextPage } edges { node { id directReportCount } }
-    }
-}
-"""
+ORG_CHART_VARIABLES = "$id: ID!, $teamSize: Int, $all: Boolean!"
+ORG_CHART = f"query OrgChart({ORG_CHART_VARIABLES}) {{ user(id: $id) {{ {ORG_CHART_FIELDS} }} }}"
+#: The same in a named fragment, which the look-ahead does not follow: the chain and each
+#: team are then read apart.
+ORG_CHART_APART = (
+    f"query OrgChart({ORG_CHART_VARIABLES}) {{ user(id: $id) {{ ...F }} }}\n"
+    f"fragment F on User {{ {ORG_CHART_FIELDS} }}"
+)
 
 
 def test_the_org_around_a_person_read_at_once_answers_as_read_apart(seeded: SeededOrg) -> None:

@@ -114,16 +114,10 @@ def history_wanted(info: Info) -> HistoryPage | None:
     """The page of the user's history its fields will show, when the selection holds exactly
     one ``activity`` field that this can find (no named fragment in the way) and its arguments
     are valid; else None, and the field reads (or refuses) its page itself."""
-    arguments = _arguments_of(info, "activity")
-    if arguments is None:
+    found = _page_arguments(info, "activity")
+    if found is None:
         return None
-    first = _value(arguments, "first", GraphQLInt, info)
-    after = _value(arguments, "after", GraphQLString, info)
-    # Not a value of the argument's type: execution reports it.
-    if first is not None and not isinstance(first, int):
-        return None
-    if after is not None and not isinstance(after, str):
-        return None
+    first, after, _ = found
     try:
         return HistoryPage(checked_first(first), decode_activity_position(after))
     except ApiError:
@@ -133,6 +127,21 @@ def history_wanted(info: Info) -> HistoryPage | None:
 def team_wanted(info: Info, field: str = "directReports") -> TeamPage | None:
     """The page of the user's direct reports its fields will show, like ``history_wanted``;
     with ``field="peers"``, the page of its peers (whose arguments are the same)."""
+    found = _page_arguments(info, field)
+    if found is None:
+        return None
+    first, after, include_inactive = found
+    try:
+        size, position = checked_first(first), decode_user_position(UserSort(), after)
+    except ApiError:
+        return None
+    return TeamPage(include_inactive is True, size, position)
+
+
+def _page_arguments(info: Info, field: str) -> tuple[int | None, str | None, bool | None] | None:
+    """``first``, ``after`` and ``includeInactive`` of the one ``field`` under this ``user``
+    field, this request's values; None when there is no such one field, or when a value is
+    not of its argument's type (execution reports that)."""
     arguments = _arguments_of(info, field)
     if arguments is None:
         return None
@@ -145,11 +154,7 @@ def team_wanted(info: Info, field: str = "directReports") -> TeamPage | None:
         return None
     if include_inactive is not None and not isinstance(include_inactive, bool):
         return None
-    try:
-        size, position = checked_first(first), decode_user_position(UserSort(), after)
-    except ApiError:
-        return None
-    return TeamPage(include_inactive is True, size, position)
+    return first, after, include_inactive
 
 
 def _value(
