@@ -424,7 +424,6 @@ def direct_reports_pages(
     pages = {manager_id: UserPage([], [], False) for manager_id in manager_ids}
     if not manager_ids:
         return pages
-    sort = UserSort()
     ids = sorted(set(manager_ids))
     values: dict[str, Any] = {"tenant_id": tenant_id, "limit": first + 1}
     if after is not None:
@@ -441,11 +440,16 @@ def direct_reports_pages(
         record = UserRecord(*row[:_USER_WIDTH])
         found[record.manager_id or ""].append(record)
     for manager_id, records in found.items():
-        # The database compares display names byte-wise (UTF-8, or COLLATE "C"), which is
-        # the order of code points: Python's own string order, so sorting here agrees.
-        records.sort(key=sort.key_of)
-        pages[manager_id] = UserPage(records[:first], [], len(records) > first)
+        pages[manager_id] = team_page(records, first)
     return pages
+
+
+def team_page(records: list[UserRecord], first: int) -> UserPage:
+    """A page of a team from the ``first + 1`` (or fewer) reports read for it, in any order."""
+    # The database compares display names byte-wise (UTF-8, or COLLATE "C"), which is the
+    # order of code points: Python's own string order, so sorting here agrees.
+    records.sort(key=UserSort().key_of)
+    return UserPage(records[:first], [], len(records) > first)
 
 
 _USER_WIDTH = len(USER_COLUMNS)
@@ -475,6 +479,20 @@ def reports_conditions(
     return conditions
 
 
+def team_range(
+    manager: ColumnElement[bool], include_inactive: bool, after: bool, limit: str
+) -> Select[Any]:
+    """One team's page (``reports_conditions``) as a range of
+    ix_user_tenant_manager_display_name in the directory's order, cut after the bound
+    ``limit`` rows: ``USER_COLUMNS``."""
+    return (
+        select(*USER_COLUMNS)
+        .where(*reports_conditions(manager, include_inactive, after))
+        .order_by(UserSort().key_expression(), users.c.id)
+        .limit(bindparam(limit, type_=Integer))
+    )
+
+
 @cache
 def _few_reports_statement(
     managers: int, include_inactive: bool, after: bool
@@ -486,19 +504,13 @@ def _few_reports_statement(
     Each manager's part is an equal (tenant, manager) range of
     ix_user_tenant_manager_display_name read in the directory's order and cut after the page,
     whatever statistics the planner has: it reads the page, however large the team."""
-    key = UserSort().key_expression()
-    limit = bindparam("limit", type_=Integer)
     parts = [
-        select(*USER_COLUMNS)
-        .where(
-            *reports_conditions(
-                users.c.manager_id == bindparam(f"manager_id_{n}", type_=String),
-                include_inactive,
-                after,
-            )
+        team_range(
+            users.c.manager_id == bindparam(f"manager_id_{n}", type_=String),
+            include_inactive,
+            after,
+            "limit",
         )
-        .order_by(key, users.c.id)
-        .limit(limit)
         for n in range(managers)
     ]
     if managers == 1:

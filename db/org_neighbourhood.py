@@ -28,7 +28,7 @@ from sqlalchemy import (
     union_all,
 )
 
-from db.directory_lists import UserPage, UserSort, reports_conditions
+from db.directory_lists import UserPage, team_page, team_range
 from db.directory_reads import USER_COLUMNS, UserRecord
 from db.org_chains import ONE_BY_ID, Path, collect_paths
 from db.tables import users
@@ -37,7 +37,7 @@ _PATH, _TEAM, _MANAGERS_TEAM = 0, 1, 2
 
 
 @dataclass(frozen=True, slots=True)
-class TeamPage:
+class FirstPage:
     """A first page of a team: inactive members or not, and how many."""
 
     include_inactive: bool
@@ -61,8 +61,8 @@ def org_neighbourhood(
     user_id: str,
     *,
     max_depth: int,
-    team: TeamPage | None,
-    managers_team: TeamPage | None,
+    team: FirstPage | None,
+    managers_team: FirstPage | None,
 ) -> Neighbourhood:
     """What ``upward_paths`` gives for the person with ``max_depth`` managers, and what
     ``direct_reports_pages`` gives (no cursor) for the person's team and their manager's."""
@@ -94,17 +94,11 @@ def org_neighbourhood(
     has_manager = path[0].manager_id is not None
     return Neighbourhood(
         path,
-        None if team is None else _page(parts[_TEAM], team.first),
+        None if team is None else team_page(parts[_TEAM], team.first),
         None
         if managers_team is None or not has_manager
-        else _page(parts[_MANAGERS_TEAM], managers_team.first),
+        else team_page(parts[_MANAGERS_TEAM], managers_team.first),
     )
-
-
-def _page(records: list[UserRecord], first: int) -> UserPage:
-    # The directory's order is Python's order of the keys (see direct_reports_pages).
-    records.sort(key=UserSort().key_of)
-    return UserPage(records[:first], [], len(records) > first)
 
 
 @cache
@@ -145,12 +139,6 @@ def _team(
     part: int, manager: ColumnElement[bool], include_inactive: bool, limit: str
 ) -> Select[Any]:
     """One team's first page, as ``direct_reports_pages`` reads it for one manager."""
-    page = (
-        select(*USER_COLUMNS)
-        .where(*reports_conditions(manager, include_inactive, False))
-        .order_by(UserSort().key_expression(), users.c.id)
-        .limit(bindparam(limit, type_=Integer))
-        .subquery()
-    )
+    page = team_range(manager, include_inactive, False, limit).subquery()
     # the walk's depth column: a team's rows have none
     return select(literal(part).label("part"), literal(0).label("depth"), *page.c)

@@ -21,7 +21,7 @@ from sqlalchemy import (
     union_all,
 )
 
-from db.directory_lists import UserPage, UserSort, reports_conditions
+from db.directory_lists import UserPage, team_page, team_range
 from db.directory_reads import USER_COLUMNS, UserRecord
 from db.tables import users
 
@@ -52,10 +52,8 @@ def user_with_direct_reports(
             reports.append(record)
     if user is None:
         return None, UserPage([], [], False)
-    # The parts of a UNION ALL come in no promised order: the page is put back in the
-    # directory's, which is Python's order of the keys (see direct_reports_pages).
-    reports.sort(key=UserSort().key_of)
-    return user, UserPage(reports[:first], [], len(reports) > first)
+    # The parts of a UNION ALL come in no promised order: team_page puts it back in order.
+    return user, team_page(reports, first)
 
 
 @cache
@@ -63,16 +61,10 @@ def _statement(include_inactive: bool, after: bool) -> CompoundSelect[Any]:
     """Built once per shape: the tenant, the user, the page size and the cursor are bound."""
     tenant_id = bindparam("tenant_id", type_=Integer)
     user_id = bindparam("user_id", type_=String)
-    key = UserSort().key_expression()
     # By id the tenant check stays out of index reach (``+ 0``), as in db.org_chains.
     the_user = select(literal(_USER).label("part"), *USER_COLUMNS).where(
         users.c.id == user_id, users.c.tenant_id + 0 == tenant_id
     )
-    team = (
-        select(literal(_REPORT).label("part"), *USER_COLUMNS)
-        .where(*reports_conditions(users.c.manager_id == user_id, include_inactive, after))
-        .order_by(key, users.c.id)
-        .limit(bindparam("limit", type_=Integer))
-    )
-    # Each part in a subquery of its own: a compound SELECT takes one ORDER BY and LIMIT.
-    return union_all(select(the_user.subquery()), select(team.subquery()))
+    team = team_range(users.c.manager_id == user_id, include_inactive, after, "limit").subquery()
+    # The team in a subquery of its own: a compound SELECT takes one ORDER BY and LIMIT.
+    return union_all(the_user, select(literal(_REPORT).label("part"), *team.c))

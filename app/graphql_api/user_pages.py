@@ -11,7 +11,7 @@ from app.graphql_api.limits import MAX_REPORT_DEPTH, checked_first, checked_rang
 from app.graphql_api.pages import Edge, Page, edges_page, page_info
 from db.directory_lists import UserPage, UserSet, UserSort
 from db.directory_reads import UserRecord
-from db.org_neighbourhood import TeamPage, org_neighbourhood
+from db.org_neighbourhood import FirstPage, org_neighbourhood
 from db.org_reports import ReportRow, count_reports, report_key
 from db.user_team import user_with_direct_reports
 
@@ -191,23 +191,23 @@ async def user_with_neighbourhood(
     user_id: str,
     *,
     managers: int,
-    team: tuple[bool, int] | None,
-    peers: tuple[bool, int] | None,
+    team: FirstPage | None,
+    peers: FirstPage | None,
 ) -> UserRecord | None:
     """The user fetched with ``managers`` managers above and the first pages of its team and
-    of its peers (each inactive members or not, and its size), in one statement
-    (``db.org_neighbourhood``): the path and the pages are handed to the fields that show
-    them (``managementChain``, ``directReports``, ``peers``), which then read nothing."""
+    of its peers, in one statement (``db.org_neighbourhood``): the path and the pages are
+    handed to the fields that show them (``managementChain``, ``directReports``, ``peers``),
+    which then read nothing."""
     loaders = context.loaders
     # peers_page reads one more of the manager's team, in case the user is among them
-    managers_team = None if peers is None else TeamPage(peers[0], peers[1] + 1)
+    managers_team = None if peers is None else FirstPage(peers.include_inactive, peers.first + 1)
     found = await loaders.read(
         partial(
             org_neighbourhood,
             tenant_id=context.tenant_id,
             user_id=user_id,
             max_depth=managers,
-            team=None if team is None else TeamPage(*team),
+            team=team,
             managers_team=managers_team,
         )
     )
@@ -215,13 +215,15 @@ async def user_with_neighbourhood(
         return None
     user = found.path[0]
     loaders.keep_path(found.path, managers)
-    if team is not None and found.team is not None:
-        loaders.prime(found.team.users)
-        loaders.direct_reports.prime((user.id, team[0], team[1], None), found.team)
-    if managers_team is not None and found.managers_team is not None and user.manager_id:
-        loaders.prime(found.managers_team.users)
-        key = (user.manager_id, managers_team.include_inactive, managers_team.first, None)
-        loaders.direct_reports.prime(key, found.managers_team)
+    for manager_id, asked, page in (
+        (user.id, team, found.team),
+        (user.manager_id, managers_team, found.managers_team),
+    ):
+        if manager_id is not None and asked is not None and page is not None:
+            loaders.prime(page.users)
+            loaders.direct_reports.prime(
+                (manager_id, asked.include_inactive, asked.first, None), page
+            )
     return user
 
 

@@ -29,7 +29,7 @@ from db.directory_lists import (
 )
 from db.directory_reads import direct_report_counts, users_by_ids
 from db.org_chains import upward_paths
-from db.org_neighbourhood import Neighbourhood, TeamPage, org_neighbourhood
+from db.org_neighbourhood import FirstPage, Neighbourhood, org_neighbourhood
 from db.tables import users
 from db.tenants import create_tenant
 from db.types import utcnow
@@ -382,14 +382,14 @@ def test_a_user_with_its_team_reads_the_teams_range_in_order(database: Database,
 @pytest.mark.parametrize(
     ("team", "managers_team"),
     [
-        (TeamPage(False, 5), TeamPage(False, 6)),
-        (TeamPage(True, 8), None),
-        (None, TeamPage(True, 1)),
-        (TeamPage(False, 1), TeamPage(True, 9)),
+        (FirstPage(False, 5), FirstPage(False, 6)),
+        (FirstPage(True, 8), None),
+        (None, FirstPage(True, 1)),
+        (FirstPage(False, 1), FirstPage(True, 9)),
     ],
 )
 def test_the_org_around_a_person_as_read_apart(
-    database: Database, org: int, team: TeamPage | None, managers_team: TeamPage | None
+    database: Database, org: int, team: FirstPage | None, managers_team: FirstPage | None
 ) -> None:
     """db.org_neighbourhood: the person's path and the first pages of their team and their
     manager's, in one statement, the same as upward_paths and direct_reports_pages give."""
@@ -406,7 +406,7 @@ def test_the_org_around_a_person_as_read_apart(
             if not path:
                 return Neighbourhood([], None, None)
 
-            def page(manager: str | None, asked: TeamPage | None) -> UserPage | None:
+            def page(manager: str | None, asked: FirstPage | None) -> UserPage | None:
                 if asked is None or manager is None:
                     return None
                 return direct_reports_pages(
@@ -438,8 +438,8 @@ def test_the_org_around_a_person_reads_each_team_as_a_range(database: Database, 
             org,
             user_id(3),
             max_depth=50,
-            team=TeamPage(False, 20),
-            managers_team=TeamPage(False, 21),
+            team=FirstPage(False, 20),
+            managers_team=FirstPage(False, 21),
         )
 
     plan = plan_of(database, "RECURSIVE", together)

@@ -22,6 +22,7 @@ from db.activity_reads import EventRecord
 from db.directory_groups import GroupRecord
 from db.directory_lists import UserFilterSpec, UserSort, UserSortField, directory, roots
 from db.directory_reads import UserRecord
+from db.org_neighbourhood import FirstPage
 
 
 def _first(path: list[UserRecord]) -> UserRecord | None:
@@ -29,8 +30,11 @@ def _first(path: list[UserRecord]) -> UserRecord | None:
     return path[0] if path else None
 
 
-def _shape(page: TeamPage | None) -> tuple[bool, int] | None:
-    return None if page is None else (page.include_inactive, page.size)
+def _first_page(page: TeamPage | None) -> FirstPage | None:
+    """A team's page, when it is a first page (no cursor): the ones the org chart shows."""
+    if page is None or page.after is not None:
+        return None
+    return FirstPage(page.include_inactive, page.size)
 
 
 @strawberry.input(description="Narrows the users listed; all given conditions must hold.")
@@ -115,15 +119,11 @@ class UserQueries:
             )
         if id is not None and managers:
             # With its chain, the first pages of its team and its peers, when shown.
-            team, peers = team_wanted(info), team_wanted(info, "peers")
-            first_pages = [p if p is not None and p.after is None else None for p in (team, peers)]
-            if any(first_pages):
+            first_team = _first_page(team_wanted(info))
+            first_peers = _first_page(team_wanted(info, "peers"))
+            if first_team is not None or first_peers is not None:
                 return await user_with_neighbourhood(
-                    info.context,
-                    str(id),
-                    managers=managers,
-                    team=_shape(first_pages[0]),
-                    peers=_shape(first_pages[1]),
+                    info.context, str(id), managers=managers, team=first_team, peers=first_peers
                 )
         if id is not None:
             if managers:
