@@ -1,6 +1,6 @@
 """Read-only group look-ups and pages for the GraphQL API, scoped by tenant."""
 
-from collections.abc import Collection, Mapping
+from collections.abc import Collection, Mapping, Sequence
 from dataclasses import dataclass
 from datetime import datetime
 from typing import Any
@@ -9,6 +9,7 @@ from sqlalchemy import (
     ColumnElement,
     Connection,
     Integer,
+    Select,
     String,
     bindparam,
     func,
@@ -135,9 +136,7 @@ def groups_of_users(
         (user_id,) = user_ids
         values = {"tenant_id": tenant_id, "user_id": user_id, "limit": first + 1}
         listed = _FIRST_GROUPS_OF_ONE_USER.rows(connection, values)
-        count = int(listed[0]["total"]) if listed else 0
-        page = [group_record(row) for row in listed[:first]]
-        return {user_id: UserGroupsPage(page, len(listed) > first, count)}
+        return {user_id: first_groups_page(listed, first)}
     user = group_members.c.user_id
     position = func.row_number().over(partition_by=user, order_by=(_sort_name(), groups.c.id))
     inner = select(
@@ -172,15 +171,30 @@ def groups_of_users(
     }
 
 
-_FIRST_GROUPS_OF_ONE_USER = PreparedSelect(
-    select(*GROUP_COLUMNS, func.count().over().label("total"))
-    .join(group_members, group_members.c.group_id == groups.c.id)
-    .where(
-        groups.c.tenant_id == bindparam("tenant_id", type_=Integer),
-        group_members.c.user_id == bindparam("user_id", type_=String),
+def first_groups_of_user(user_id: ColumnElement[str], limit: str) -> Select[Any]:
+    """The first page of one user's groups, in the order of ``groups_page``, each row with
+    the user's number of groups (``total``; a window count, so no second statement). Bound:
+    ``tenant_id`` and the page's size plus one, under the name ``limit``."""
+    return (
+        select(*GROUP_COLUMNS, func.count().over().label("total"))
+        .join(group_members, group_members.c.group_id == groups.c.id)
+        .where(
+            groups.c.tenant_id == bindparam("tenant_id", type_=Integer),
+            group_members.c.user_id == user_id,
+        )
+        .order_by(_sort_name(), groups.c.id)
+        .limit(bindparam(limit, type_=Integer))
     )
-    .order_by(_sort_name(), groups.c.id)
-    .limit(bindparam("limit", type_=Integer))
+
+
+def first_groups_page(rows: Sequence[Mapping[str, Any]], first: int) -> UserGroupsPage:
+    """The page of ``first_groups_of_user``'s rows (``first`` + 1 of them at most)."""
+    total = int(rows[0]["total"]) if rows else 0
+    return UserGroupsPage([group_record(row) for row in rows[:first]], len(rows) > first, total)
+
+
+_FIRST_GROUPS_OF_ONE_USER = PreparedSelect(
+    first_groups_of_user(bindparam("user_id", type_=String), "limit")
 )
 
 

@@ -193,11 +193,13 @@ async def user_with_neighbourhood(
     managers: int,
     team: FirstPage | None,
     peers: FirstPage | None,
+    groups: int | None = None,
 ) -> UserRecord | None:
-    """The user fetched with ``managers`` managers above and the first pages of its team and
-    of its peers, in one statement (``db.org_neighbourhood``): the path and the pages are
-    handed to the fields that show them (``managementChain``, ``directReports``, ``peers``),
-    which then read nothing."""
+    """The user fetched with ``managers`` managers above and the first pages of its team, of
+    its peers and of its groups (``groups`` of them), in one statement
+    (``db.org_neighbourhood``): the path and the pages are handed to the fields that show
+    them (``managementChain``, ``directReports``, ``peers``, ``groups``), which then read
+    nothing."""
     loaders = context.loaders
     # peers_page reads one more of the manager's team, in case the user is among them
     managers_team = None if peers is None else FirstPage(peers.include_inactive, peers.first + 1)
@@ -209,12 +211,15 @@ async def user_with_neighbourhood(
             max_depth=managers,
             team=team,
             managers_team=managers_team,
+            groups=groups,
         )
     )
     if not found.path:
         return None
     user = found.path[0]
     loaders.keep_path(found.path, managers)
+    if groups is not None and found.groups is not None:
+        loaders.groups_of_user.prime((user.id, groups, None), found.groups)
     for manager_id, asked, page in (
         (user.id, team, found.team),
         (user.manager_id, managers_team, found.managers_team),

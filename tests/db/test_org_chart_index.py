@@ -20,6 +20,7 @@ import pytest
 from sqlalchemy import Connection, insert, text
 
 from db.database import Database
+from db.directory_groups import groups_of_users
 from db.directory_lists import (
     FEW_MANAGERS,
     UserPage,
@@ -28,9 +29,10 @@ from db.directory_lists import (
     roots,
 )
 from db.directory_reads import direct_report_counts, users_by_ids
+from db.groups import create_group
 from db.org_chains import upward_paths
 from db.org_neighbourhood import FirstPage, Neighbourhood, org_neighbourhood
-from db.tables import users
+from db.tables import group_members, users
 from db.tenants import create_tenant
 from db.types import utcnow
 from db.user_team import user_with_direct_reports
@@ -429,6 +431,63 @@ def test_the_org_around_a_person_as_read_apart(
         if person == user_id(100):
             assert len(found.path) > 2
             assert found.managers_team is None or found.managers_team.users
+
+
+#: Group names that sort differently byte-wise and by any locale, with their members.
+GROUP_NAMES = ["zoe", "Zoë 2", "Émile", "ada", "Ada 2", "Bob", "bob 2", "Çelik", "Ümit", "_x"]
+
+
+@pytest.mark.parametrize("first", [1, 3, 9, 10, 11])
+@pytest.mark.parametrize("teams", [False, True])
+def test_the_org_around_a_person_with_their_groups_as_read_apart(
+    database: Database, org: int, first: int, teams: bool
+) -> None:
+    """With ``groups``, the person's first page of groups comes in the same statement, as
+    groups_of_users reads it: the page in byte-wise order, whether there is more, the total;
+    no other tenant's groups, and none of a person without any."""
+
+    def add_groups(connection: Connection) -> None:
+        for number, name in enumerate(GROUP_NAMES):
+            members = [user_id(3)] + ([user_id(100)] if number % 4 == 0 else [])
+            create_group(connection, org, name, member_ids=members)
+        # A membership no write would make: another tenant's group holding this person.
+        other = create_tenant(connection, "globex")
+        elsewhere = create_group(connection, other.id, "Elsewhere")
+        connection.execute(
+            insert(group_members), [{"group_id": elsewhere.id, "user_id": user_id(3)}]
+        )
+
+    database.write_sync(add_groups)
+    team, peers = (FirstPage(False, 4), FirstPage(True, 5)) if teams else (None, None)
+    for person in [user_id(3), user_id(100), user_id(0), "nobody"]:
+
+        def together(connection: Connection, person: str = person) -> Neighbourhood:
+            return org_neighbourhood(
+                connection, org, person, max_depth=1, team=team, managers_team=peers, groups=first
+            )
+
+        def apart(connection: Connection, person: str = person) -> object:
+            return groups_of_users(connection, org, [person], first=first, after=None)[person]
+
+        with count_statements(*database.engines) as statements:
+            found = database.read_sync(together)
+        assert statements.count == 1
+        if person == "nobody":
+            assert found == Neighbourhood([], None, None)
+            continue
+        assert found.groups == database.read_sync(apart)
+        assert found.groups is not None
+        expected = sorted(
+            name
+            for number, name in enumerate(GROUP_NAMES)
+            if person == user_id(3) or (person == user_id(100) and number % 4 == 0)
+        )
+        assert [group.display_name for group in found.groups.records] == expected[:first]
+        assert (found.groups.total, found.groups.has_next) == (len(expected), len(expected) > first)
+        assert [record.id for record in found.path] == [person] + (
+            [manager_of(int(person[2:]))] if person != user_id(0) else []
+        )
+        assert (found.team is not None) is teams
 
 
 def test_the_org_around_a_person_reads_each_team_as_a_range(database: Database, org: int) -> None:

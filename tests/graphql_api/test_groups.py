@@ -2,11 +2,14 @@
 
 from collections.abc import Callable
 from dataclasses import dataclass
+from typing import Any
 
 import pytest
 from starlette.testclient import TestClient
 
+from db.database import Database
 from tests.conftest import TenantTokens
+from tests.directory_rows import count_statements
 from tests.graphql_api.conftest import GraphQLClient
 from tests.graphql_api.org_model import Org, generate_org
 from tests.graphql_api.seeding import seeder_for
@@ -119,6 +122,88 @@ def test_one_users_groups_page_as_a_profile_card_asks(
         names += [edge["node"]["displayName"] for edge in page["edges"]]
         after = page["pageInfo"]["endCursor"] if page["pageInfo"]["hasNextPage"] else None
     assert names == expected
+
+
+#: A profile card's groups with its manager, read with the person (one statement) ...
+CARD = """query($id: ID!, $first: Int, $after: String) { user(id: $id) {
+    id manager { id displayName } groups(first: $first, after: $after) {
+      totalCount pageInfo { hasNextPage endCursor } edges { node { id displayName } } } } }"""
+#: ... and the same selection in a named fragment, which the person's read does not look into.
+CARD_APART = """query($id: ID!, $first: Int, $after: String) { user(id: $id) { ...Card } }
+fragment Card on User { id manager { id displayName } groups(first: $first, after: $after) {
+    totalCount pageInfo { hasNextPage endCursor } edges { node { id displayName } } } }"""
+
+
+def _statements(
+    client: TestClient, gql: GraphQLClient, query: str, variables: dict[str, Any]
+) -> int:
+    database: Database = client.app.state.database  # type: ignore[attr-defined]
+    gql.data(query, variables)  # the token is cached after the first request
+    with count_statements(*database.engines) as counted:
+        gql.data(query, variables)
+    return len([s for s in counted.statements if s.strip().upper() != "BEGIN"])
+
+
+@pytest.mark.parametrize("first", [None, 1, 2, 3])
+def test_a_users_groups_read_with_the_user_answer_as_read_apart(
+    client: TestClient, tenant: TenantTokens, teams: Teams, first: int | None
+) -> None:
+    """Every person's groups, page by page: the same answer whether the first page comes in
+    the person's own statement or from the groups' read; later pages are read apart."""
+    gql = GraphQLClient(client, tenant)
+    for user_id in [*sorted(teams.org.people)[:16], "no-such-user"]:
+        after = None
+        while True:
+            variables = {"id": user_id, "first": first, "after": after}
+            together = gql.data(CARD, variables)
+            assert together == gql.data(CARD_APART, variables)
+            if together["user"] is None:
+                break
+            groups = together["user"]["groups"]
+            if not groups["pageInfo"]["hasNextPage"]:
+                break
+            after = groups["pageInfo"]["endCursor"]
+    people = sorted(teams.org.people)
+    # in more groups than a page of 2 (see the fixture's slices), with a manager
+    person = next(
+        p
+        for i, p in enumerate(people)
+        if sum(n <= i < n + 5 * (n % 3) for n in range(12)) > 2
+        and teams.org.people[p].manager_id is not None
+    )
+    variables = {"id": person, "first": 2, "after": None}
+    card = gql.data(CARD, variables)["user"]
+    assert card["manager"] is not None
+    assert card["groups"]["pageInfo"]["hasNextPage"] is True
+    assert _statements(client, gql, CARD, variables) == 2  # the versions, the person
+    assert _statements(client, gql, CARD_APART, variables) == 3  # ... and the groups apart
+
+
+@pytest.mark.parametrize(
+    "arguments", [{"first": -1}, {"first": 1001}, {"after": "not-a-cursor"}, {"first": "2"}]
+)
+def test_bad_group_page_arguments_are_refused_by_the_field_as_before(
+    client: TestClient, tenant: TenantTokens, teams: Teams, arguments: dict[str, Any]
+) -> None:
+    gql = GraphQLClient(client, tenant)
+    variables = {"id": sorted(teams.org.people)[7], "first": 2, "after": None, **arguments}
+    together = gql.client.post(
+        "/graphql", json={"query": CARD, "variables": variables}, headers=tenant.graphql_headers()
+    )
+    apart = gql.client.post(
+        "/graphql",
+        json={"query": CARD_APART, "variables": variables},
+        headers=tenant.graphql_headers(),
+    )
+    assert together.status_code == apart.status_code
+
+    def errors(response: Any) -> list[tuple[str, Any, Any]]:
+        # where in the document differs (the fragment), what the error says must not
+        found = response.json()["errors"]
+        return [(error["message"], error.get("path"), error.get("extensions")) for error in found]
+
+    assert errors(together) == errors(apart)
+    assert together.json().get("data") == apart.json().get("data")
 
 
 def test_another_tenants_group_is_null(

@@ -27,7 +27,7 @@ SIZES = (40, 200)
 #: The statements each operation may take, the tenant's versions (the ETag) included. Issue
 #: 17 asks for at most 4, independent of the org's size.
 MOST = {
-    "profile_card": 3,  # versions, the user with the manager, the groups page with its count
+    "profile_card": 2,  # versions, the user with the manager and the groups page with its count
     "org_chart": 2,  # versions, the user with the chain and the teams of the manager and the user
     "team_list": 2,  # versions, the manager with the page of the team
     "search": 3,

@@ -6,7 +6,7 @@
 of one per level of the answer. A user whose selection shows no manager but its ``activity``
 comes with that page of its history instead (``db.user_activity``), or else with the page of
 its ``directReports`` (``db.user_team``); one with its chain, with the first pages of its
-team and of its peers (``db.org_neighbourhood``). Directives are not
+team, of its peers and of its groups (``db.org_neighbourhood``). Directives are not
 evaluated: a field skipped by ``@skip`` or ``@include`` only makes the fetch a little wider.
 
 The answer depends only on the operation's document and on where the field is in it, not on
@@ -136,6 +136,18 @@ def team_wanted(info: Info, field: str = "directReports") -> TeamPage | None:
     except ApiError:
         return None
     return TeamPage(include_inactive is True, size, position)
+
+
+def groups_wanted(info: Info) -> int | None:
+    """The size of the first page of the user's ``groups`` its fields will show, like
+    ``history_wanted``; None also for a page after a cursor."""
+    found = _page_arguments(info, "groups")
+    if found is None or found[1] is not None:
+        return None
+    try:
+        return checked_first(found[0])
+    except ApiError:
+        return None
 
 
 def _page_arguments(info: Info, field: str) -> tuple[int | None, str | None, bool | None] | None:

@@ -13,6 +13,7 @@ from app.graphql_api.pages import Page
 from app.graphql_api.user_pages import user_set_page, user_with_neighbourhood, user_with_team
 from app.graphql_api.users.lookahead import (
     TeamPage,
+    groups_wanted,
     history_wanted,
     managers_wanted,
     team_wanted,
@@ -118,12 +119,18 @@ class UserQueries:
                 after=team.after,
             )
         if id is not None and managers:
-            # With its chain, the first pages of its team and its peers, when shown.
+            # With its chain, the first pages of its team, its peers and its groups, when shown.
             first_team = _first_page(team_wanted(info))
             first_peers = _first_page(team_wanted(info, "peers"))
-            if first_team is not None or first_peers is not None:
+            first_groups = groups_wanted(info)
+            if first_team is not None or first_peers is not None or first_groups is not None:
                 return await user_with_neighbourhood(
-                    info.context, str(id), managers=managers, team=first_team, peers=first_peers
+                    info.context,
+                    str(id),
+                    managers=managers,
+                    team=first_team,
+                    peers=first_peers,
+                    groups=first_groups,
                 )
         if id is not None:
             if managers:
