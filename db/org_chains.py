@@ -94,35 +94,36 @@ def collect_paths(rows: Iterable[Sequence[Any]], keys: Collection[str]) -> dict[
 def _paths_statement(key: ColumnElement[str], started: ColumnElement[bool]) -> Select[Any]:
     """The walk, built once per way of naming the users: the keys (one, or many in an
     expanding IN), the tenant and the depth are bound parameters, so a request only binds
-    values to a statement SQLAlchemy has compiled and cached already."""
+    values to a statement SQLAlchemy has compiled and cached already.
+
+    Each level carries its person's whole row: a step looks up the manager by primary key
+    once, and nothing is joined again after the walk. The depth grows with every row, so no
+    two rows are alike and ``UNION ALL`` loses nothing a ``UNION`` would keep, without the
+    set of rows seen that a ``UNION`` maintains."""
     tenant_id = bindparam("tenant_id", type_=Integer)
     start = (
         select(
             key.label("start_key"),
             users.c.id.label("start_id"),
             literal(0).label("depth"),
-            users.c.id.label("user_id"),
+            *USER_COLUMNS,
         )
         .where(started)
         .cte("path", recursive=True)
     )
     step = (
-        select(start.c.start_key, start.c.start_id, (start.c.depth + 1), users.c.manager_id)
-        .join(users, users.c.id == start.c.user_id)
+        select(start.c.start_key, start.c.start_id, (start.c.depth + 1), *USER_COLUMNS)
+        .join(users, users.c.id == start.c.manager_id)
         .where(
             users.c.tenant_id == tenant_id,
-            users.c.manager_id.is_not(None),
-            users.c.manager_id != start.c.start_id,
+            users.c.id != start.c.start_id,
             start.c.depth < bindparam("max_depth", type_=Integer),
         )
     )
-    path = start.union(step)
-    return (
-        select(path.c.start_key, path.c.depth, *USER_COLUMNS)
-        .join(users, users.c.id == path.c.user_id)
-        .where(users.c.tenant_id == tenant_id)
-        .order_by(path.c.start_key, path.c.depth)
-    )
+    path = start.union_all(step)
+    return select(
+        path.c.start_key, path.c.depth, *(path.c[column.name] for column in USER_COLUMNS)
+    ).order_by(path.c.start_key, path.c.depth)
 
 
 class _Statements(NamedTuple):

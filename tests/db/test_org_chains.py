@@ -1,5 +1,7 @@
 """Upward paths: the user, then its managers, in one recursive statement from ids or names."""
 
+import re
+
 import pytest
 from sqlalchemy import Connection, text, update
 
@@ -86,3 +88,32 @@ def test_paths_by_user_name_start_from_the_user_name_index(
     )
     described = " ".join(explain(database, statement, parameters))
     assert "ux_user_tenant_username" in described, described
+
+
+def test_each_level_of_the_walk_is_one_look_up_by_primary_key(database: Database) -> None:
+    """The walk carries each person's row: ``user`` is read where the walk starts and where
+    it steps to a manager, and never joined again to the walk's rows afterwards."""
+    tenant = database.write_sync(lambda c: create_tenant(c, "acme"))
+    database.write_sync(lambda c: insert_org(c, tenant.id, 3000))
+    if not database.is_sqlite:
+        database.write_sync(lambda c: c.execute(text('ANALYZE "user"')))
+    statement, parameters = captured_statement(
+        database, "RECURSIVE", lambda c: upward_paths(c, tenant.id, ["user-2999"], 50)
+    )
+    described = explain(database, statement, parameters)
+    if database.is_sqlite:
+        reads = [line for line in described if re.search(r"\b(SEARCH|SCAN) user\b", line)]
+        assert len(reads) == 2, described
+        assert all("sqlite_autoindex_user_1 (id=?)" in line for line in reads), described
+    else:
+        reads = [line for line in described if re.search(r'\bon "user"', line)]
+        assert len(reads) == 2, described
+        assert all("user_pkey" in line for line in reads), described
+    path = database.read_sync(lambda c: upward_paths(c, tenant.id, ["user-2999"], 50))
+    assert [record.id for record in path["user-2999"]] == [
+        "user-2999",
+        "user-374",
+        "user-46",
+        "user-5",
+        "user-0",
+    ]
