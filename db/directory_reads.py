@@ -12,6 +12,7 @@ from typing import Any
 from sqlalchemy import (
     ColumnElement,
     Connection,
+    FromClause,
     Integer,
     Select,
     String,
@@ -70,6 +71,15 @@ def user_record(row: Mapping[Any, Any]) -> UserRecord:
 
 def in_tenant(tenant_id: int) -> ColumnElement[bool]:
     return users.c.tenant_id == tenant_id
+
+
+def in_tenant_beside_the_key(
+    tenant_id: ColumnElement[int], table: FromClause = users
+) -> ColumnElement[bool]:
+    """The tenant check of a user found by its primary key, kept out of index reach
+    (``+ 0``): without statistics SQLite would rather scan one of the tenant's
+    (tenant_id, ...) indexes than probe the key."""
+    return table.c.tenant_id + 0 == tenant_id
 
 
 def users_by_ids(

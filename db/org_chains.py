@@ -25,7 +25,7 @@ from sqlalchemy import (
     select,
 )
 
-from db.directory_reads import USER_COLUMNS, UserRecord
+from db.directory_reads import USER_COLUMNS, UserRecord, in_tenant_beside_the_key
 from db.tables import users
 
 #: A path: the user, then its managers nearest first.
@@ -133,10 +133,8 @@ class _Statements(NamedTuple):
 
 def _statements(key: ColumnElement[str], *, by_index: bool) -> _Statements:
     tenant = bindparam("tenant_id", type_=Integer)
-    # From the primary key, the tenant check is kept out of index reach (``+ 0``): without
-    # statistics SQLite would rather scan one of the tenant's (tenant_id, ...) indexes. By
-    # name, (tenant_id, lower(user_name)) is the index: ux_user_tenant_username.
-    in_tenant = users.c.tenant_id == tenant if by_index else users.c.tenant_id + 0 == tenant
+    # By name, (tenant_id, lower(user_name)) is the index: ux_user_tenant_username.
+    in_tenant = users.c.tenant_id == tenant if by_index else in_tenant_beside_the_key(tenant)
     one = key == bindparam("key", type_=String)
     many = key.in_(bindparam("keys", expanding=True, type_=String))
     return _Statements(

@@ -41,7 +41,7 @@ from db.directory_groups import (
     first_groups_page,
 )
 from db.directory_lists import UserPage, team_page, team_range
-from db.directory_reads import USER_COLUMNS, UserRecord
+from db.directory_reads import USER_COLUMNS, UserRecord, in_tenant_beside_the_key
 from db.org_chains import ONE_BY_ID, Path, collect_paths
 from db.tables import users
 
@@ -160,8 +160,7 @@ def _statement(
             select(person.c.manager_id)
             .where(
                 person.c.id == key,
-                # out of index reach, as in db.org_chains: the primary key finds the person
-                person.c.tenant_id + 0 == bindparam("tenant_id", type_=Integer),
+                in_tenant_beside_the_key(bindparam("tenant_id", type_=Integer), person),
             )
             .scalar_subquery()
         )

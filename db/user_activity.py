@@ -30,7 +30,7 @@ from sqlalchemy import (
 
 from db.activity import ResourceType
 from db.activity_reads import EVENT_COLUMNS, EventPage, EventRecord
-from db.directory_reads import USER_COLUMNS, UserRecord
+from db.directory_reads import USER_COLUMNS, UserRecord, in_tenant_beside_the_key
 from db.tables import activity_events, users
 
 _EVENTS = activity_events.c
@@ -75,9 +75,8 @@ def _statement(by_name: bool, before: bool) -> Select[Any]:
     the user's history first on PostgreSQL."""
     tenant_id = bindparam("tenant_id", type_=Integer)
     key: ColumnElement[str] = func.lower(users.c.user_name) if by_name else users.c.id
-    # By id the tenant check stays out of index reach (``+ 0``), as in db.org_chains: without
-    # statistics SQLite would rather scan one of the tenant's (tenant_id, ...) indexes.
-    in_tenant = users.c.tenant_id == tenant_id if by_name else users.c.tenant_id + 0 == tenant_id
+    # By name, (tenant_id, lower(user_name)) is the index: ux_user_tenant_username.
+    in_tenant = users.c.tenant_id == tenant_id if by_name else in_tenant_beside_the_key(tenant_id)
     the_user = (in_tenant, key == bindparam("key", type_=String))
     history = [
         _EVENTS.tenant_id == tenant_id,

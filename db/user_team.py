@@ -22,7 +22,7 @@ from sqlalchemy import (
 )
 
 from db.directory_lists import UserPage, team_page, team_range
-from db.directory_reads import USER_COLUMNS, UserRecord
+from db.directory_reads import USER_COLUMNS, UserRecord, in_tenant_beside_the_key
 from db.tables import users
 
 _USER, _REPORT = 0, 1
@@ -61,9 +61,8 @@ def _statement(include_inactive: bool, after: bool) -> CompoundSelect[Any]:
     """Built once per shape: the tenant, the user, the page size and the cursor are bound."""
     tenant_id = bindparam("tenant_id", type_=Integer)
     user_id = bindparam("user_id", type_=String)
-    # By id the tenant check stays out of index reach (``+ 0``), as in db.org_chains.
     the_user = select(literal(_USER).label("part"), *USER_COLUMNS).where(
-        users.c.id == user_id, users.c.tenant_id + 0 == tenant_id
+        users.c.id == user_id, in_tenant_beside_the_key(tenant_id)
     )
     team = team_range(users.c.manager_id == user_id, include_inactive, after, "limit").subquery()
     # The team in a subquery of its own: a compound SELECT takes one ORDER BY and LIMIT.
