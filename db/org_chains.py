@@ -144,6 +144,8 @@ def _statements(key: ColumnElement[str], *, by_index: bool) -> _Statements:
 
 _BY_IDS = _statements(users.c.id, by_index=False)
 #: The walk from one user by id (bound: ``key``, ``tenant_id``, ``max_depth``), for
-#: statements that read more around the same person (``db.org_neighbourhood``).
-ONE_BY_ID: Select[Any] = _BY_IDS.one
+#: statements that read more around the same person (``db.org_neighbourhood``). Without its
+#: ORDER BY: as a part of a larger statement its rows come in no promised order anyway, and
+#: the caller puts them in order (``collect_paths`` wants them by key and depth).
+ONE_BY_ID: Select[Any] = _BY_IDS.one.order_by(None)
 _BY_NAMES = _statements(func.lower(users.c.user_name), by_index=True)
