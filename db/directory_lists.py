@@ -155,14 +155,21 @@ _user_search_key = table(
 )
 
 
+#: PostgreSQL's lowered displayName, userName and email of each user, one per line (NULL as
+#: empty), a stored generated column of ``user`` (migration 0012) that the models leave out.
+SEARCH_TEXT: ColumnElement[str] = literal_column('"user".search_text', type_=String)
+
+
 def search_conditions(tenant_id: int, search: str, dialect: str) -> list[ColumnElement[bool]]:
     """Users of the tenant whose displayName, userName or email contains ``search``, in any
     case.
 
     The answer is the condition ``lower(column) LIKE %search%`` on both databases (on SQLite
-    written ``column LIKE``, which is the same condition there, see below). A text of
-    ``SEARCH_INDEX_MIN_LENGTH`` characters or more also reaches the search index: on
-    PostgreSQL the trigram GIN index serves that same condition; on SQLite the candidates
+    written ``column LIKE``, on PostgreSQL ``search_text LIKE``, each the same condition
+    there, see below). A text of ``SEARCH_INDEX_MIN_LENGTH`` characters or more also reaches
+    the search index: on PostgreSQL the trigram GIN index serves that same condition (and a
+    shorter text's count reads ix_user_search_short, which holds ``search_text``, where the
+    table is vacuumed); on SQLite the candidates
     come from the FTS5 trigram table (which folds case and so finds every user the
     condition accepts, perhaps more), each fetched by id, and the condition then decides.
     """
@@ -174,6 +181,11 @@ def search_conditions(tenant_id: int, search: str, dialect: str) -> list[ColumnE
         # without ICU). Bare columns also let ix_user_search_short (migration 0011) answer a
         # short text's count alone, without reading the table's rows.
         matches = or_(*(column.contains(needle, autoescape=True) for column in searched))
+    elif "\n" not in needle:
+        # The same condition on the three columns lowered once, when written (migration
+        # 0012): a text without a line break is in one of them exactly when it is in
+        # SEARCH_TEXT, where a line break separates them.
+        matches = SEARCH_TEXT.contains(needle, autoescape=True)
     else:
         matches = or_(
             *(func.lower(column).contains(needle, autoescape=True) for column in searched)
@@ -301,13 +313,15 @@ class UserSet:
             *self.conditions,
         ]
         # The walk keeps the columns the tests read (a subquery's columns are built per
-        # statement).
-        tested = {
+        # statement), SEARCH_TEXT among them.
+        tested: dict[str, ColumnElement[Any]] = {
             element.name: element
             for condition in tests
             for element in iterate(condition)
             if isinstance(element, Column) and element.table is users
         }
+        if any(element is SEARCH_TEXT for condition in tests for element in iterate(condition)):
+            tested["search_text"] = SEARCH_TEXT.label("search_text")
         walk = keyset_select(
             select(users.c.id, *(c for n, c in tested.items() if n != "id"), sort_key).where(
                 in_tenant(self.tenant_id)
@@ -364,12 +378,14 @@ SEARCH_PAGE_WALK = 1000
 
 
 def _columns_of(rows: FromClause) -> Callable[..., ExternallyTraversible | None]:
-    """For ``replacement_traverse``: each column of ``user`` as the same column of ``rows``
-    (a selection of the table's columns)."""
+    """For ``replacement_traverse``: each column of ``user`` (and SEARCH_TEXT) as the same
+    column of ``rows`` (a selection of the table's columns)."""
 
     def replace(element: ExternallyTraversible, **kw: Any) -> ExternallyTraversible | None:
         if isinstance(element, Column) and element.table is users:
             return rows.c[element.name]
+        if element is SEARCH_TEXT:
+            return rows.c.search_text
         return None
 
     return replace
