@@ -181,15 +181,23 @@ def search_conditions(tenant_id: int, search: str, dialect: str) -> list[ColumnE
         # without ICU). Bare columns also let ix_user_search_short (migration 0011) answer a
         # short text's count alone, without reading the table's rows.
         matches = or_(*(column.contains(needle, autoescape=True) for column in searched))
-    elif "\n" not in needle:
+    elif "\n" in needle:
+        # SEARCH_TEXT puts a line break between the columns (below): such a text is looked
+        # for in each column itself.
+        matches = or_(
+            *(func.lower(column).contains(needle, autoescape=True) for column in searched)
+        )
+    elif len(needle) < SEARCH_INDEX_MIN_LENGTH:
+        # As below, written with strpos(), which no index serves: a short text is in no
+        # trigram, and a statement kept prepared (psycopg prepares one after a few runs, and
+        # PostgreSQL may then plan it once for any text) must never read the whole trigram
+        # index for one. Its count reads ix_user_search_short instead.
+        matches = func.strpos(SEARCH_TEXT, needle) > 0
+    else:
         # The same condition on the three columns lowered once, when written (migration
         # 0012): a text without a line break is in one of them exactly when it is in
         # SEARCH_TEXT, where a line break separates them.
         matches = SEARCH_TEXT.contains(needle, autoescape=True)
-    else:
-        matches = or_(
-            *(func.lower(column).contains(needle, autoescape=True) for column in searched)
-        )
     # FTS5's query syntax has no way to say a NUL: such a text is looked for by reading.
     if dialect != "sqlite" or len(needle) < SEARCH_INDEX_MIN_LENGTH or "\x00" in needle:
         return [in_tenant(tenant_id), matches]

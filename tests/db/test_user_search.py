@@ -10,8 +10,10 @@ check that the index follows every write and that plans use it.
 """
 
 import json
+import re
 import uuid
 from dataclasses import dataclass
+from functools import partial
 from typing import Any
 
 import pytest
@@ -254,6 +256,38 @@ class PlanRun:
         )
 
 
+def _generic_count_plan(tenant_id: int, term: str, connection: Connection) -> str:
+    """PostgreSQL's generic plan of the count statement of an active users' search for
+    ``term``: the statement prepared with its parameters as $n, planned for any values."""
+    found = directory(tenant_id, UserFilterSpec(search=term, active=True))
+    statement = found.restrict(select(func.count()).select_from(users), "postgresql")
+    compiled = statement.compile(connection)
+    names: list[str] = []
+
+    def numbered(match: re.Match[str]) -> str:
+        names.append(match.group(1))
+        return f"${len(names)}"
+
+    # Still in psycopg's format (a literal % doubled), which exec_driver_sql keeps.
+    sql = re.sub(r"%\(([^)]+)\)s", numbered, compiled.string)
+    # A setting of the session (reads run outside a transaction), set back afterwards.
+    connection.exec_driver_sql("SET plan_cache_mode = force_generic_plan")
+    connection.exec_driver_sql(f"PREPARE generic_count AS {sql}")
+    try:
+        values = ", ".join(_sql_literal(compiled.params[name]) for name in names)
+        lines = connection.exec_driver_sql(f"EXPLAIN EXECUTE generic_count({values})")
+        return "\n".join(lines.scalars())
+    finally:
+        connection.exec_driver_sql("DEALLOCATE generic_count")
+        connection.exec_driver_sql("RESET plan_cache_mode")
+
+
+def _sql_literal(value: object) -> str:
+    if isinstance(value, int):
+        return str(value)
+    return "'" + str(value).replace("'", "''") + "'"
+
+
 def _page_plan_run(database: Database, tenant_id: int, term: str) -> PlanRun:
     """The page statement ``UserSet.page`` runs for ``term`` (first 20), run again under
     EXPLAIN ANALYZE with the same parameters."""
@@ -344,6 +378,15 @@ def test_a_search_of_three_characters_or_more_reads_the_index(database: Database
         assert "lower(" not in plan, plan
         every_user = database.read_sync(lambda c: _before_the_index(c, tenant_id, "43"))
         assert total == len(every_user) > 0  # all of them active
+        # psycopg prepares a statement it has run a few times, and PostgreSQL may then plan it
+        # once for any text (a generic plan). The count of a short text must not become a
+        # read of the whole trigram index then: the same statement, planned for any text.
+        for term in ("43", "user 14321"):
+            plan = database.read_sync(partial(_generic_count_plan, tenant_id, term))
+            if len(term) < SEARCH_INDEX_MIN_LENGTH:
+                assert "ix_user_search_trgm" not in plan, plan
+            else:
+                assert "ix_user_search_trgm" in plan, plan
 
     def page_plan(term: str) -> str:
         found = directory(tenant_id, UserFilterSpec(search=term, active=True))
