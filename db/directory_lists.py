@@ -265,6 +265,9 @@ class UserSet:
         if self.sorts_its_matches(dialect):
             statement = self._search_page_statement(sort, first=first, after=after)
             page = keyset_rows(connection, statement, first=first)
+        elif self.pages_ids_first(dialect):
+            statement = self._ids_first_page_statement(sort, first=first, after=after)
+            page = keyset_rows(connection, statement, first=first)
         else:
             page = keyset_page(
                 connection,
@@ -292,6 +295,41 @@ class UserSet:
             and self.search is not None
             and len(self.search) >= SEARCH_INDEX_MIN_LENGTH
         )
+
+    def pages_ids_first(self, dialect: str) -> bool:
+        """Whether ``page`` finds the page's ids before their rows: a PostgreSQL search of a
+        text under ``SEARCH_INDEX_MIN_LENGTH`` characters, outside a group, which
+        ``_ids_first_page_statement`` answers from ix_user_search_short_page."""
+        return (
+            dialect == "postgresql"
+            and self.group_id is None
+            and self.search is not None
+            and len(self.search) < SEARCH_INDEX_MIN_LENGTH
+        )
+
+    def _ids_first_page_statement(
+        self, sort: UserSort, *, first: int, after: tuple[Any, str] | None
+    ) -> Select[Any]:
+        """A page of a short text's PostgreSQL search: the ids of the page (and of the next
+        page's first user), then their rows with their managers.
+
+        A short text is in no trigram, so the page is the list's order walked until the page
+        is full; a rare text walks the whole tenant. Asked for the whole rows, PostgreSQL reads
+        each user's row to test it. Asked for the ids alone, it walks an index that holds the
+        order and ``search_text`` (migration 0012): it tests each user in the
+        index and reads only the page's rows (it is ix_user_search_short_page for the
+        directory's order; another order walks its own index, testing each row)."""
+        key = sort.key_expression()
+        ids = keyset_select(
+            self.restrict(select(users.c.id), "postgresql"),
+            [key, users.c.id],
+            first=first,
+            after=after,
+            descending=sort.descending,
+        ).subquery("page_ids")
+        return with_managers(
+            select(*USER_COLUMNS).join(ids, ids.c.id == users.c.id), self.tenant_id
+        ).order_by(*keyset_order([key, users.c.id], sort.descending))
 
     def _search_page_statement(
         self, sort: UserSort, *, first: int, after: tuple[Any, str] | None

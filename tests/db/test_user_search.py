@@ -399,19 +399,44 @@ def test_a_search_of_three_characters_or_more_reads_the_index(database: Database
 
         return database.read_sync(work)
 
+    def page_plan_rows(term: str) -> Any:
+        """The first 21 ids of the page of ``term``, as the plain list reads them."""
+        sort = UserSort()
+        query = directory(tenant_id, UserFilterSpec(search=term, active=True)).restrict(
+            select(users.c.id), database.engine.dialect.name
+        )
+        return query.order_by(sort.key_expression(), users.c.id).limit(21)
+
     if database.engine.dialect.name == "sqlite":
         # A page of a short term walks the same index in the directory's order: no sort.
         plan = page_plan("43")
         assert "ix_user_search_short (tenant_id=?)" in plan, plan
         assert "TEMP B-TREE" not in plan, plan
     else:
-        # On PostgreSQL a short term's page walks the directory's order index and stops at
-        # the page's end (a short term matches many users, so the page comes early); only
-        # its count reads the tenant.
-        plan = page_plan("43")
-        assert "ix_user_tenant_display_name" in plan, plan
-        assert "Sort" not in plan, plan
-        assert "Seq Scan" not in plan, plan
+        # On PostgreSQL a short term's page finds its ids first (UserSet.page): it walks the
+        # short terms' index in the directory's order, testing search_text in the index, and
+        # stops at the page's end; only the page's users' rows are read. The table is
+        # vacuumed above, so the walk reads the index alone.
+        run = _page_plan_run(database, tenant_id, "43")
+        walks = [
+            node
+            for node in run.nodes()
+            if node.get("Index Name") == "ix_user_search_short_page" and node["Actual Loops"]
+        ]
+        assert [node["Node Type"] for node in walks] == ["Index Only Scan"], run.text
+        assert walks[0]["Actual Rows"] == run.page_rows == 21, run.text
+        assert '"Seq Scan"' not in run.text, run.text
+        # The user's rows: the page's 21, each by primary key (and each one's manager).
+        assert run.rows_read("user_pkey") <= 2 * 21, run.text
+        # The same users as walking the whole rows in the directory's order.
+        rows = database.read_sync(lambda c: c.execute(page_plan_rows("43")).scalars().all())
+        found = database.read_sync(
+            lambda c: directory(tenant_id, UserFilterSpec(search="43", active=True)).page(
+                c, UserSort(), first=20, after=None
+            )
+        )
+        assert [user.id for user in found.users] == rows[:20]
+        assert found.has_next == (len(rows) > 20)
 
     if database.engine.dialect.name == "postgresql":
         # A 3+ character term whose one match sorts late ("user 9999" among "user 0" …
