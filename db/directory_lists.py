@@ -165,13 +165,13 @@ def search_conditions(tenant_id: int, search: str, dialect: str) -> list[ColumnE
     case.
 
     The answer is the condition ``lower(column) LIKE %search%`` on both databases (on SQLite
-    written ``column LIKE``, on PostgreSQL ``search_text LIKE``, each the same condition
-    there, see below). A text of ``SEARCH_INDEX_MIN_LENGTH`` characters or more also reaches
-    the search index: on PostgreSQL the trigram GIN index serves that same condition (and a
-    shorter text's count reads ix_user_search_short, which holds ``search_text``, where the
-    table is vacuumed); on SQLite the candidates
-    come from the FTS5 trigram table (which folds case and so finds every user the
-    condition accepts, perhaps more), each fetched by id, and the condition then decides.
+    written ``column LIKE``, on PostgreSQL ``search_text LIKE`` or ``strpos``, each the same
+    condition there, see below). A text of ``SEARCH_INDEX_MIN_LENGTH`` characters or more
+    also reaches the search index: on PostgreSQL the trigram GIN index serves that same
+    condition; on SQLite the candidates come from the FTS5 trigram table (which folds case
+    and so finds every user the condition accepts, perhaps more), each fetched by id, and
+    the condition then decides. A shorter text reads the tenant, through the short terms'
+    covering indexes where it can (migrations 0011 and 0012).
     """
     needle = search.lower()
     searched = (users.c.display_name, users.c.user_name, users.c.email)
@@ -316,9 +316,9 @@ class UserSet:
         A short text is in no trigram, so the page is the list's order walked until the page
         is full; a rare text walks the whole tenant. Asked for the whole rows, PostgreSQL reads
         each user's row to test it. Asked for the ids alone, it walks an index that holds the
-        order and ``search_text`` (migration 0012): it tests each user in the
-        index and reads only the page's rows (it is ix_user_search_short_page for the
-        directory's order; another order walks its own index, testing each row)."""
+        order and ``search_text`` (ix_user_search_short_page, migration 0012, for the
+        directory's order), tests each user in the index and reads only the page's rows.
+        Another order walks its own index and tests each row, as before."""
         key = sort.key_expression()
         ids = keyset_select(
             self.restrict(select(users.c.id), "postgresql"),
