@@ -327,8 +327,14 @@ class UserSet:
             after=after,
             descending=sort.descending,
         ).subquery("page_ids")
+        return self._rows_of(ids, sort)
+
+    def _rows_of(self, page: FromClause, sort: UserSort) -> Select[Any]:
+        """The users whose ids ``page`` holds (its ``id`` column), with their managers, in
+        the list's order: how both page statements that find ids first read the rows."""
+        key = sort.key_expression()
         return with_managers(
-            select(*USER_COLUMNS).join(ids, ids.c.id == users.c.id), self.tenant_id
+            select(*USER_COLUMNS).join(page, page.c.id == users.c.id), self.tenant_id
         ).order_by(*keyset_order([key, users.c.id], sort.descending))
 
     def _search_page_statement(
@@ -360,14 +366,13 @@ class UserSet:
         ]
         # The walk keeps the columns the tests read (a subquery's columns are built per
         # statement), SEARCH_TEXT among them.
-        tested: dict[str, ColumnElement[Any]] = {
-            element.name: element
-            for condition in tests
-            for element in iterate(condition)
-            if isinstance(element, Column) and element.table is users
-        }
-        if any(element is SEARCH_TEXT for condition in tests for element in iterate(condition)):
-            tested["search_text"] = SEARCH_TEXT.label("search_text")
+        tested: dict[str, ColumnElement[Any]] = {}
+        for condition in tests:
+            for element in iterate(condition):
+                if element is SEARCH_TEXT:
+                    tested["search_text"] = SEARCH_TEXT.label("search_text")
+                elif isinstance(element, Column) and element.table is users:
+                    tested[element.name] = element
         walk = keyset_select(
             select(users.c.id, *(c for n, c in tested.items() if n != "id"), sort_key).where(
                 in_tenant(self.tenant_id)
@@ -408,9 +413,7 @@ class UserSet:
             select(walked.c.id, walked.c.sort_key).where(walked_full),
             select(matched_page.c.id, matched_page.c.sort_key),
         ).subquery("found")
-        return with_managers(
-            select(*USER_COLUMNS).join(found, found.c.id == users.c.id), self.tenant_id
-        ).order_by(*keyset_order([key, users.c.id], sort.descending))
+        return self._rows_of(found, sort)
 
     def count(self, connection: Connection) -> int:
         query = self.restrict(select(func.count()).select_from(users), connection.dialect.name)
