@@ -58,11 +58,15 @@ def _paths(
     if not keys:
         return {}
     values: dict[str, Any] = {"tenant_id": tenant_id, "max_depth": max(max_depth, 0)}
+    # One person (a profile, the org chart) or two (a reporting path, a common manager): a
+    # statement of fixed text. An expanding IN renders its parameters into the SQL text anew
+    # on every execution.
     if len(keys) == 1:
-        # One person (a profile, the org chart): ``=``, without expanding an IN's parameters
-        # into the SQL text on every execution.
         (values["key"],) = keys
         statement = statements.one
+    elif len(keys) == 2:
+        values["key"], values["other_key"] = sorted(keys)
+        statement = statements.pair
     else:
         values["keys"] = sorted(keys)
         statement = statements.many
@@ -128,6 +132,7 @@ def _paths_statement(key: ColumnElement[str], started: ColumnElement[bool]) -> S
 
 class _Statements(NamedTuple):
     one: Select[Any]
+    pair: Select[Any]
     many: Select[Any]
 
 
@@ -136,10 +141,9 @@ def _statements(key: ColumnElement[str], *, by_index: bool) -> _Statements:
     # By name, (tenant_id, lower(user_name)) is the index: ux_user_tenant_username.
     in_tenant = users.c.tenant_id == tenant if by_index else in_tenant_beside_the_key(tenant)
     one = key == bindparam("key", type_=String)
+    pair = key.in_([bindparam("key", type_=String), bindparam("other_key", type_=String)])
     many = key.in_(bindparam("keys", expanding=True, type_=String))
-    return _Statements(
-        _paths_statement(key, in_tenant & one), _paths_statement(key, in_tenant & many)
-    )
+    return _Statements(*(_paths_statement(key, in_tenant & keys) for keys in (one, pair, many)))
 
 
 _BY_IDS = _statements(users.c.id, by_index=False)

@@ -1,9 +1,10 @@
 """Upward paths: the user, then its managers, in one recursive statement from ids or names."""
 
 import re
+from typing import Any
 
 import pytest
-from sqlalchemy import Connection, text, update
+from sqlalchemy import Connection, event, text, update
 
 from db.database import Database
 from db.org_chains import upward_paths, upward_paths_by_name
@@ -73,8 +74,45 @@ def test_paths_by_user_name_ignore_case_and_are_keyed_by_the_lowered_name(
     assert paths["user0@example.com"] == by_id[a]  # the same records either way
 
 
+def test_two_people_are_walked_by_one_statement_of_fixed_text(database: Database) -> None:
+    """Two people (a reporting path, a common manager) are walked as each alone would be, by
+    a statement whose SQL text is the same for every pair: no IN rendered per execution."""
+    tenant = database.write_sync(lambda c: create_tenant(c, "acme"))
+    a, b, c, d, e = database.write_sync(lambda conn: insert_users(conn, tenant.id, 5))
+    database.write_sync(lambda conn: set_managers(conn, {a: b, b: c, d: c, e: d}))
+    pair = database.read_sync(lambda conn: upward_paths(conn, tenant.id, [e, a], 50))
+    assert ids_of(pair) == {a: [a, b, c], e: [e, d, c]}
+    for one in (a, e):
+        alone = database.read_sync(lambda conn, one=one: upward_paths(conn, tenant.id, [one], 50))
+        assert pair[one] == alone[one]
+    names = database.read_sync(
+        lambda conn: upward_paths_by_name(
+            conn, tenant.id, ["USER4@example.com", "user0@example.com"], 50
+        )
+    )
+    assert names == {"user4@example.com": pair[e], "user0@example.com": pair[a]}
+    rendered: list[bool] = []
+
+    def note(*args: Any) -> None:
+        if "RECURSIVE" in args[2]:  # SQLAlchemy renders an expanding IN into the text
+            rendered.append(args[2] != args[4].compiled.string)
+
+    event.listen(database.read_engine, "before_cursor_execute", note)
+    try:
+        for keys in ([a, e], [b, "nobody"], [a, b, e]):
+            database.read_sync(lambda conn, k=keys: upward_paths(conn, tenant.id, k, 50))
+    finally:
+        event.remove(database.read_engine, "before_cursor_execute", note)
+    assert rendered == [False, False, True]  # three people and more: an IN of as many
+
+
 @pytest.mark.parametrize(
-    "names", [["user17@contoso.com"], ["user17@contoso.com", "USER2900@contoso.com"]]
+    "names",
+    [
+        ["user17@contoso.com"],
+        ["user17@contoso.com", "USER2900@contoso.com"],
+        ["user17@contoso.com", "USER2900@contoso.com", "user5@contoso.com"],
+    ],
 )
 def test_paths_by_user_name_start_from_the_user_name_index(
     database: Database, names: list[str]
