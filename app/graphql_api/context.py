@@ -72,6 +72,14 @@ class Context:
         self._ready_metrics = None
         self._activity_sequenced = None
 
+    def release(self) -> None:
+        """The request has been answered: its loaders, and the records and pages they hold,
+        go now (by reference count) rather than at the garbage collector's next pass. A use
+        after this starts afresh, as a new event does."""
+        if self._loaders is not None:
+            self._loaders.release()
+        self.next_event()
+
     async def sequenced_activity(self) -> None:
         """Number the tenant's committed events (when some wait for it) before the first read
         of the activity log in this request: readers only show numbered events, and numbering

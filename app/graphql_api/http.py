@@ -45,6 +45,8 @@ _REQUEST_CODES = {
 }
 #: The request state key set when an error of the answer is the store being out of reach.
 _UNAVAILABLE_STATE = "store_unavailable"
+#: The request state key of the request's GraphQL context, released once it is answered.
+_CONTEXT_STATE = "graphql_context"
 
 
 class DirectoryGraphQL(GraphQL[Context, None]):
@@ -64,20 +66,29 @@ class DirectoryGraphQL(GraphQL[Context, None]):
             return
         request = parsed_get(scope, receive)
         try:
-            response = await self.run(request)
-        except HTTPException as error:
-            response = graphql_error_response(error.status_code, error.reason)
-        if getattr(request.state, _UNAVAILABLE_STATE, False) and response.status_code == 200:
-            # The store was out of reach: the answer is not the query's, and a client or a
-            # proxy should retry it, as it would any 503.
-            response.status_code = 503
-        await response(scope, receive, send)
+            try:
+                response = await self.run(request)
+            except HTTPException as error:
+                response = graphql_error_response(error.status_code, error.reason)
+            if getattr(request.state, _UNAVAILABLE_STATE, False) and response.status_code == 200:
+                # The store was out of reach: the answer is not the query's, and a client or
+                # a proxy should retry it, as it would any 503.
+                response.status_code = 503
+            await response(scope, receive, send)
+        finally:
+            # Answered (a streamed answer too, once sent): what the request loaded goes now.
+            # graphql-core's execution context, which holds the request's context, lives in a
+            # reference cycle, so without this the records would wait for the garbage
+            # collector.
+            context = getattr(request.state, _CONTEXT_STATE, None)
+            if isinstance(context, Context):
+                context.release()
 
     async def get_context(self, request: Any, response: Any) -> Context:
         state = cast(Request, request).state
         versions = getattr(state, VERSIONS_STATE, None)
         known = versions if isinstance(versions, TenantVersions) else None
-        return Context(
+        context = Context(
             database=self.database,
             maybe_grant=cast(TokenGrant | None, getattr(state, "grant", None)),
             org_cache=self.org_cache,
@@ -86,6 +97,8 @@ class DirectoryGraphQL(GraphQL[Context, None]):
             known_data_version=None if known is None else known.data,
             known_unnumbered_events=None if known is None else known.unnumbered_events,
         )
+        setattr(state, _CONTEXT_STATE, context)
+        return context
 
     async def render_graphql_ide(self, request: Request) -> Response:
         """Our own GraphiQL page: every script and style comes from this app."""

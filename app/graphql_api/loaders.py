@@ -91,6 +91,14 @@ class Loaders:
     def resource_activity(self) -> DataLoader[ActivityKey, EventPage]:
         return DataLoader(load_fn=self._resource_activity)
 
+    def release(self) -> None:
+        """Let go of everything loaded. Each DataLoader holds a bound method of this object,
+        a reference cycle: dropping them here lets reference counting free the lot."""
+        self._primed.clear()
+        self._paths.clear()
+        for name in _LOADER_NAMES:
+            self.__dict__.pop(name, None)
+
     async def read(self, fn: Callable[[Connection], T], *, in_thread: bool = False) -> T:
         return await self.database.read(fn, in_thread=in_thread)
 
@@ -237,3 +245,9 @@ class Loaders:
         return await self._grouped(
             keys, resource_activity_pages, "resource_ids", ("resource_type", "first", "before")
         )
+
+
+#: The loaders' names: each is made when first used and kept in the instance's ``__dict__``.
+_LOADER_NAMES = tuple(
+    name for name, value in vars(Loaders).items() if isinstance(value, cached_property)
+)
