@@ -4,6 +4,7 @@
     python -m bench.operations --profile org_chart [--runs 300]   # cProfile, in CPU time
     python -m bench.operations --floor [--only org_chart ...]     # and the floor, round for round
     python -m bench.operations --instructions [--floor] [--only org_chart ...] [--runs 50]
+    python -m bench.operations --concurrency 16 ...   # 16 requests in flight, as over HTTP
     python -m bench.operations --postgres postgresql+psycopg://…/NAME   # on PostgreSQL
 
 Builds the app as shipped (``bench.instructions``' settings: request log on, token cache an
@@ -22,6 +23,12 @@ process) answers the same requests, its rounds alternating with the service's, a
 adds its CPU per request and the ratio floor ÷ service: the in-process counterpart of the
 frontend bench's ratio, without uvicorn's and the socket's share, which both servers pay alike
 over HTTP (so over HTTP the ratio is higher).
+
+Requests are sent one after another unless ``--concurrency`` says how many are in flight at
+once (each of as many senders takes the next request when its last is answered). The frontend
+bench keeps 16 in flight, and that is where the garbage collector shows: a collection walks the
+objects of every request still running, and what one started keeps its younger objects alive
+into older generations. One at a time, it hardly runs.
 
 With ``--instructions`` the same requests run under valgrind's callgrind, which counts the
 instructions each operation's ``--runs`` requests take (and the floor's, with ``--floor``):
@@ -83,6 +90,22 @@ async def _one(app: Any, scope: dict[str, Any]) -> None:
         raise SystemExit(f"{scope['path']} answered {status}: {body[:300]!r}")
 
 
+async def _send(server: Any, scopes: list[dict[str, Any]], concurrency: int) -> None:
+    """Every request, ``concurrency`` of them in flight at once (each sender takes the next
+    one as its last is answered), as the frontend bench's connections keep the server busy."""
+    if concurrency <= 1:
+        for scope in scopes:
+            await _one(server, scope)
+        return
+    waiting = iter(scopes)
+
+    async def sender() -> None:
+        for scope in waiting:
+            await _one(server, scope)
+
+    await asyncio.gather(*(sender() for _ in range(concurrency)))
+
+
 def _database_url(size: int, postgres: str | None) -> str:
     """SQLite's cached file, or with ``postgres`` (a server URL) its database
     ``<name>_operations_<size>`` on that server."""
@@ -106,7 +129,7 @@ async def _run(args: argparse.Namespace) -> None:
     floor = floor_app.create_app(bench.org) if args.floor else None
     async with Lifespan(app):
         if args.inner:
-            await _counted(app, floor, chosen, bench, args.runs)
+            await _counted(app, floor, chosen, bench, args.runs, args.concurrency)
             return
         for operation in chosen:
             count = WARM_UP + args.runs
@@ -118,8 +141,7 @@ async def _run(args: argparse.Namespace) -> None:
             if args.profile:
                 profiler = cProfile.Profile(time.process_time)
                 profiler.enable()
-                for scope in measured:
-                    await _one(app, scope)
+                await _send(app, measured, args.concurrency)
                 profiler.disable()
                 out = io.StringIO()
                 stats = pstats.Stats(profiler, stream=out)
@@ -136,8 +158,7 @@ async def _run(args: argparse.Namespace) -> None:
             for _ in range(args.rounds):
                 for index, server in enumerate(servers):
                     start, started = time.process_time(), time.perf_counter()
-                    for scope in measured:
-                        await _one(server, scope)
+                    await _send(server, measured, args.concurrency)
                     spent = (time.process_time() - start) / len(measured)
                     best[index] = min(best[index], spent)
                     if index == 0:
@@ -150,7 +171,9 @@ async def _run(args: argparse.Namespace) -> None:
             print(line, flush=True)
 
 
-async def _counted(app: Any, floor: Any, chosen: list[Any], bench: Any, runs: int) -> None:
+async def _counted(
+    app: Any, floor: Any, chosen: list[Any], bench: Any, runs: int, concurrency: int
+) -> None:
     """Under callgrind: every warm-up first, then one counted part per operation and server."""
     servers = [app] if floor is None else [app, floor]
     planned = []
@@ -166,8 +189,7 @@ async def _counted(app: Any, floor: Any, chosen: list[Any], bench: Any, runs: in
     sys.stdin.readline()
     for server, scopes in planned:
         _marker()
-        for scope in scopes:
-            await _one(server, scope)
+        await _send(server, scopes, concurrency)
     _marker()
 
 
@@ -198,6 +220,12 @@ def main(argv: list[str] | None = None) -> None:
     parser.add_argument("--profile", help="cProfile this operation instead of timing")
     parser.add_argument("--lines", type=int, default=45)
     parser.add_argument("--floor", action="store_true", help="time the floor app beside it")
+    parser.add_argument(
+        "--concurrency",
+        type=int,
+        default=1,
+        help="requests in flight at once (the frontend bench keeps 16)",
+    )
     parser.add_argument("--instructions", action="store_true", help="count with callgrind")
     parser.add_argument(
         "--postgres",
