@@ -6,8 +6,9 @@ is refused before anything here runs). For a query sent over GET or POST it
 * resolves a persisted query (``app.graphql_api.persisted``) and hands the view the request
   with the document filled in — the view, and strawberry in it, run as for any request;
 * reads the tenant's change counters (``db.org_changes.tenant_versions``: one statement over
-  the tenant's stripes) and derives the ETag from the data version, the tenant, the document,
-  the variables, the operation name and the schema;
+  the tenant's stripes, shared by the tenant's requests that ask in the same turn of the event
+  loop, ``app.graphql_api.version_reads``) and derives the ETag from the data version, the
+  tenant, the document, the variables, the operation name and the schema;
 * answers ``If-None-Match`` with that ETag by 304 without executing anything, and otherwise
   adds the ETag and ``Cache-Control: private, no-cache`` to the view's 200 answer.
 
@@ -24,7 +25,6 @@ the view untouched, which answers it as before, without an ETag.
 
 import hashlib
 from collections.abc import Mapping
-from functools import partial
 from typing import Any
 from urllib.parse import urlencode
 
@@ -34,8 +34,9 @@ from starlette.responses import JSONResponse, Response
 from starlette.types import ASGIApp, Message, Receive, Scope, Send
 
 from app.graphql_api.persisted import PersistedQueries, PersistedQueryError
+from app.graphql_api.version_reads import TenantVersionReads
 from db.database import Database
-from db.org_changes import TenantVersions, tenant_versions
+from db.org_changes import TenantVersions
 from db.tokens import TokenGrant
 
 #: The request state key of the counters read for this request (``TenantVersions``).
@@ -68,7 +69,7 @@ class ConditionalGraphQL:
         self, app: ASGIApp, database: Database, persisted: PersistedQueries, schema_sdl: str
     ) -> None:
         self.app = app
-        self.database = database
+        self.versions = TenantVersionReads(database)
         self.persisted = persisted
         # A new schema (a new release) answers differently: its ETags differ too.
         self.schema_tag = hashlib.sha256(schema_sdl.encode()).digest()
@@ -158,7 +159,7 @@ class ConditionalGraphQL:
         request: Mapping[str, Any],
     ) -> None:
         try:
-            versions = await self.database.read(partial(tenant_versions, tenant_id=grant.tenant_id))
+            versions = await self.versions.read(grant.tenant_id)
         except Exception:
             # No version, no ETag: the view answers as it would without this layer, and a
             # store that fails fails there too, as a GraphQL error with a code.

@@ -1,0 +1,62 @@
+"""The tenant's change counters for the GraphQL requests of this process: one statement for
+all the requests of a tenant that ask in the same turn of the event loop.
+
+Every GraphQL request reads its tenant's counters before it runs (``app.graphql_api
+.conditional``: the ETag, the 304, the org figures and the kept counts are keyed by them). On
+PostgreSQL that read is a round trip on the event loop; under load, several requests of one
+tenant reach it in the same turn of the loop. The first one to ask schedules the read for the
+end of the turn (``call_soon``), the others that ask before it starts join it, and all of them
+take its result.
+
+Why it is still correct: the read starts after every request that joined it had arrived, so
+it sees every write committed before any of them was sent, as a read of each one's own would.
+A request that asks once the read has started waits for the next one, never for a read
+begun before it arrived: a write it could see is never missing from its counters (no stale
+304, no count kept from before that write).
+
+On SQLite the read runs inline, at no round trip's cost, so each request reads its own.
+"""
+
+import asyncio
+from functools import partial
+
+from db.database import Database
+from db.org_changes import TenantVersions, tenant_versions
+
+
+class TenantVersionReads:
+    def __init__(self, database: Database) -> None:
+        self._database = database
+        #: Per tenant, the read that has been scheduled and has not started yet.
+        self._next: dict[int, asyncio.Future[TenantVersions]] = {}
+
+    async def read(self, tenant_id: int) -> TenantVersions:
+        """The tenant's counters, read after this call began."""
+        if self._database.is_sqlite:
+            return await self._database.read(partial(tenant_versions, tenant_id=tenant_id))
+        scheduled = self._next.get(tenant_id)
+        if scheduled is None:
+            loop = asyncio.get_running_loop()
+            scheduled = self._next[tenant_id] = loop.create_future()
+            loop.call_soon(self._start, tenant_id, scheduled)
+        # Shielded: a request that goes away does not cancel the read of the others.
+        return await asyncio.shield(scheduled)
+
+    def _start(self, tenant_id: int, scheduled: "asyncio.Future[TenantVersions]") -> None:
+        # From here on, a request that asks waits for a read of its own (the next one).
+        del self._next[tenant_id]
+        task = asyncio.ensure_future(
+            self._database.read(partial(tenant_versions, tenant_id=tenant_id))
+        )
+        task.add_done_callback(partial(_settle, scheduled))
+
+
+def _settle(
+    scheduled: "asyncio.Future[TenantVersions]", task: "asyncio.Future[TenantVersions]"
+) -> None:
+    if task.cancelled():
+        scheduled.cancel()
+    elif (error := task.exception()) is not None:
+        scheduled.set_exception(error)
+    else:
+        scheduled.set_result(task.result())
