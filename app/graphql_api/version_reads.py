@@ -29,6 +29,8 @@ class TenantVersionReads:
         self._database = database
         #: Per tenant, the read that has been scheduled and has not started yet.
         self._next: dict[int, asyncio.Future[TenantVersions]] = {}
+        #: The reads running: the loop keeps only a weak reference to a task.
+        self._running: set[asyncio.Task[None]] = set()
 
     async def read(self, tenant_id: int) -> TenantVersions:
         """The tenant's counters, read after this call began."""
@@ -45,18 +47,19 @@ class TenantVersionReads:
     def _start(self, tenant_id: int, scheduled: "asyncio.Future[TenantVersions]") -> None:
         # From here on, a request that asks waits for a read of its own (the next one).
         del self._next[tenant_id]
-        task = asyncio.ensure_future(
-            self._database.read(partial(tenant_versions, tenant_id=tenant_id))
-        )
-        task.add_done_callback(partial(_settle, scheduled))
+        task = asyncio.ensure_future(self._read_into(tenant_id, scheduled))
+        self._running.add(task)
+        task.add_done_callback(self._running.discard)
 
-
-def _settle(
-    scheduled: "asyncio.Future[TenantVersions]", task: "asyncio.Future[TenantVersions]"
-) -> None:
-    if task.cancelled():
-        scheduled.cancel()
-    elif (error := task.exception()) is not None:
-        scheduled.set_exception(error)
-    else:
-        scheduled.set_result(task.result())
+    async def _read_into(self, tenant_id: int, scheduled: "asyncio.Future[TenantVersions]") -> None:
+        """The read, its outcome (whatever fails, however) handed to every request that
+        joined it: none of them may wait for ever."""
+        try:
+            versions = await self._database.read(partial(tenant_versions, tenant_id=tenant_id))
+        except asyncio.CancelledError:
+            scheduled.cancel()
+            raise
+        except Exception as error:
+            scheduled.set_exception(error)
+        else:
+            scheduled.set_result(versions)

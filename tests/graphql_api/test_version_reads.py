@@ -72,15 +72,17 @@ def test_a_request_never_takes_a_read_begun_before_it_asked(database: Database) 
     assert second.data >= first.data
 
 
-@pytest.mark.parametrize("fail", [False, True])
+@pytest.mark.parametrize("fail", [False, "statement", "store"])
 def test_one_request_going_away_or_a_failed_read_touches_only_its_own(
-    database: Database, monkeypatch: pytest.MonkeyPatch, fail: bool
+    database: Database, monkeypatch: pytest.MonkeyPatch, fail: bool | str
 ) -> None:
     (acme,) = _tenants(database, "acme")
     reads = TenantVersionReads(database)
-    if fail:
-        broken: Callable[..., object] = lambda connection, tenant_id: 1 / 0  # noqa: E731
+    broken: Callable[..., object] = lambda *args, **kwargs: 1 / 0  # noqa: E731
+    if fail == "statement":
         monkeypatch.setattr("app.graphql_api.version_reads.tenant_versions", broken)
+    elif fail == "store":  # the store fails before any statement runs
+        monkeypatch.setattr(database, "read", broken)
 
     async def run() -> list[object]:
         try:
@@ -88,7 +90,8 @@ def test_one_request_going_away_or_a_failed_read_touches_only_its_own(
             staying = asyncio.ensure_future(reads.read(acme))
             await asyncio.sleep(0)
             leaving.cancel()
-            return list(await asyncio.gather(leaving, staying, return_exceptions=True))
+            gathered = asyncio.gather(leaving, staying, return_exceptions=True)
+            return list(await asyncio.wait_for(gathered, 10))  # a lost outcome: no answer
         finally:
             await database.aclose()
 
