@@ -11,6 +11,7 @@ reporting path. A walk may start from ids or from lowered userNames.
 """
 
 from collections.abc import Collection, Iterable, Sequence
+from operator import itemgetter
 from typing import Any, NamedTuple
 
 from sqlalchemy import (
@@ -75,11 +76,13 @@ def _paths(
 
 def collect_paths(rows: Iterable[Sequence[Any]], keys: Collection[str]) -> dict[str, Path]:
     """The paths of the walk's rows (each the start's key, the depth, then ``USER_COLUMNS``,
-    in the order of key and depth), an empty one for each key without rows."""
+    in any order), an empty one for each key without rows."""
     paths: dict[str, Path] = {key: [] for key in keys}
     seen: dict[str, set[str]] = {key: set() for key in keys}
     broken: set[str] = set()
-    for row in rows:
+    # The walk's rows come in no promised order: a path is a few dozen rows, which Python
+    # puts in order for less than SQLite's sorter costs the statement.
+    for row in sorted(rows, key=_KEY_AND_DEPTH):
         key: str = row[0]
         path = paths[key]
         # A gap (a manager of another tenant, or a loop already cut) ends the path there.
@@ -93,6 +96,9 @@ def collect_paths(rows: Iterable[Sequence[Any]], keys: Collection[str]) -> dict[
         seen[key].add(record.id)
         path.append(record)
     return paths
+
+
+_KEY_AND_DEPTH = itemgetter(0, 1)
 
 
 def _paths_statement(key: ColumnElement[str], started: ColumnElement[bool]) -> Select[Any]:
@@ -125,9 +131,8 @@ def _paths_statement(key: ColumnElement[str], started: ColumnElement[bool]) -> S
         )
     )
     path = start.union_all(step)
-    return select(
-        path.c.start_key, path.c.depth, *(path.c[column.name] for column in USER_COLUMNS)
-    ).order_by(path.c.start_key, path.c.depth)
+    # No ORDER BY: ``collect_paths`` puts the rows in order (see there).
+    return select(path.c.start_key, path.c.depth, *(path.c[column.name] for column in USER_COLUMNS))
 
 
 class _Statements(NamedTuple):
@@ -148,8 +153,6 @@ def _statements(key: ColumnElement[str], *, by_index: bool) -> _Statements:
 
 _BY_IDS = _statements(users.c.id, by_index=False)
 #: The walk from one user by id (bound: ``key``, ``tenant_id``, ``max_depth``), for
-#: statements that read more around the same person (``db.org_neighbourhood``). Without its
-#: ORDER BY: as a part of a larger statement its rows come in no promised order anyway, and
-#: the caller puts them in order (``collect_paths`` wants them by key and depth).
-ONE_BY_ID: Select[Any] = _BY_IDS.one.order_by(None)
+#: statements that read more around the same person (``db.org_neighbourhood``).
+ONE_BY_ID: Select[Any] = _BY_IDS.one
 _BY_NAMES = _statements(func.lower(users.c.user_name), by_index=True)

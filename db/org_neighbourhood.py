@@ -112,8 +112,8 @@ def org_neighbourhood(
             group_rows.append(_group_row(row))
         else:
             parts[row[0]].append(UserRecord(*row[2:]))
-    # The parts of a UNION ALL come in no promised order: each is put back in its own.
-    walk.sort(key=lambda row: row[1])
+    # The parts of a UNION ALL come in no promised order: collect_paths puts the walk in
+    # its own.
     path = collect_paths(walk, [user_id])[user_id]
     if not path:
         return Neighbourhood([], None, None)
