@@ -93,6 +93,16 @@ async def _probe_lookup(server: Server, token: str | None, paths: list[str]) -> 
 Probe = Callable[[Server, str | None, list[str]], Awaitable[str]]
 
 
+def median_pair(pairs: list[tuple[Throughput, Throughput]]) -> int:
+    """Which of the (floor, service) pairs holds the median ratio of the service's req/s to
+    the floor's just before it (the lower of the middle two for an even count): one pair's
+    figures, p50, p99 and CPU together, rather than medians taken from different runs."""
+    if not pairs:
+        raise ValueError("no pairs")
+    order = sorted(range(len(pairs)), key=lambda i: pairs[i][1].rps / pairs[i][0].rps)
+    return order[(len(order) - 1) // 2]
+
+
 def lookup_throughput(
     server: Server, token: str | None, paths_file: Path, settings: LoadSettings
 ) -> tuple[Throughput | None, str]:
