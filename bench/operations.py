@@ -5,6 +5,7 @@
     python -m bench.operations --floor [--only org_chart ...]     # and the floor, round for round
     python -m bench.operations --instructions [--floor] [--only org_chart ...] [--runs 50]
     python -m bench.operations --concurrency 16 ...   # 16 requests in flight, as over HTTP
+    python -m bench.operations --store-share ...      # the store's CPU and the rest (SQLite)
     python -m bench.operations --postgres postgresql+psycopg://…/NAME   # on PostgreSQL
 
 Builds the app as shipped (``bench.instructions``' settings: request log on, token cache an
@@ -35,6 +36,11 @@ instructions each operation's ``--runs`` requests take (and the floor's, with ``
 a figure that repeats on a loaded machine (about ±1%), where CPU time moves by ±15%. Counting
 starts after the warm-up (``bench.instructions``' markers: one part per operation and server).
 
+With ``--store-share`` the floor answers too, and the line splits the service's CPU per request
+into the store's units of work and the rest (``bench.store_share``): the ratio the service
+would reach with a store that took nothing, and the CPU per request the SQLite target leaves
+the store once the rest is paid.
+
 With ``--postgres`` (a server URL) the app reads the PostgreSQL database
 ``<name>_operations_<size>`` on that server, built like SQLite's (building 100,000 users takes
 minutes; it is kept and reused). The database server's work is then in another process, which
@@ -52,6 +58,7 @@ import pstats
 import random
 import sys
 import time
+from contextlib import nullcontext
 from typing import Any
 
 import orjson
@@ -62,9 +69,12 @@ from bench.frontend import operations, path, variables
 from bench.in_process import Lifespan
 from bench.instructions import WORK, _app, _call, _marker, _scope, counted_parts
 from bench.store import prepare, sqlite_url
+from bench.store_share import StoreClock, store_budget, timed_store
 
 SEED = 42
 WARM_UP = 30
+#: The frontend's ratio target on SQLite (issue 17), for the store's budget.
+SQLITE_TARGET = 0.5
 
 
 def _requests(name: str, document: str, org: Any, count: int, token: str) -> list[Any]:
@@ -123,10 +133,18 @@ async def _run(args: argparse.Namespace) -> None:
     bench = prepare(_database_url(args.size, args.postgres), args.size, SEED, log=print)
     # No rate limit: a round of requests as fast as one process sends them would meet it.
     app = _app(bench.url, rate_limit_per_second=0.0)
+    floor = floor_app.create_app(bench.org) if args.floor or args.store_share else None
+    clock = StoreClock()
+    with timed_store(clock) if args.store_share else nullcontext():
+        await _measure(args, app, floor, clock, bench)
+
+
+async def _measure(
+    args: argparse.Namespace, app: Any, floor: Any, clock: StoreClock, bench: Any
+) -> None:
     chosen = [op for op in operations() if not args.only or op.name in args.only]
     if args.profile:
         chosen = [op for op in operations() if op.name == args.profile]
-    floor = floor_app.create_app(bench.org) if args.floor else None
     async with Lifespan(app):
         if args.inner:
             await _counted(app, floor, chosen, bench, args.runs, args.concurrency)
@@ -155,11 +173,16 @@ async def _run(args: argparse.Namespace) -> None:
                     await _one(floor, scope)
             best = [float("inf")] * len(servers)
             wall = float("inf")
+            # The store's part of the service's best round (--store-share): seconds, units.
+            store = (0.0, 0.0)
             for _ in range(args.rounds):
                 for index, server in enumerate(servers):
+                    clock.reset()
                     start, started = time.process_time(), time.perf_counter()
                     await _send(server, measured, args.concurrency)
                     spent = (time.process_time() - start) / len(measured)
+                    if index == 0 and spent < best[0]:
+                        store = (clock.seconds / len(measured), clock.units / len(measured))
                     best[index] = min(best[index], spent)
                     if index == 0:
                         wall = min(wall, (time.perf_counter() - started) / len(measured))
@@ -168,7 +191,21 @@ async def _run(args: argparse.Namespace) -> None:
                 line += f" ({wall * 1e6:6.0f} µs wall)"
             if floor is not None:
                 line += f"   floor {best[1] * 1e6:6.0f} µs   ratio {best[1] / best[0]:.2f}"
+            if args.store_share:
+                line += _store_share(best[0], best[1], *store)
             print(line, flush=True)
+
+
+def _store_share(ours: float, floor: float, store: float, units: float) -> str:
+    """The store's part of the service's CPU per request, the rest, the ratio the service
+    would reach with a store that took nothing, and what the SQLite target leaves the store."""
+    rest = ours - store
+    budget = store_budget(floor, rest, SQLITE_TARGET)
+    return (
+        f"   store {store * 1e6:5.0f} µs in {units:.1f} units of work, the rest {rest * 1e6:5.0f}"
+        f"   ratio without the store {floor / rest:.2f}"
+        f"   store budget at {SQLITE_TARGET}x {budget * 1e6:5.0f} µs"
+    )
 
 
 async def _counted(
@@ -233,8 +270,18 @@ def main(argv: list[str] | None = None) -> None:
         help="run on PostgreSQL: the server and database name of the URL "
         "(<name>_operations_<size>), instead of SQLite",
     )
+    parser.add_argument(
+        "--store-share",
+        action="store_true",
+        help="with the floor: the store's CPU per request, the rest, and the store's budget "
+        "at the SQLite target (SQLite only)",
+    )
     parser.add_argument("--inner", action="store_true", help=argparse.SUPPRESS)
     args = parser.parse_args(argv)
+    if args.store_share and (args.postgres or args.instructions or args.profile):
+        # PostgreSQL's reads await the server while the loop runs other requests on the
+        # same thread; callgrind and cProfile answer other questions.
+        parser.error("--store-share runs on SQLite, without --instructions or --profile")
     if args.instructions:
         _count(args, sys.argv[1:] if argv is None else argv)
         return
