@@ -308,6 +308,13 @@ def test_following_emits_each_new_event_once_in_order(
     assert emitted == [[3], [5]]  # 4 is acme's refusal, filtered out; globex's is not acme's
 
 
+def _interruptible() -> None:
+    """In the command's process before it starts: Ctrl-C's default, as in a terminal's
+    foreground job. A test run started in the background of a non-interactive shell (``cmd
+    &``) ignores SIGINT, and a child inherits that: its Python would never see the signal."""
+    signal.signal(signal.SIGINT, signal.SIG_DFL)
+
+
 def test_follow_prints_new_events_until_ctrl_c(
     database_url: str, client: TestClient, make_tenant: Callable[[str], TenantTokens]
 ) -> None:
@@ -335,7 +342,11 @@ def test_follow_prints_new_events_until_ctrl_c(
         database_url,
     ]
     with subprocess.Popen(
-        command, stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True
+        command,
+        stdout=subprocess.PIPE,
+        stderr=subprocess.PIPE,
+        text=True,
+        preexec_fn=_interruptible,
     ) as process:
         try:
             lines, reader = line_reader(process.stdout)
