@@ -308,11 +308,17 @@ def test_following_emits_each_new_event_once_in_order(
     assert emitted == [[3], [5]]  # 4 is acme's refusal, filtered out; globex's is not acme's
 
 
-def _interruptible() -> None:
-    """In the command's process before it starts: Ctrl-C's default, as in a terminal's
-    foreground job. A test run started in the background of a non-interactive shell (``cmd
-    &``) ignores SIGINT, and a child inherits that: its Python would never see the signal."""
-    signal.signal(signal.SIGINT, signal.SIG_DFL)
+def _interruptible(command: list[str]) -> list[str]:
+    """``command`` run with Ctrl-C's default disposition, as a terminal's foreground job. A test
+    run started in the background of a non-interactive shell (``cmd &``) ignores SIGINT, and a
+    child inherits that: its Python would never see the signal. A disposition set before
+    ``exec`` carries over to the program exec'd, in the same process (no ``preexec_fn``, which
+    is unsafe beside the test client's threads)."""
+    reset = (
+        "import os, signal, sys; signal.signal(signal.SIGINT, signal.SIG_DFL); "
+        "os.execv(sys.argv[1], sys.argv[1:])"
+    )
+    return [sys.executable, "-c", reset, *command]
 
 
 def test_follow_prints_new_events_until_ctrl_c(
@@ -342,11 +348,7 @@ def test_follow_prints_new_events_until_ctrl_c(
         database_url,
     ]
     with subprocess.Popen(
-        command,
-        stdout=subprocess.PIPE,
-        stderr=subprocess.PIPE,
-        text=True,
-        preexec_fn=_interruptible,
+        _interruptible(command), stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True
     ) as process:
         try:
             lines, reader = line_reader(process.stdout)
