@@ -8,6 +8,7 @@ import pytest
 from sqlalchemy import Connection, event, text, update
 
 from db.database import Database
+from db.directory_reads import USER_COLUMNS
 from db.org_chains import collect_paths, upward_paths, upward_paths_by_name
 from db.tables import users
 from db.tenants import create_tenant
@@ -177,8 +178,9 @@ def test_the_walk_leaves_putting_its_rows_in_order_to_python(database: Database)
 
 def test_paths_come_out_the_same_whatever_order_the_rows_come_in() -> None:
     def row(key: str, depth: int, user_id: str) -> tuple[Any, ...]:
-        # the start's key, the depth, then the record's columns (id first, the rest blank)
-        return (key, depth, user_id, user_id, None, True, *([None] * 15))
+        # the start's key, the depth, then the record's columns: id, userName, externalId,
+        # active, and the rest blank, as many as the record has
+        return (key, depth, user_id, user_id, None, True, *([None] * (len(USER_COLUMNS) - 4)))
 
     rows = [row("a", 0, "a"), row("a", 1, "m"), row("a", 2, "top"), row("b", 0, "b")]
     rows += [row("b", 1, "top"), row("c", 0, "c"), row("c", 1, "c2"), row("c", 2, "c")]
