@@ -116,6 +116,16 @@ def test_unknown_member_changes_nothing(
     assert database.read_sync(lambda c: repo.get_group(c, tenant_id, group.id)).version == 1
 
 
+def test_the_member_check_names_the_unknown_id_among_known_ones(
+    database: Database, tenant_id: int, user_ids: list[str]
+) -> None:
+    """Each id is probed on its own: one unknown id among known ones is found and named."""
+    mixed = [user_ids[0], "no-such-user", user_ids[1]]
+    with pytest.raises(InvalidReference, match="'no-such-user' is not a user of this tenant"):
+        database.read_sync(lambda c: group_members_module.require_users(c, tenant_id, mixed))
+    database.read_sync(lambda c: group_members_module.require_users(c, tenant_id, user_ids[:2]))
+
+
 def test_users_of_another_tenant_are_unknown(
     database: Database, tenant_id: int, user_ids: list[str]
 ) -> None:

@@ -10,11 +10,15 @@ the tenant.
 The test gathers statistics on a small tenant, grows it in bulk to ``GROWN`` users (with as
 many activity events, and a large group), and sends one Entra provisioning cycle through the
 SCIM app: look-ups, creates, a manager and a title PATCH, group member adds and removes, a
-delete. Every statement the store runs for it is explained on the spot, on its own connection
-and with its own parameters:
+delete; then a PATCH that adds ``BULK_MEMBERS`` of the grown users to the group at once (a
+client syncing a large group). Every statement the store runs for it is explained on the
+spot, on its own connection and with its own parameters:
 
 * SELECTs run under ``EXPLAIN ANALYZE`` on PostgreSQL: no step of a plan may read more than
-  ``MAX_ROWS_READ`` rows of a grown table, whatever the planner estimated;
+  ``MAX_ROWS_READ`` rows of a grown table, whatever the planner estimated. Each runs twice:
+  as sent, and as a prepared statement's generic plan (``plan_cache_mode =
+  force_generic_plan``), which PostgreSQL may switch to after five runs of a prepared
+  statement (asyncpg prepares every statement, psycopg the ones it has run five times);
 * UPDATEs and DELETEs (which EXPLAIN ANALYZE would perform) must not scan a grown table
   sequentially;
 * on SQLite, no statement may scan a grown table (``SCAN user``) rather than search it.
@@ -44,6 +48,8 @@ from tests.unnumbered_events import record_unnumbered
 GROWN = 20_000
 SMALL = 20
 LARGE_GROUP = 5_000
+#: Members one PATCH adds at once: the store checks them in chunks of this size.
+BULK_MEMBERS = 1_000
 # A member PATCH answers with the group, whose members come in a page of at most
 # max_results (1,000): that page is what the request is about; the tenant is 20 times more.
 MAX_ROWS_READ = 1_500
@@ -86,6 +92,18 @@ class PlanLog:
             elif verb == "SELECT" or (verb == "WITH" and not _MODIFYING.search(statement)):
                 own.execute("EXPLAIN (ANALYZE, FORMAT JSON) " + statement, parameters)
                 self._check_postgres_reads(statement, _plan_of(own.fetchall()[0][0]))
+                own.execute("SET plan_cache_mode = force_generic_plan")
+                try:
+                    # asyncpg prepares every statement; psycopg is asked to.
+                    prepared = {"prepare": True} if _is_psycopg(own) else {}
+                    own.execute(
+                        "EXPLAIN (ANALYZE, FORMAT JSON) " + statement, parameters, **prepared
+                    )
+                    self._check_postgres_reads(
+                        "(generic plan) " + statement, _plan_of(own.fetchall()[0][0])
+                    )
+                finally:
+                    own.execute("RESET plan_cache_mode")
             else:
                 own.execute("EXPLAIN (FORMAT JSON) " + statement, parameters)
                 self._check_postgres_writes(statement, _plan_of(own.fetchall()[0][0]))
@@ -119,6 +137,10 @@ class PlanLog:
                 self.findings.append(f"Seq Scan on {node['Relation Name']} in {statement}")
 
 
+def _is_psycopg(cursor: Any) -> bool:
+    return type(cursor).__module__.startswith("psycopg")
+
+
 def _plan_of(explained: Any) -> dict[str, Any]:
     document = json.loads(explained) if isinstance(explained, str) else explained
     return dict(document[0]["Plan"])
@@ -130,8 +152,9 @@ def _nodes(plan: dict[str, Any]) -> Iterator[dict[str, Any]]:
         yield from _nodes(child)
 
 
-def grow(connection: Connection, tenant_id: int, group_id: str) -> None:
-    """The small tenant grows to ``GROWN`` users, as many events and a large group."""
+def grow(connection: Connection, tenant_id: int, group_id: str) -> list[str]:
+    """The small tenant grows to ``GROWN`` users, as many events and a large group; the
+    grown users' ids."""
     ids = insert_users(connection, tenant_id, GROWN, prefix="grown", display_names=True)
     now = utcnow()
     last = connection.execute(
@@ -159,6 +182,7 @@ def grow(connection: Connection, tenant_id: int, group_id: str) -> None:
     connection.execute(
         insert(group_members), [{"group_id": group_id, "user_id": i} for i in ids[:LARGE_GROUP]]
     )
+    return ids
 
 
 def analyze(database: Database) -> None:
@@ -258,7 +282,12 @@ def test_entra_cycle_keeps_index_plans_as_the_tenant_grows(
             text("SELECT id FROM tenant WHERE slug = :s"), {"s": tenant.slug}
         ).scalar_one()
     )
-    database.write_sync(lambda c: grow(c, tenant_id, group_id))
+    grown = database.write_sync(lambda c: grow(c, tenant_id, group_id))
+    # Not members yet: a batch for each round.
+    batches = iter(
+        grown[start : start + BULK_MEMBERS]
+        for start in range(LARGE_GROUP, LARGE_GROUP + 2 * BULK_MEMBERS, BULK_MEMBERS)
+    )
 
     for round_, gather in (("stale", False), ("fresh", True)):
         if gather:
@@ -269,6 +298,20 @@ def test_entra_cycle_keeps_index_plans_as_the_tenant_grows(
             event.listen(engine, "after_cursor_execute", log)
         try:
             provisioning_cycle(scim, round_, group_id)
+            bulk = scim.patch(
+                f"/scim/Groups/{group_id}",
+                json={
+                    "schemas": [PATCH_SCHEMA],
+                    "Operations": [
+                        {
+                            "op": "Add",
+                            "path": "members",
+                            "value": [{"value": user_id} for user_id in next(batches)],
+                        }
+                    ],
+                },
+            )
+            assert bulk.status_code in (200, 204), bulk.text
         finally:
             for engine in served.engines:
                 event.remove(engine, "after_cursor_execute", log)
