@@ -14,6 +14,7 @@ from dataclasses import dataclass, field
 from typing import Any
 
 from sqlalchemy import (
+    JSON,
     Connection,
     Exists,
     Insert,
@@ -22,12 +23,10 @@ from sqlalchemy import (
     String,
     and_,
     bindparam,
-    column,
     delete,
     exists,
     func,
     select,
-    values,
 )
 from sqlalchemy.dialects import postgresql, sqlite
 from sqlalchemy.exc import IntegrityError
@@ -36,8 +35,7 @@ from db.directory_reads import in_tenant_beside_the_key
 from db.errors import InvalidReference
 from db.tables import group_members, groups, users
 
-#: Rows per INSERT and ids per IN list: far below SQLite's 32,766 and PostgreSQL's 65,535
-#: bound-parameter limits.
+#: Ids per IN list: far below SQLite's 32,766 and PostgreSQL's 65,535 bound-parameter limits.
 CHUNK = 1000
 
 
@@ -93,40 +91,49 @@ def chunks(items: Sequence[str], size: int = CHUNK) -> Iterator[Sequence[str]]:
 def require_users(connection: Connection, tenant_id: int, user_ids: Sequence[str]) -> None:
     """Raise ``InvalidReference`` unless every id names a user of this tenant.
 
-    One query per ``CHUNK`` ids, each id probed by primary key (``_probed``). The error names
-    the first unknown id and says so when it is a group of this tenant (nested groups are not
-    supported).
+    One query for the whole list, each id probed by primary key (``_PROBES``). The error
+    names the first unknown id and says so when it is a group of this tenant (nested groups
+    are not supported).
     """
-    for batch in chunks(user_ids):
-        probed = connection.execute(_probed(tenant_id, batch)).scalars()
-        found = {user_id for user_id in probed if user_id is not None}
-        if len(found) < len(batch):
-            unknown = next(user_id for user_id in batch if user_id not in found)
-            raise InvalidReference(_unknown_member_detail(connection, tenant_id, unknown))
+    if not user_ids:
+        return
+    probe = _PROBES[connection.dialect.name]
+    probed = connection.execute(probe, {"ids": list(user_ids), "tenant_id": tenant_id})
+    found = {user_id for user_id in probed.scalars() if user_id is not None}
+    if len(found) < len(user_ids):
+        unknown = next(user_id for user_id in user_ids if user_id not in found)
+        raise InvalidReference(_unknown_member_detail(connection, tenant_id, unknown))
 
 
-def _probed(tenant_id: int, user_ids: Sequence[str]) -> Select[Any]:
-    """For each id, the id again when it names a user of the tenant, else NULL.
+def _probe(dialect: str) -> Select[Any]:
+    """For each id of the list bound as ``ids``, the id again when it names a user of the
+    tenant ``tenant_id``, else NULL.
 
-    The ids are a VALUES list (a CTE: SQLite names no columns of a VALUES in FROM), and a
-    scalar subquery looks each one up by primary key: a probe per id, whatever the
-    statistics say. Asked as ``id IN (...)`` with statistics gathered while the tenant was
-    small, both databases read the whole tenant instead and test every row against the list;
-    in a prepared statement's generic plan PostgreSQL tests it against each id in turn
-    (seconds per chunk at 100,000 users).
+    The list is one parameter, unnested by the database (``unnest`` of an array on
+    PostgreSQL, ``json_each`` of a JSON array on SQLite), so the statement is the same for
+    any list and SQLAlchemy compiles it once; a VALUES list or an IN list would be compiled
+    or rendered anew for every length and content. A scalar subquery looks each id up by
+    primary key: a probe per id, whatever the statistics say. Asked as ``id IN (...)`` with
+    statistics gathered while the tenant was small, both databases read the whole tenant
+    instead and test every row against the list; in a prepared statement's generic plan
+    PostgreSQL tests it against each id in turn (seconds per thousand ids at 100,000 users).
     """
-    keys = (
-        values(column("id", String), name="wanted")
-        .data([(user_id,) for user_id in user_ids])
-        .cte("wanted")
-    )
-    tenant = bindparam("tenant_id", tenant_id, type_=Integer)
+    if dialect == "postgresql":
+        ids = bindparam("ids", type_=postgresql.ARRAY(String))
+        wanted = func.unnest(ids).table_valued("value", name="wanted").render_derived()
+    else:
+        ids = bindparam("ids", type_=JSON)
+        wanted = func.json_each(ids).table_valued("value", name="wanted")
+    tenant = bindparam("tenant_id", type_=Integer)
     probe = (
         select(users.c.id)
-        .where(users.c.id == keys.c.id, in_tenant_beside_the_key(tenant))
+        .where(users.c.id == wanted.c.value, in_tenant_beside_the_key(tenant))
         .scalar_subquery()
     )
-    return select(probe).select_from(keys)
+    return select(probe).select_from(wanted)
+
+
+_PROBES = {dialect: _probe(dialect) for dialect in ("postgresql", "sqlite")}
 
 
 def _unknown_member_detail(connection: Connection, tenant_id: int, member_id: str) -> str:
@@ -158,12 +165,14 @@ def insert_members(
     Returns the users that were not members before."""
     ids = unique_ids(user_ids)
     require_users(connection, tenant_id, ids)
+    if not ids:
+        return []
+    # One statement for any number of rows: SQLAlchemy sends the list as multi-row INSERTs
+    # ("insertmanyvalues") of a statement it compiled once, with RETURNING.
     statement = _insert_ignoring_existing(connection).returning(group_members.c.user_id)
-    added: list[str] = []
+    rows = [{"group_id": group_id, "user_id": user_id} for user_id in ids]
     try:
-        for batch in chunks(ids):
-            rows: list[dict[str, Any]] = [{"group_id": group_id, "user_id": u} for u in batch]
-            added.extend(connection.execute(statement.values(rows)).scalars())
+        added = list(connection.execute(statement, rows).scalars())
     except IntegrityError as error:
         # A user deleted between the check and the insert (foreign key violation).
         raise InvalidReference("a member was deleted while being added; retry") from error

@@ -1,7 +1,7 @@
 """The group repository: names, membership changes, deletion, queries, tenancy."""
 
 import pytest
-from sqlalchemy import func
+from sqlalchemy import Connection, func
 
 from db import group_members as group_members_module
 from db import groups as repo
@@ -124,6 +124,30 @@ def test_the_member_check_names_the_unknown_id_among_known_ones(
     with pytest.raises(InvalidReference, match="'no-such-user' is not a user of this tenant"):
         database.read_sync(lambda c: group_members_module.require_users(c, tenant_id, mixed))
     database.read_sync(lambda c: group_members_module.require_users(c, tenant_id, user_ids[:2]))
+
+
+def test_the_member_check_is_one_statement_whatever_the_lists_length(
+    database: Database, tenant_id: int, user_ids: list[str]
+) -> None:
+    """The ids are one parameter: 2 ids and 2,500 send the same SQL, once, which SQLAlchemy
+    compiles once (a VALUES or IN list would be new SQL for every length, and chunked)."""
+    many = database.write_sync(lambda c: insert_users(c, tenant_id, 2500, "many"))
+    sent: list[list[str]] = []
+    for ids in (user_ids[:2], many):
+
+        def check(c: Connection, ids: list[str] = ids) -> None:
+            group_members_module.require_users(c, tenant_id, ids)
+
+        with count_statements(*database.engines) as log:
+            database.read_sync(check)
+        sent.append(log.statements)
+    assert len(sent[0]) == 1
+    assert sent[1] == sent[0]
+    # and it still finds the one unknown id at the end of a long list
+    with pytest.raises(InvalidReference, match="'no-such-user' is not a user of this tenant"):
+        database.read_sync(
+            lambda c: group_members_module.require_users(c, tenant_id, [*many, "no-such-user"])
+        )
 
 
 def test_users_of_another_tenant_are_unknown(
