@@ -67,8 +67,6 @@ SEQUENCE_LOCK_KEY = 0x424C4E4B
 NOTIFY_CHANNEL = "blink_activity"
 #: The actor of changes made from the command line (no token).
 CLI_ACTOR = "cli"
-#: Rows per multi-row INSERT: 24 columns each, far below the bound-parameter limits.
-_INSERT_CHUNK = 500
 
 
 class Operation(StrEnum):
@@ -226,9 +224,12 @@ def numbers_at_insert(connection: Connection) -> bool:
 def record_events(
     connection: Connection, tenant_id: int, origin: Origin, events: Sequence[Event]
 ) -> None:
-    """Insert ``events`` in the caller's transaction, in order: one INSERT (a chunk of
-    ``_INSERT_CHUNK`` each for many), numbered as they are inserted where the database
-    serialises its writers (``numbers_at_insert``), else unnumbered."""
+    """Insert ``events`` in the caller's transaction, in order, numbered as they are inserted
+    where the database serialises its writers (``numbers_at_insert``), else unnumbered.
+
+    Many events go as one executemany, which SQLAlchemy sends as multi-row INSERTs of a
+    statement it compiled once; a multi-row ``values()`` would be compiled anew for every
+    list (a user's delete clears the manager of each of their reports: an event each)."""
     if not events:
         return
     numbered = numbers_at_insert(connection)
@@ -241,8 +242,7 @@ def record_events(
         top = connection.execute(_TOP, {"of_tenant": tenant_id}).scalar_one()
         for rank, row in enumerate(rows, 1):
             row["seq"] = top + rank
-    for start in range(0, len(rows), _INSERT_CHUNK):
-        connection.execute(insert(activity_events).values(rows[start : start + _INSERT_CHUNK]))
+    connection.execute(insert(activity_events), rows)
 
 
 # The tenant's unnumbered events (the partial index ix_activity_unsequenced) and the highest
