@@ -20,6 +20,7 @@ added up on the controller.
 import os
 import shutil
 from collections.abc import Callable, Iterator
+from contextlib import contextmanager
 from dataclasses import dataclass
 from pathlib import Path
 
@@ -167,18 +168,27 @@ def postgres_reset(postgres_migrated: str) -> Iterator[Callable[[], None]]:
         engine.dispose()
 
 
-@pytest.fixture(params=BACKENDS)
-def database_url(request: pytest.FixtureRequest, tmp_path: Path, sqlite_template: Path) -> str:
-    """A migrated, empty directory database of each backend."""
+def empty_database_url(
+    request: pytest.FixtureRequest, directory: Path, sqlite_template: Path
+) -> str:
+    """A migrated, empty directory database of the backend ``request.param``: a copy of the
+    template in ``directory``, or the session's PostgreSQL database emptied. For
+    ``database_url`` and for module-scoped fixtures whose tests share one database."""
     global _postgres_tests
     if request.param == "sqlite":
-        path = tmp_path / "directory.db"
+        path = directory / "directory.db"
         shutil.copyfile(sqlite_template, path)
         return f"sqlite:///{path}"
     url: str = request.getfixturevalue("postgres_migrated")
     request.getfixturevalue("postgres_reset")()
     _postgres_tests += 1
     return url
+
+
+@pytest.fixture(params=BACKENDS)
+def database_url(request: pytest.FixtureRequest, tmp_path: Path, sqlite_template: Path) -> str:
+    """A migrated, empty directory database of each backend."""
+    return empty_database_url(request, tmp_path, sqlite_template)
 
 
 @pytest.fixture
@@ -205,22 +215,36 @@ def isolated_database(database_url: str) -> Iterator[Database]:
     """``database``, but on PostgreSQL a database of its own, dropped afterwards: for tests
     that leave behind what the shared one must not keep (planner statistics, which TRUNCATE
     does not remove and which change later tests' plans)."""
-    url = database_url
-    if not is_sqlite(url):
-        parsed = make_url(url)
-        url = parsed.set(database=f"{parsed.database}_isolated").render_as_string(False)
-        _drop_database(url)
-        create_database_if_missing(url)
-        engine = create_engine_for(url)
-        upgrade(engine)
-        engine.dispose()
-    db = Database(url)
+    if is_sqlite(database_url):
+        db = Database(database_url)
+        try:
+            yield db
+        finally:
+            db.dispose()
+        return
+    with postgres_database_of_its_own(database_url, "isolated") as url:
+        db = Database(url)
+        try:
+            yield db
+        finally:
+            db.dispose()
+
+
+@contextmanager
+def postgres_database_of_its_own(url: str, suffix: str) -> Iterator[str]:
+    """A migrated PostgreSQL database beside ``url``'s (its name with ``_<suffix>``), dropped
+    afterwards."""
+    parsed = make_url(url)
+    own = parsed.set(database=f"{parsed.database}_{suffix}").render_as_string(False)
+    _drop_database(own)
+    create_database_if_missing(own)
+    engine = create_engine_for(own)
+    upgrade(engine)
+    engine.dispose()
     try:
-        yield db
+        yield own
     finally:
-        db.dispose()
-        if not is_sqlite(url):
-            _drop_database(url)
+        _drop_database(own)
 
 
 @pytest.fixture

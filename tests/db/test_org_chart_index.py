@@ -5,15 +5,19 @@ page of their direct reports and each report's count of reports; expanding a per
 the next page. Each of those must be a range of one (tenant, manager) of the index, read in
 the directory's order, so its cost follows the manager's span and not the tenant's size.
 
-The tenant gets a few thousand users in bulk (and another tenant as many roots). SQLite gets
-no ANALYZE, as a directory Entra filled has none: its planner's choice is the one a real
-tenant gets. One manager's page needs no statistics on PostgreSQL either; where its planner
-costs from them (a list of managers, the roots) the test gathers them, as autovacuum would.
+The tenant gets a few thousand users in bulk (and another tenant as many roots), once per
+backend for the whole module: the tests only read them. SQLite gets no ANALYZE, as a
+directory Entra filled has none: its planner's choice is the one a real tenant gets. One
+manager's page needs no statistics on PostgreSQL either; where its planner costs from them
+(a list of managers, the roots) the test takes the org with statistics (``analyzed``), as
+autovacuum would gather them.
 """
 
 import re
 from collections import defaultdict
-from collections.abc import Callable
+from collections.abc import Callable, Iterator
+from dataclasses import dataclass
+from pathlib import Path
 from typing import Any
 
 import pytest
@@ -36,6 +40,7 @@ from db.tables import group_members, users
 from db.tenants import create_tenant
 from db.types import utcnow
 from db.user_team import user_with_direct_reports
+from tests.conftest import BACKENDS, empty_database_url, postgres_database_of_its_own
 from tests.db.test_directory_order_index import captured_statement, explain
 from tests.directory_rows import count_statements, user_row
 
@@ -59,9 +64,9 @@ def display_name(number: int) -> str | None:
     return None if name is None else f"{name} {number % 13}"
 
 
-@pytest.fixture
-def org(database: Database) -> int:
-    """A tree of ``ROWS`` users, ``SPAN`` reports per manager, plus two more roots."""
+def build_org(database: Database) -> int:
+    """A tree of ``ROWS`` users, ``SPAN`` reports per manager, plus two more roots, in tenant
+    acme (its id is returned); another tenant holds ``ROWS`` roots."""
 
     def work(connection: Connection) -> int:
         tenant = create_tenant(connection, "acme")
@@ -86,6 +91,60 @@ def org(database: Database) -> int:
         return tenant.id
 
     return database.write_sync(work)
+
+
+@dataclass(frozen=True)
+class BuiltOrg:
+    database: Database
+    tenant_id: int
+
+
+@pytest.fixture(scope="module", params=BACKENDS)
+def built(
+    request: pytest.FixtureRequest,
+    tmp_path_factory: pytest.TempPathFactory,
+    sqlite_template: Path,
+) -> Iterator[BuiltOrg]:
+    """The org, built once per backend for the module: its tests only read it, except
+    ``analyzed`` (statistics, in a database of its own) and ``with_groups`` (groups, added
+    once)."""
+    url = empty_database_url(request, tmp_path_factory.mktemp("org_index"), sqlite_template)
+    database = Database(url)
+    try:
+        yield BuiltOrg(database, build_org(database))
+    finally:
+        database.dispose()
+
+
+@pytest.fixture
+def database(built: BuiltOrg) -> Database:
+    return built.database
+
+
+@pytest.fixture
+def org(built: BuiltOrg) -> int:
+    return built.tenant_id
+
+
+@pytest.fixture
+def analyzed(built: BuiltOrg) -> Iterator[BuiltOrg]:
+    """The org with statistics that describe it, as PostgreSQL's autovacuum gathers them once
+    a table has grown this much (the test cannot wait for it). On PostgreSQL it is built
+    again in a database of its own, so that the module's other tests plan without statistics
+    as before, and so does every later test in the session's database (TRUNCATE leaves them).
+    SQLite never gathers any by itself: it plans without, as on a directory Entra filled."""
+    if built.database.is_sqlite:
+        yield built
+        return
+    shared = built.database.url.render_as_string(hide_password=False)
+    with postgres_database_of_its_own(shared, "analyzed") as url:
+        database = Database(url)
+        try:
+            tenant_id = build_org(database)
+            database.write_sync(lambda c: c.exec_driver_sql('ANALYZE "user"'))
+            yield BuiltOrg(database, tenant_id)
+        finally:
+            database.dispose()
 
 
 def expected_reports(include_inactive: bool) -> dict[str, list[str]]:
@@ -130,15 +189,6 @@ def assert_ranges_over_the_index(database: Database, plan: str) -> None:
         assert "Seq Scan" not in plan, plan
 
 
-def analyze_postgresql(database: Database) -> None:
-    """Statistics that describe this table, as PostgreSQL's autovacuum gathers them once a
-    table has grown this much (the test cannot wait for it; without, the planner would cost
-    from whatever an earlier test left). SQLite never gathers any by itself: it plans
-    without, as on a directory Entra filled."""
-    if not database.is_sqlite:
-        database.write_sync(lambda c: c.exec_driver_sql('ANALYZE "user"'))
-
-
 @pytest.mark.parametrize("after", [None, ("M", "")])
 def test_one_managers_page_is_a_range_read_in_order(
     database: Database, org: int, after: tuple[str, str] | None
@@ -181,11 +231,9 @@ def test_a_few_managers_pages_are_each_a_range_read_in_order(
 
 
 @pytest.mark.parametrize("managers", [FEW_MANAGERS + 1, 40])
-def test_many_managers_pages_read_only_their_ranges(
-    database: Database, org: int, managers: int
-) -> None:
+def test_many_managers_pages_read_only_their_ranges(analyzed: BuiltOrg, managers: int) -> None:
+    database, org = analyzed.database, analyzed.tenant_id
     manager_ids = [user_id(n) for n in range(managers)]
-    analyze_postgresql(database)
 
     def pages(connection: Connection) -> object:
         return direct_reports_pages(
@@ -195,9 +243,9 @@ def test_many_managers_pages_read_only_their_ranges(
     assert_manager_lookups(database, plan_of(database, "SELECT", pages))
 
 
-def test_the_roots_page_reads_the_index_in_order(database: Database, org: int) -> None:
+def test_the_roots_page_reads_the_index_in_order(analyzed: BuiltOrg) -> None:
     """Another tenant's thousands of roots are not read (ix_user_manager holds no roots)."""
-    analyze_postgresql(database)
+    database, org = analyzed.database, analyzed.tenant_id
     top = roots(org, include_inactive=True)
     plan = plan_of(database, "ORDER BY", lambda c: top.page(c, UserSort(), first=50, after=None))
     assert_ranges_over_the_index(database, plan)
@@ -206,9 +254,9 @@ def test_the_roots_page_reads_the_index_in_order(database: Database, org: int) -
     assert_ranges_over_the_index(database, plan_of(database, "count", top.count))
 
 
-def test_direct_report_counts_look_up_the_managers(database: Database, org: int) -> None:
+def test_direct_report_counts_look_up_the_managers(analyzed: BuiltOrg) -> None:
+    database, org = analyzed.database, analyzed.tenant_id
     reports = [user_id(n) for n in range(40)]
-    analyze_postgresql(database)
 
     def counts(connection: Connection) -> object:
         return direct_report_counts(connection, org, reports, include_inactive=False)
@@ -437,19 +485,15 @@ def test_the_org_around_a_person_as_read_apart(
 GROUP_NAMES = ["zoe", "Zoë 2", "Émile", "ada", "Ada 2", "Bob", "bob 2", "Çelik", "Ümit", "_x"]
 
 
-@pytest.mark.parametrize("first", [1, 3, 9, 10, 11])
-@pytest.mark.parametrize("teams", [False, True])
-def test_the_org_around_a_person_with_their_groups_as_read_apart(
-    database: Database, org: int, first: int, teams: bool
-) -> None:
-    """With ``groups``, the person's first page of groups comes in the same statement, as
-    groups_of_users reads it: the page in byte-wise order, whether there is more, the total;
-    no other tenant's groups, and none of a person without any."""
+@pytest.fixture(scope="module")
+def with_groups(built: BuiltOrg) -> BuiltOrg:
+    """The org with groups of ``GROUP_NAMES``, added once: user 3 is in all of them, user 100
+    in every fourth."""
 
     def add_groups(connection: Connection) -> None:
         for number, name in enumerate(GROUP_NAMES):
             members = [user_id(3)] + ([user_id(100)] if number % 4 == 0 else [])
-            create_group(connection, org, name, member_ids=members)
+            create_group(connection, built.tenant_id, name, member_ids=members)
         # A membership no write would make: another tenant's group holding this person.
         other = create_tenant(connection, "globex")
         elsewhere = create_group(connection, other.id, "Elsewhere")
@@ -457,7 +501,19 @@ def test_the_org_around_a_person_with_their_groups_as_read_apart(
             insert(group_members), [{"group_id": elsewhere.id, "user_id": user_id(3)}]
         )
 
-    database.write_sync(add_groups)
+    built.database.write_sync(add_groups)
+    return built
+
+
+@pytest.mark.parametrize("first", [1, 3, 9, 10, 11])
+@pytest.mark.parametrize("teams", [False, True])
+def test_the_org_around_a_person_with_their_groups_as_read_apart(
+    with_groups: BuiltOrg, first: int, teams: bool
+) -> None:
+    """With ``groups``, the person's first page of groups comes in the same statement, as
+    groups_of_users reads it: the page in byte-wise order, whether there is more, the total;
+    no other tenant's groups, and none of a person without any."""
+    database, org = with_groups.database, with_groups.tenant_id
     team, peers = (FirstPage(False, 4), FirstPage(True, 5)) if teams else (None, None)
     for person in [user_id(3), user_id(100), user_id(0), "nobody"]:
 

@@ -1,6 +1,5 @@
 """A seeded org per test module and backend, and helpers to query it over HTTP."""
 
-import shutil
 from collections.abc import Iterator
 from dataclasses import dataclass
 from pathlib import Path
@@ -10,13 +9,12 @@ import pytest
 from sqlalchemy import Connection
 from starlette.testclient import TestClient
 
-import tests.conftest as root
 from app.main import create_app
 from app.settings import Settings
 from db.database import Database
 from db.tenants import create_tenant
 from db.tokens import TokenScope, issue_token
-from tests.conftest import BACKENDS, TenantTokens
+from tests.conftest import BACKENDS, TenantTokens, empty_database_url
 from tests.graphql_api.org_model import Org, generate_org
 from tests.graphql_api.seeding import ScimSeeder, seeder_for
 
@@ -76,14 +74,7 @@ def seeded(
 ) -> Iterator[SeededOrg]:
     """Tenant acme with a generated org of ``ORG_SIZE`` (module attribute) users, and tenant
     globex with a small org of its own; built through SCIM once per module and backend."""
-    if request.param == "sqlite":
-        path = tmp_path_factory.mktemp("org") / "directory.db"
-        shutil.copyfile(sqlite_template, path)
-        url = f"sqlite:///{path}"
-    else:
-        url = request.getfixturevalue("postgres_migrated")
-        request.getfixturevalue("postgres_reset")()
-        root._postgres_tests += 1
+    url = empty_database_url(request, tmp_path_factory.mktemp("org"), sqlite_template)
     size = getattr(request.module, "ORG_SIZE", 3000)
     app = create_app(Settings(database_url=url, db_analyze_seconds=0))
     database: Database = app.state.database
