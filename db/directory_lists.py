@@ -23,6 +23,7 @@ from sqlalchemy import (
     String,
     bindparam,
     func,
+    literal,
     literal_column,
     or_,
     select,
@@ -47,6 +48,7 @@ from db.directory_reads import (
     USER_COLUMNS,
     UserRecord,
     in_tenant,
+    in_tenant_beside_the_key,
     manager_record,
     user_record,
     with_managers,
@@ -268,6 +270,9 @@ class UserSet:
         elif self.pages_ids_first(dialect):
             statement = self._ids_first_page_statement(sort, first=first, after=after)
             page = keyset_rows(connection, statement, first=first)
+        elif self.group_id is not None and _is_small_group(connection, self.group_id):
+            statement = self._small_group_page_statement(sort, first=first, after=after)
+            page = keyset_rows(connection, statement, first=first)
         else:
             page = keyset_page(
                 connection,
@@ -323,6 +328,41 @@ class UserSet:
         ids = keyset_select(
             self.restrict(select(users.c.id), "postgresql"),
             [key, users.c.id],
+            first=first,
+            after=after,
+            descending=sort.descending,
+        ).subquery("page_ids")
+        return self._rows_of(ids, sort)
+
+    def _small_group_page_statement(
+        self, sort: UserSort, *, first: int, after: tuple[Any, str] | None
+    ) -> Select[Any]:
+        """A page of a group of at most ``SMALL_GROUP`` members: its members' ids from the
+        group's range of the membership's primary key, each member's sort key probed by the
+        user's primary key (NULL, and left out, for a user of another tenant), sorted; then
+        the page's rows.
+
+        Left to itself, SQLite (no statistics) walks the tenant's users in the list's order
+        and probes the membership of each until the page is full: right for a group of a good
+        part of the tenant, a read of the whole tenant for a small one."""
+        assert self.group_id is not None
+        key = sort.key_expression()
+        probed_key = (
+            select(key)
+            .where(
+                users.c.id == group_members.c.user_id,
+                in_tenant_beside_the_key(literal(self.tenant_id, Integer)),
+            )
+            .scalar_subquery()
+        )
+        members = (
+            select(group_members.c.user_id.label("id"), probed_key.label("sort_key"))
+            .where(group_members.c.group_id == self.group_id)
+            .subquery("members")
+        )
+        ids = keyset_select(
+            select(members.c.id).where(members.c.sort_key.is_not(None)),
+            [members.c.sort_key, members.c.id],
             first=first,
             after=after,
             descending=sort.descending,
@@ -416,8 +456,36 @@ class UserSet:
         return self._rows_of(found, sort)
 
     def count(self, connection: Connection) -> int:
+        if self.group_id is not None and not self.conditions and not self.search:
+            # A group's members are users of its tenant (``db.group_members`` adds no
+            # other): its rows of the membership, a range of the primary key, without
+            # touching the users, which SQLite would otherwise walk in full.
+            return int(connection.execute(_GROUP_SIZE, {"group_id": self.group_id}).scalar_one())
         query = self.restrict(select(func.count()).select_from(users), connection.dialect.name)
         return int(connection.execute(query).scalar_one())
+
+
+#: Groups of up to this many members are paged from their membership (sorted), larger ones
+#: by walking the tenant's users in the list's order (``UserSet.page``): the walk meets a
+#: member among every (tenant's users / members) users, so it stays short where sorting the
+#: whole membership would not.
+SMALL_GROUP = 1000
+
+_GROUP_ID = bindparam("group_id", type_=String)
+_GROUP_SIZE = select(func.count()).where(group_members.c.group_id == _GROUP_ID)
+#: ``SMALL_GROUP + 1`` rows of the membership at most: whether the group is small, without
+#: counting a large one.
+_SMALL_GROUP_CHECK = select(func.count()).select_from(
+    select(group_members.c.user_id)
+    .where(group_members.c.group_id == _GROUP_ID)
+    .limit(SMALL_GROUP + 1)
+    .subquery()
+)
+
+
+def _is_small_group(connection: Connection, group_id: str) -> bool:
+    found = connection.execute(_SMALL_GROUP_CHECK, {"group_id": group_id}).scalar_one()
+    return int(found) <= SMALL_GROUP
 
 
 #: How many users of the order a search page of 3+ characters tests before it sorts the
