@@ -75,11 +75,19 @@ def keyset_after(
     descending: bool = False,
 ) -> Select[Any]:
     """``query`` restricted to the rows past the cursor ``after`` (the keys' values of the
-    last row seen) in the order of ``keys``; unchanged without a cursor."""
+    last row seen) in the order of ``keys``; unchanged without a cursor.
+
+    Besides the comparison of the keys as a row, the first key is bounded on its own (which
+    the row comparison implies): SQLite seeks an index by a row value only when its first
+    member is a column, so past a cursor in the directory's order (an expression,
+    ``coalesce(display_name, '')``) it read the index from the start of the tenant's range
+    up to the cursor; bounded, it starts at the cursor."""
     if after is None:
         return query
     position, bound = tuple_(*keys), tuple_(*after)
-    return query.where(position < bound if descending else position > bound)
+    if descending:
+        return query.where(keys[0] <= after[0], position < bound)
+    return query.where(keys[0] >= after[0], position > bound)
 
 
 def keyset_order(

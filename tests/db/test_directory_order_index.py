@@ -48,6 +48,27 @@ def test_a_page_reads_the_index_instead_of_sorting(database: Database) -> None:
     assert "Sort" not in described.split("Index")[0]  # PostgreSQL: no Sort above the scan
 
 
+@pytest.mark.parametrize("descending", [False, True])
+def test_a_page_after_a_cursor_starts_at_the_cursor(database: Database, descending: bool) -> None:
+    """The index range begins at the cursor's name, not at the tenant's first user: SQLite
+    seeks by a row value only when it starts with a column, and the order's key is an
+    expression."""
+    tenant = database.write_sync(lambda c: create_tenant(c, "acme"))
+    users = directory(tenant.id, UserFilterSpec())
+    sort = UserSort(descending=descending)
+    statement, parameters = captured_statement(
+        database, "ORDER BY", lambda c: users.page(c, sort, first=10, after=("M", "u-1"))
+    )
+    plan = "\n".join(explain(database, statement, parameters))
+    if database.is_sqlite:
+        bound = "<" if descending else ">"
+        assert f"ix_user_tenant_display_name (tenant_id=? AND <expr>{bound}?)" in plan, plan
+    else:
+        condition = re.search(r"Index Cond: (.*)", plan)
+        assert condition is not None, plan
+        assert "COALESCE(display_name" in condition.group(1), plan
+
+
 def captured_statement(
     database: Database, marker: str, work: Callable[[Connection], object]
 ) -> tuple[str, Any]:
