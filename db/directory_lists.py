@@ -474,10 +474,13 @@ SMALL_GROUP = 1000
 _GROUP_ID = bindparam("group_id", type_=String)
 _GROUP_SIZE = select(func.count()).where(group_members.c.group_id == _GROUP_ID)
 #: ``SMALL_GROUP + 1`` rows of the membership at most: whether the group is small, without
-#: counting a large one.
+#: counting a large one. In the primary key's order, so that it reads the group's range of
+#: the key: without an order PostgreSQL, expecting any group to fill the limit early (as an
+#: average group would), scanned the whole table for a small one.
 _SMALL_GROUP_CHECK = select(func.count()).select_from(
     select(group_members.c.user_id)
     .where(group_members.c.group_id == _GROUP_ID)
+    .order_by(group_members.c.user_id)
     .limit(SMALL_GROUP + 1)
     .subquery()
 )

@@ -92,3 +92,62 @@ def test_a_small_groups_page_and_count_read_only_its_membership(database: Databa
             assert "Seq Scan" not in plan, plan
     # The count reads the membership alone.
     assert "user" not in count_plan.replace("group_member", ""), count_plan
+
+
+def test_whether_a_group_is_small_is_read_from_its_key_range(isolated_database: Database) -> None:
+    """With statistics that make groups large on average, the check still reads the small
+    group's range of the membership's primary key, also in the generic plan PostgreSQL may
+    switch to once the statement is prepared (asyncpg prepares every statement): expecting
+    an average group, that plan would read the table until the limit filled."""
+    database = isolated_database
+
+    def work(connection: Connection) -> UserSet:
+        tenant = create_tenant(connection, "acme")
+        user_ids = insert_users(connection, tenant.id, 4 * SMALL_GROUP)
+        for number in range(3):
+            repo.create_group(connection, tenant.id, f"Large {number}", member_ids=user_ids)
+        few = repo.create_group(connection, tenant.id, "Few", member_ids=user_ids[:3])
+        return group_members_set(tenant.id, few.id)
+
+    members = database.write_sync(work)
+    database.write_sync(lambda c: c.exec_driver_sql("ANALYZE"))
+    statement, parameters = captured_statement(
+        database, "LIMIT", lambda c: members.page(c, UserSort(), first=10, after=None)
+    )
+    assert "page_ids" not in statement  # the check, which runs first
+
+    def plan(connection: Connection) -> str:
+        if database.is_sqlite:
+            rows = connection.exec_driver_sql("EXPLAIN QUERY PLAN " + statement, parameters)
+            return "\n".join(str(row[-1]) for row in rows)
+        # The statement prepared with its parameters as $1, $2 ..., its generic plan forced.
+        names: list[str] = []
+
+        def numbered(match: re.Match[str]) -> str:
+            names.append(match.group(1))
+            return f"${len(names)}"
+
+        prepared = re.sub(r"%\((\w+)\)s", numbered, statement)
+        connection.exec_driver_sql("SET LOCAL plan_cache_mode = force_generic_plan")
+        connection.exec_driver_sql("PREPARE small_group_check AS " + prepared)
+        # A utility statement takes no parameters: EXECUTE gets the values as literals.
+        listed = ", ".join(_literal(parameters[name]) for name in names)
+        rows = connection.exec_driver_sql(f"EXPLAIN (ANALYZE) EXECUTE small_group_check({listed})")
+        described = "\n".join(str(row[-1]) for row in rows)
+        connection.exec_driver_sql("DEALLOCATE small_group_check")
+        return described
+
+    described = database.write_sync(plan)  # SET LOCAL: in a transaction
+    if database.is_sqlite:
+        assert "SEARCH group_member USING COVERING INDEX" in described, described
+    else:
+        assert "$1" in described or "$2" in described, described  # the generic plan
+        assert "Seq Scan" not in described, described
+        assert "group_member_pkey" in described, described
+
+
+def _literal(value: object) -> str:
+    if isinstance(value, int):
+        return str(value)
+    assert isinstance(value, str)
+    return "'" + value.replace("'", "''") + "'"
