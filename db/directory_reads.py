@@ -22,6 +22,7 @@ from sqlalchemy import (
     select,
 )
 
+from db.id_lists import DIALECTS, listed_ids
 from db.prepared import PreparedSelect
 from db.tables import users
 
@@ -92,10 +93,25 @@ def users_by_ids(
         (user_id,) = ids
         values = {"tenant_id": tenant_id, "id": user_id}
         return {row[0]: UserRecord(*row) for row in _ONE_USER.tuples(connection, values)}
-    rows = connection.execute(
-        select(*USER_COLUMNS).where(in_tenant(tenant_id), users.c.id.in_(set(ids)))
-    ).mappings()
-    return {row["id"]: user_record(row) for row in rows}
+    # The ids as one parameter, each probed by primary key (``db.id_lists``): as an IN list
+    # beside the tenant's condition, SQLite (no statistics) read the tenant's whole range of
+    # an index for ten ids or more.
+    values = {"ids": list(set(ids)), "tenant_id": tenant_id}
+    rows = connection.execute(_USERS_BY_IDS[connection.dialect.name], values)
+    return {row[0]: UserRecord(*row) for row in rows}
+
+
+def _users_by_ids(dialect: str) -> Select[Any]:
+    wanted = listed_ids(dialect)
+    return (
+        select(*USER_COLUMNS)
+        .select_from(wanted)
+        .join(users, users.c.id == wanted.c.value)
+        .where(in_tenant_beside_the_key(bindparam("tenant_id", type_=Integer)))
+    )
+
+
+_USERS_BY_IDS = {dialect: _users_by_ids(dialect) for dialect in DIALECTS}
 
 
 _ONE_USER = PreparedSelect(

@@ -14,13 +14,11 @@ from dataclasses import dataclass, field
 from typing import Any
 
 from sqlalchemy import (
-    JSON,
     Connection,
     Exists,
     Insert,
     Integer,
     Select,
-    String,
     and_,
     bindparam,
     delete,
@@ -33,6 +31,7 @@ from sqlalchemy.exc import IntegrityError
 
 from db.directory_reads import in_tenant_beside_the_key
 from db.errors import InvalidReference
+from db.id_lists import DIALECTS, listed_ids
 from db.tables import group_members, groups, users
 
 #: Ids per IN list: far below SQLite's 32,766 and PostgreSQL's 65,535 bound-parameter limits.
@@ -106,24 +105,9 @@ def require_users(connection: Connection, tenant_id: int, user_ids: Sequence[str
 
 
 def _probe(dialect: str) -> Select[Any]:
-    """For each id of the list bound as ``ids``, the id again when it names a user of the
-    tenant ``tenant_id``, else NULL.
-
-    The list is one parameter, unnested by the database (``unnest`` of an array on
-    PostgreSQL, ``json_each`` of a JSON array on SQLite), so the statement is the same for
-    any list and SQLAlchemy compiles it once; a VALUES list or an IN list would be compiled
-    or rendered anew for every length and content. A scalar subquery looks each id up by
-    primary key: a probe per id, whatever the statistics say. Asked as ``id IN (...)`` with
-    statistics gathered while the tenant was small, both databases read the whole tenant
-    instead and test every row against the list; in a prepared statement's generic plan
-    PostgreSQL tests it against each id in turn (seconds per thousand ids at 100,000 users).
-    """
-    if dialect == "postgresql":
-        ids = bindparam("ids", type_=postgresql.ARRAY(String))
-        wanted = func.unnest(ids).table_valued("value", name="wanted").render_derived()
-    else:
-        ids = bindparam("ids", type_=JSON)
-        wanted = func.json_each(ids).table_valued("value", name="wanted")
+    """For each id of the list bound as ``ids`` (``db.id_lists``), the id again when it
+    names a user of the tenant ``tenant_id``, else NULL: a probe by primary key per id."""
+    wanted = listed_ids(dialect)
     tenant = bindparam("tenant_id", type_=Integer)
     probe = (
         select(users.c.id)
@@ -133,7 +117,7 @@ def _probe(dialect: str) -> Select[Any]:
     return select(probe).select_from(wanted)
 
 
-_PROBES = {dialect: _probe(dialect) for dialect in ("postgresql", "sqlite")}
+_PROBES = {dialect: _probe(dialect) for dialect in DIALECTS}
 
 
 def _unknown_member_detail(connection: Connection, tenant_id: int, member_id: str) -> str:

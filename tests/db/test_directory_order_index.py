@@ -9,6 +9,7 @@ from sqlalchemy import Connection, event, insert, text
 
 from db.database import Database
 from db.directory_lists import UserFilterSpec, UserSort, directory
+from db.directory_reads import users_by_ids
 from db.org_chains import upward_paths
 from db.tables import users
 from db.tenants import create_tenant
@@ -118,6 +119,29 @@ def test_chains_start_from_the_primary_key(database: Database, count: int) -> No
         assert re.search(r"(Index|Recheck) Cond: \(\(id\)::text = (ANY|'user-0')", described), (
             described
         )
+
+
+@pytest.mark.parametrize("count", [2, 10, 100])
+def test_users_by_ids_probe_the_primary_key(database: Database, count: int) -> None:
+    """Several users by id (a DataLoader's batch) are looked up by id, whatever the list's
+    length: as an IN list beside the tenant's condition SQLite read the tenant's range of an
+    index from ten ids on."""
+    tenant = database.write_sync(lambda c: create_tenant(c, "acme"))
+    database.write_sync(lambda c: insert_org(c, tenant.id, 3000))
+    ids = [f"user-{n * 7}" for n in range(count)]
+    found = database.read_sync(lambda c: users_by_ids(c, tenant.id, [*ids, "nobody"]))
+    assert sorted(found) == sorted(ids)
+    assert all(found[user_id].id == user_id for user_id in ids)
+    statement, parameters = captured_statement(
+        database, "FROM", lambda c: users_by_ids(c, tenant.id, ids)
+    )
+    described = " ".join(explain(database, statement, parameters))
+    if database.is_sqlite:
+        assert "SEARCH user USING INDEX sqlite_autoindex_user_1 (id=?)" in described, described
+        assert "ix_user_tenant_" not in described, described
+    else:
+        assert "user_pkey" in described, described
+        assert "ix_user_tenant_" not in described, described
 
 
 def insert_org(connection: Connection, tenant_id: int, size: int) -> None:
