@@ -102,6 +102,10 @@ def users_by_ids(
 
 
 def _users_by_ids(dialect: str) -> Select[Any]:
+    """The rows of the listed users of the tenant: the list joined to ``user`` by primary key.
+    A join suits the page's worth of ids a DataLoader batches; the member check, whose lists
+    run to thousands of ids, forces a probe per id with a scalar subquery instead
+    (``db.group_members``), where a planner could prefer hashing the whole tenant."""
     wanted = listed_ids(dialect)
     return (
         select(*USER_COLUMNS)
