@@ -18,6 +18,8 @@ from sqlalchemy import (
 )
 
 from db.directory_pages import BinaryText, keyset_page
+from db.directory_reads import in_tenant_beside_the_key
+from db.id_lists import DIALECTS, listed_ids
 from db.prepared import PreparedSelect
 from db.tables import group_members, groups
 
@@ -54,12 +56,27 @@ def _sort_name() -> ColumnElement[str]:
 def groups_by_ids(
     connection: Connection, tenant_id: int, ids: Collection[str]
 ) -> dict[str, GroupRecord]:
+    """The listed groups of the tenant, each looked up by primary key (``db.id_lists``, as
+    ``users_by_ids``): as an IN list beside the tenant's condition SQLite, without statistics,
+    read the tenant's every group through ``ix_group_tenant_external_id``."""
     if not ids:
         return {}
-    rows = connection.execute(
-        select(*GROUP_COLUMNS).where(groups.c.tenant_id == tenant_id, groups.c.id.in_(set(ids)))
-    ).mappings()
+    values = {"ids": list(set(ids)), "tenant_id": tenant_id}
+    rows = connection.execute(_GROUPS_BY_IDS[connection.dialect.name], values).mappings()
     return {row["id"]: group_record(row) for row in rows}
+
+
+def _groups_by_ids(dialect: str) -> Select[Any]:
+    wanted = listed_ids(dialect)
+    return (
+        select(*GROUP_COLUMNS)
+        .select_from(wanted)
+        .join(groups, groups.c.id == wanted.c.value)
+        .where(in_tenant_beside_the_key(bindparam("tenant_id", type_=Integer), groups))
+    )
+
+
+_GROUPS_BY_IDS = {dialect: _groups_by_ids(dialect) for dialect in DIALECTS}
 
 
 def group_by_display_name(
@@ -145,7 +162,9 @@ def groups_of_users(
         position.label("position"),
         func.count().over(partition_by=user).label("total"),
     ).join(group_members, group_members.c.group_id == groups.c.id)
-    inner = inner.where(groups.c.tenant_id == tenant_id, group_members.c.user_id.in_(set(user_ids)))
+    inner = inner.where(
+        in_tenant_beside_the_key(tenant_id, groups), group_members.c.user_id.in_(set(user_ids))
+    )
     if after is not None:
         inner = inner.where(tuple_(_sort_name(), groups.c.id) > tuple_(*after))
     numbered = inner.subquery("numbered")
@@ -179,7 +198,8 @@ def first_groups_of_user(user_id: ColumnElement[str], limit: str) -> Select[Any]
         select(*GROUP_COLUMNS, func.count().over().label("total"))
         .join(group_members, group_members.c.group_id == groups.c.id)
         .where(
-            groups.c.tenant_id == bindparam("tenant_id", type_=Integer),
+            # Beside the key: the user's memberships are few, the tenant's groups many.
+            in_tenant_beside_the_key(bindparam("tenant_id", type_=Integer), groups),
             group_members.c.user_id == user_id,
         )
         .order_by(_sort_name(), groups.c.id)

@@ -75,11 +75,12 @@ def in_tenant(tenant_id: int) -> ColumnElement[bool]:
 
 
 def in_tenant_beside_the_key(
-    tenant_id: ColumnElement[int], table: FromClause = users
+    tenant_id: int | ColumnElement[int], table: FromClause = users
 ) -> ColumnElement[bool]:
-    """The tenant check of a user found by its primary key, kept out of index reach
-    (``+ 0``): without statistics SQLite would rather scan one of the tenant's
-    (tenant_id, ...) indexes than probe the key."""
+    """The tenant check of a row (a user, a group) found by its primary key, or through a
+    membership, kept out of index reach (``+ 0``): without statistics SQLite, and with
+    statistics from when the tenant had a row or two PostgreSQL, would rather read all the
+    tenant's rows through one of its (tenant_id, ...) indexes than probe the key."""
     return table.c.tenant_id + 0 == tenant_id
 
 

@@ -122,7 +122,9 @@ _PROBES = {dialect: _probe(dialect) for dialect in DIALECTS}
 
 def _unknown_member_detail(connection: Connection, tenant_id: int, member_id: str) -> str:
     is_group = connection.execute(
-        select(groups.c.id).where(groups.c.tenant_id == tenant_id, groups.c.id == member_id)
+        select(groups.c.id).where(
+            in_tenant_beside_the_key(tenant_id, groups), groups.c.id == member_id
+        )
     ).first()
     if is_group is not None:
         return f"member {member_id!r} is a group; nested groups are not supported"

@@ -40,6 +40,7 @@ from db.activity import (
     event_values,
     record_events,
 )
+from db.directory_reads import in_tenant_beside_the_key
 from db.errors import Conflict, InvalidReference, Stale
 from db.org_changes import bump_statement, bump_values, note_data_change, note_org_change
 from db.prepared import PreparedSelect, PreparedWrite
@@ -489,7 +490,7 @@ def delete_user(connection: Connection, tenant_id: int, user_id: str) -> Deleted
     member_of = select(group_members.c.group_id).where(group_members.c.user_id == user_id)
     left = connection.execute(
         update(groups)
-        .where(groups.c.tenant_id == tenant_id, groups.c.id.in_(member_of))
+        .where(in_tenant_beside_the_key(tenant_id, groups), groups.c.id.in_(member_of))
         .values(version=groups.c.version + 1, last_modified=now)
         .returning(groups.c.id, groups.c.display_name)
     ).all()

@@ -8,11 +8,11 @@ what the request is about (a user, a group, a few memberships, the unnumbered ac
 the tenant.
 
 The test gathers statistics on a small tenant, grows it in bulk to ``GROWN`` users (with as
-many activity events, and a large group), and sends one Entra provisioning cycle through the
-SCIM app: look-ups, creates, a manager and a title PATCH, group member adds and removes, a
-delete; then a PATCH that adds ``BULK_MEMBERS`` of the grown users to the group at once (a
-client syncing a large group). Every statement the store runs for it is explained on the
-spot, on its own connection and with its own parameters:
+many activity events, ``GROWN_GROUPS`` groups and a large group), and sends one Entra
+provisioning cycle through the SCIM app: look-ups, creates, a manager and a title PATCH,
+group member adds and removes, a delete; then a PATCH that adds ``BULK_MEMBERS`` of the
+grown users to the group at once (a client syncing a large group). Every statement the store
+runs for it is explained on the spot, on its own connection and with its own parameters:
 
 * SELECTs run under ``EXPLAIN ANALYZE`` on PostgreSQL: no step of a plan may read more than
   ``MAX_ROWS_READ`` rows of a grown table, whatever the planner estimated. Each runs twice:
@@ -21,7 +21,9 @@ spot, on its own connection and with its own parameters:
   statement (asyncpg prepares every statement, psycopg the ones it has run five times);
 * UPDATEs and DELETEs (which EXPLAIN ANALYZE would perform) must not scan a grown table
   sequentially;
-* on SQLite, no statement may scan a grown table (``SCAN user``) rather than search it.
+* on SQLite, no statement may scan a grown table (``SCAN user``) rather than search it, nor
+  search it by the tenant alone (``SEARCH group USING INDEX ... (tenant_id=?)``: the tenant's
+  every row).
 
 The same cycle then runs again after an ANALYZE of the grown tenant, as autovacuum would do.
 """
@@ -38,7 +40,7 @@ from starlette.testclient import TestClient
 
 from db.activity import Event, Operation, Origin, ResourceType, sequence_events
 from db.database import Database
-from db.tables import activity_events, group_members
+from db.tables import activity_events, group_members, groups
 from db.tenants import create_tenant
 from db.types import utcnow
 from tests.conftest import TenantTokens
@@ -46,6 +48,7 @@ from tests.directory_rows import insert_users
 from tests.unnumbered_events import record_unnumbered
 
 GROWN = 20_000
+GROWN_GROUPS = 3_000
 SMALL = 20
 LARGE_GROUP = 5_000
 #: Members one PATCH adds at once: the store checks them in chunks of this size.
@@ -53,7 +56,7 @@ BULK_MEMBERS = 1_000
 # A member PATCH answers with the group, whose members come in a page of at most
 # max_results (1,000): that page is what the request is about; the tenant is 20 times more.
 MAX_ROWS_READ = 1_500
-GROWN_TABLES = ("user", "activity_event", "group_member")
+GROWN_TABLES = ("user", "activity_event", "group_member", "group")
 USER_SCHEMA = "urn:ietf:params:scim:schemas:core:2.0:User"
 ORIGIN = Origin(request_id="burst", actor_name="entra")
 BURST_EVENT = Event(Operation.CREATE, ResourceType.USER, "someone", "someone@contoso.com")
@@ -65,13 +68,16 @@ MANAGER = "urn:ietf:params:scim:schemas:extension:enterprise:2.0:User:manager"
 #: A WITH statement that writes (PostgreSQL's user writes carry their stripe bump and event
 #: as data-modifying CTEs): explained without ANALYZE, which would run it a second time.
 _MODIFYING = re.compile(r"\b(INSERT INTO|UPDATE|DELETE FROM)\b")
+#: A search of a table's index by the tenant alone: the tenant's every row, in that index.
+_TENANT_RANGE = re.compile(r"SEARCH (\w+) USING (?:COVERING )?INDEX \w+ \(tenant_id=\?\)$")
 
 
 class PlanLog:
     """Every statement of the engines, explained right after it ran."""
 
-    def __init__(self, database: Database) -> None:
+    def __init__(self, database: Database, tables: tuple[str, ...] = GROWN_TABLES) -> None:
         self.database = database
+        self.tables = tables
         self.findings: list[str] = []
         self.explained = 0
 
@@ -112,14 +118,14 @@ class PlanLog:
 
     def _check_sqlite(self, statement: str, lines: list[str]) -> None:
         for line in lines:
-            match = re.match(r"SCAN (\w+)", line)
-            if match and match.group(1) in GROWN_TABLES:
+            match = re.match(r"SCAN (\w+)", line) or _TENANT_RANGE.match(line)
+            if match and match.group(1) in self.tables:
                 self.findings.append(f"{line!r} in {statement}")
 
     def _check_postgres_reads(self, statement: str, plan: dict[str, Any]) -> None:
         for node in _nodes(plan):
             table = node.get("Relation Name")
-            if table not in GROWN_TABLES:
+            if table not in self.tables:
                 continue
             read = node.get("Actual Rows", 0) * node.get("Actual Loops", 1)
             read += node.get("Rows Removed by Filter", 0) + node.get(
@@ -133,7 +139,7 @@ class PlanLog:
 
     def _check_postgres_writes(self, statement: str, plan: dict[str, Any]) -> None:
         for node in _nodes(plan):
-            if node["Node Type"] == "Seq Scan" and node.get("Relation Name") in GROWN_TABLES:
+            if node["Node Type"] == "Seq Scan" and node.get("Relation Name") in self.tables:
                 self.findings.append(f"Seq Scan on {node['Relation Name']} in {statement}")
 
 
@@ -153,10 +159,23 @@ def _nodes(plan: dict[str, Any]) -> Iterator[dict[str, Any]]:
 
 
 def grow(connection: Connection, tenant_id: int, group_id: str) -> list[str]:
-    """The small tenant grows to ``GROWN`` users, as many events and a large group; the
-    grown users' ids."""
+    """The small tenant grows to ``GROWN`` users, as many events, ``GROWN_GROUPS`` groups and
+    a large group; the grown users' ids."""
     ids = insert_users(connection, tenant_id, GROWN, prefix="grown", display_names=True)
     now = utcnow()
+    grown_groups = [
+        {
+            "id": str(uuid.uuid4()),
+            "tenant_id": tenant_id,
+            "display_name": f"Grown group {number}",
+            "external_id": None,
+            "created": now,
+            "last_modified": now,
+            "version": 1,
+        }
+        for number in range(GROWN_GROUPS)
+    ]
+    connection.execute(insert(groups), grown_groups)
     last = connection.execute(
         text("SELECT coalesce(max(seq), 0) FROM activity_event WHERE tenant_id = :t"),
         {"t": tenant_id},
@@ -271,6 +290,13 @@ def test_entra_cycle_keeps_index_plans_as_the_tenant_grows(
     provisioning_cycle(scim, "small", group_id)
     for number in range(SMALL):
         scim.post("/scim/Users", json={"schemas": [USER_SCHEMA], "userName": f"s{number}@c.com"})
+        # A few groups too: with one, every (tenant_id, ...) group index costs the same as
+        # the one a look-up names, and PostgreSQL's choice between them is a toss-up.
+        if number % 4 == 0:
+            scim.post(
+                "/scim/Groups",
+                json={"schemas": [GROUP_SCHEMA], "displayName": f"Small group {number}"},
+            )
     # Statistics of the small tenant, as an early autovacuum would leave them: taken while
     # another tenant's burst of events still waited for its numbers (most ``seq`` NULL).
     other = database.write_sync(lambda c: create_tenant(c, "other").id)
@@ -293,7 +319,16 @@ def test_entra_cycle_keeps_index_plans_as_the_tenant_grows(
         if gather:
             analyze(database)
         served: Database = scim.app.state.database  # type: ignore[attr-defined]
-        log = PlanLog(served)
+        tables = GROWN_TABLES
+        if served.is_sqlite:
+            # SQLite follows statistics that say the tenant has one group: it scans ``group``
+            # for any join with it, the membership's and the listed ids' alike. Its
+            # connections keep the statistics they loaded until their schema changes, so the
+            # app's see the small tenant's in both rounds. The app gathers none on SQLite
+            # (db.statistics); the plans without any, SQLite's own state, are
+            # test_group_lookups'.
+            tables = tuple(table for table in GROWN_TABLES if table != "group")
+        log = PlanLog(served, tables)
         for engine in served.engines:
             event.listen(engine, "after_cursor_execute", log)
         try:
