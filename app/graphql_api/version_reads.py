@@ -2,19 +2,18 @@
 all the requests of a tenant that ask in the same turn of the event loop.
 
 Every GraphQL request reads its tenant's counters before it runs (``app.graphql_api
-.conditional``: the ETag, the 304, the org figures and the kept counts are keyed by them). On
-PostgreSQL that read is a round trip on the event loop; under load, several requests of one
-tenant reach it in the same turn of the loop. The first one to ask schedules the read for the
-end of the turn (``call_soon``), the others that ask before it starts join it, and all of them
-take its result.
+.conditional``: the ETag, the 304, the org figures and the kept counts are keyed by them).
+Under load, several requests of one tenant reach that read in the same turn of the event
+loop: the requests whose heads arrived together. The first one to ask schedules the read for
+the end of the turn (``call_soon``), the others that ask before it starts join it, and all of
+them take its result. On PostgreSQL that saves round trips; on SQLite, where the read runs
+inline, the statement's own cost (a request's second statement, of two or three).
 
 Why it is still correct: the read starts after every request that joined it had arrived, so
 it sees every write committed before any of them was sent, as a read of each one's own would.
 A request that asks once the read has started waits for the next one, never for a read
 begun before it arrived: a write it could see is never missing from its counters (no stale
 304, no count kept from before that write).
-
-On SQLite the read runs inline, at no round trip's cost, so each request reads its own.
 """
 
 import asyncio
@@ -34,8 +33,6 @@ class TenantVersionReads:
 
     async def read(self, tenant_id: int) -> TenantVersions:
         """The tenant's counters, read after this call began."""
-        if self._database.is_sqlite:
-            return await self._database.read(partial(tenant_versions, tenant_id=tenant_id))
         scheduled = self._next.get(tenant_id)
         if scheduled is None:
             loop = asyncio.get_running_loop()

@@ -1,6 +1,5 @@
 """The tenant's counters for GraphQL requests: one statement for the requests of a tenant that
-ask in the same turn of the event loop (PostgreSQL), never a read begun before a request
-asked."""
+ask in the same turn of the event loop, never a read begun before a request asked."""
 
 import asyncio
 from collections.abc import Callable
@@ -49,8 +48,7 @@ def test_requests_asking_together_share_one_read(database: Database) -> None:
         found = asyncio.run(run())
     assert found == [_read_now(database, acme)] * 3 + [_read_now(database, globex)]
     assert found[0].data == found[3].data + 1
-    # One read per tenant where reads are round trips; SQLite reads inline, each its own.
-    assert _versions_statements(log.statements) == (4 if database.is_sqlite else 2)
+    assert _versions_statements(log.statements) == 2  # one per tenant
 
 
 def test_a_request_never_takes_a_read_begun_before_it_asked(database: Database) -> None:
@@ -96,12 +94,8 @@ def test_one_request_going_away_or_a_failed_read_touches_only_its_own(
             await database.aclose()
 
     left, stayed = asyncio.run(run())
-    outcomes = [left, stayed]
-    if not database.is_sqlite:  # SQLite reads inline: both were answered before the cancel
-        assert isinstance(left, asyncio.CancelledError)
-        outcomes = [stayed]
-    for outcome in outcomes:
-        if fail:
-            assert isinstance(outcome, ZeroDivisionError)
-        else:
-            assert outcome == _read_now(database, acme)
+    assert isinstance(left, asyncio.CancelledError)
+    if fail:
+        assert isinstance(stayed, ZeroDivisionError)
+    else:
+        assert stayed == _read_now(database, acme)
