@@ -12,11 +12,13 @@ The walk over the document is done once per distinct document and operation name
 (``CostPlans``, a bounded LRU): it yields the cost as a sum of products of sizes, each size a
 literal, a schema default or a variable. A request then only reads its variables' values into
 that sum, so ``first: $n`` is honoured request by request without walking the document again.
+The verdict for given values of those variables (the frontend sends the same few: a page
+size, or none) is kept with the plan, so a request that repeats them costs a look-up.
 """
 
 from collections import OrderedDict
 from collections.abc import Mapping
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from typing import Any, Literal, Protocol
 from weakref import WeakKeyDictionary
 
@@ -56,6 +58,10 @@ FIELD_COSTS = {
 }
 #: Distinct (document, operation name) pairs whose cost plan is kept.
 PLANS_KEPT = 256
+#: Per plan, the distinct values of its size variables whose verdict is kept.
+VERDICTS_KEPT = 64
+#: A variable the request does not give (its default applies), in a verdict's key.
+_ABSENT = object()
 
 
 @dataclass(frozen=True, slots=True, eq=False)
@@ -95,8 +101,32 @@ class OperationPlan:
     terms: tuple[Term, ...]
     #: The definitions of the variables some size reads (coerced per request, defaults too).
     variable_definitions: tuple[Any, ...]
+    #: The cost and errors for the raw values of those variables, by the values and their
+    #: types (``True == 1``, but only 1 is an Int): the first ``VERDICTS_KEPT`` seen.
+    verdicts: dict[tuple[Any, ...], tuple[int, tuple[str, ...]]] = field(
+        default_factory=dict, compare=False
+    )
 
     def cost(self, schema: GraphQLSchema, variables: dict[str, Any]) -> tuple[int, list[str]]:
+        key: tuple[Any, ...] | None = tuple(
+            (type(value), value)
+            for value in (
+                variables.get(definition.variable.name.value, _ABSENT)
+                for definition in self.variable_definitions
+            )
+        )
+        try:
+            known = self.verdicts.get(key)  # type: ignore[arg-type]
+        except TypeError:  # a list or an object: not kept
+            known, key = None, None
+        if known is not None:
+            return known[0], list(known[1])
+        total, errors = self._cost(schema, variables)
+        if key is not None and len(self.verdicts) < VERDICTS_KEPT:
+            self.verdicts[key] = (total, tuple(errors))
+        return total, errors
+
+    def _cost(self, schema: GraphQLSchema, variables: dict[str, Any]) -> tuple[int, list[str]]:
         values: Mapping[str, Any] = {}
         if self.variable_definitions:
             # Coerce as execution will: defaults of the operation's variables apply.

@@ -98,6 +98,41 @@ def test_the_cost_is_planned_once_per_document_and_read_per_request(
     assert len(planned) == 2
 
 
+def test_the_cost_of_repeated_sizes_is_read_from_the_plan(
+    gql: GraphQLClient, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """The sizes' variables are coerced once per distinct value (and type), not per request;
+    the verdict for each stays the one the first request of that value got."""
+    coerced: list[dict[str, Any]] = []
+    coerce = cost.get_variable_values
+
+    def counting(schema: Any, definitions: Any, inputs: dict[str, Any]) -> Any:
+        coerced.append(dict(inputs))
+        return coerce(schema, definitions, inputs)
+
+    monkeypatch.setattr(cost, "get_variable_values", counting)
+    query = """query Sized($n: Int = 2, $who: String) {
+      users(first: $n, filter: { search: $who }) { edges { node { id } } } }"""
+    empty = {"data": {"users": {"edges": []}}}
+    for who in ("ada", "grace", None):
+        assert gql.post(query, {"n": 2, "who": who}) == empty
+    assert len(coerced) == 1  # only $n is a size: $who does not matter
+    assert gql.post(query, {"who": "ada"}) == empty  # $n absent: its default
+    assert gql.post(query, {"who": "ada"}) == empty
+    assert len(coerced) == 2
+    for _ in range(2):
+        assert gql.errors(query, {"n": 101})[0] == "first must be between 1 and 100 (got 101)"
+    assert len(coerced) == 3
+    # True equals 1 in Python, but is no Int: it gets a verdict of its own, execution's error
+    assert gql.post(query, {"n": 1}) == empty
+    assert "Int cannot represent non-integer value: True" in gql.errors(query, {"n": True})[0]
+    assert len(coerced) == 5
+    # a list is no key: coerced on every request, refused by execution every time
+    for _ in range(2):
+        assert gql.errors(query, {"n": [1]})
+    assert len(coerced) == 7
+
+
 def test_too_many_aliases(gql: GraphQLClient) -> None:
     fields = " ".join(f"a{i}: tenant {{ slug }}" for i in range(MAX_ALIASES + 1))
     assert rejected(gql, f"{{ {fields} }}") == (
