@@ -1,4 +1,5 @@
-"""Test helpers that put rows straight into the store: many users fast, statement counting.
+"""Test helpers that put rows straight into the store: many users or groups fast, statement
+counting.
 
 Users are inserted with Core, bypassing the SCIM layer, so that a 100,000-member group can be
 built in seconds; the group under test is still changed through the code being tested.
@@ -13,7 +14,7 @@ from typing import Any
 
 from sqlalchemy import Connection, Engine, event, insert
 
-from db.tables import users
+from db.tables import groups, users
 from db.types import utcnow
 
 
@@ -42,6 +43,28 @@ def insert_users(
     ]
     for start in range(0, count, 5000):
         connection.execute(insert(users), rows[start : start + 5000])
+    return [str(row["id"]) for row in rows]
+
+
+def insert_groups(
+    connection: Connection, tenant_id: int, count: int, prefix: str = "Group"
+) -> list[str]:
+    """Insert ``count`` groups without members named ``<prefix> 0000`` on, in one INSERT;
+    returns their ids in order."""
+    now = utcnow()
+    rows = [
+        {
+            "id": str(uuid.uuid4()),
+            "tenant_id": tenant_id,
+            "display_name": f"{prefix} {number:04d}",
+            "external_id": None,
+            "created": now,
+            "last_modified": now,
+            "version": 1,
+        }
+        for number in range(count)
+    ]
+    connection.execute(insert(groups), rows)
     return [str(row["id"]) for row in rows]
 
 

@@ -8,7 +8,6 @@ group index and test each group than follow the few memberships or ids the state
 about. On SQLite a profile card's groups cost milliseconds that way at 3,000 groups.
 """
 
-import uuid
 from collections.abc import Callable
 from dataclasses import dataclass
 
@@ -21,10 +20,9 @@ from db.groups import create_group, get_group, groups_of_user, list_groups, touc
 from db.org_neighbourhood import org_neighbourhood
 from db.tables import group_members, groups
 from db.tenants import create_tenant
-from db.types import utcnow
 from db.users import delete_user
 from tests.db.test_directory_order_index import captured_statement, explain
-from tests.directory_rows import insert_users
+from tests.directory_rows import insert_groups, insert_users
 
 #: Enough groups that a read of the tenant's every group is the expensive plan.
 TENANT_GROUPS = 600
@@ -49,8 +47,8 @@ def _tenant(database: Database) -> Tenant:
         tenant = create_tenant(connection, "acme")
         other = create_tenant(connection, "globex")
         person, colleague = insert_users(connection, tenant.id, 2, display_names=True)
-        (elsewhere,) = _insert_groups(connection, other.id, 1)
-        group_ids = _insert_groups(connection, tenant.id, TENANT_GROUPS)
+        (elsewhere,) = insert_groups(connection, other.id, 1)
+        group_ids = insert_groups(connection, tenant.id, TENANT_GROUPS)
         persons = group_ids[::STEP]
         memberships = [{"group_id": group_id, "user_id": person} for group_id in persons]
         memberships += [{"group_id": group_id, "user_id": colleague} for group_id in group_ids[:2]]
@@ -60,25 +58,6 @@ def _tenant(database: Database) -> Tenant:
         return Tenant(tenant.id, person, colleague, group_ids, persons)
 
     return database.write_sync(work)
-
-
-def _insert_groups(connection: Connection, tenant_id: int, count: int) -> list[str]:
-    """``count`` groups of the tenant, named ``Group 0000`` on, in one INSERT; their ids."""
-    now = utcnow()
-    rows = [
-        {
-            "id": str(uuid.uuid4()),
-            "tenant_id": tenant_id,
-            "display_name": f"Group {number:04d}",
-            "external_id": None,
-            "created": now,
-            "last_modified": now,
-            "version": 1,
-        }
-        for number in range(count)
-    ]
-    connection.execute(insert(groups), rows)
-    return [str(row["id"]) for row in rows]
 
 
 def _assert_probes_groups_by_key(database: Database, statement: str, parameters: object) -> None:
@@ -185,7 +164,7 @@ def _one_group_then_many(database: Database) -> tuple[int, str]:
 
     tenant_id, group_id = database.write_sync(first)
     database.write_sync(lambda c: c.exec_driver_sql('ANALYZE "group"'))
-    database.write_sync(lambda c: _insert_groups(c, tenant_id, TENANT_GROUPS))
+    database.write_sync(lambda c: insert_groups(c, tenant_id, TENANT_GROUPS))
     return tenant_id, group_id
 
 

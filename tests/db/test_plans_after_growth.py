@@ -40,11 +40,11 @@ from starlette.testclient import TestClient
 
 from db.activity import Event, Operation, Origin, ResourceType, sequence_events
 from db.database import Database
-from db.tables import activity_events, group_members, groups
+from db.tables import activity_events, group_members
 from db.tenants import create_tenant
 from db.types import utcnow
 from tests.conftest import TenantTokens
-from tests.directory_rows import insert_users
+from tests.directory_rows import insert_groups, insert_users
 from tests.unnumbered_events import record_unnumbered
 
 GROWN = 20_000
@@ -162,20 +162,8 @@ def grow(connection: Connection, tenant_id: int, group_id: str) -> list[str]:
     """The small tenant grows to ``GROWN`` users, as many events, ``GROWN_GROUPS`` groups and
     a large group; the grown users' ids."""
     ids = insert_users(connection, tenant_id, GROWN, prefix="grown", display_names=True)
+    insert_groups(connection, tenant_id, GROWN_GROUPS, prefix="Grown group")
     now = utcnow()
-    grown_groups = [
-        {
-            "id": str(uuid.uuid4()),
-            "tenant_id": tenant_id,
-            "display_name": f"Grown group {number}",
-            "external_id": None,
-            "created": now,
-            "last_modified": now,
-            "version": 1,
-        }
-        for number in range(GROWN_GROUPS)
-    ]
-    connection.execute(insert(groups), grown_groups)
     last = connection.execute(
         text("SELECT coalesce(max(seq), 0) FROM activity_event WHERE tenant_id = :t"),
         {"t": tenant_id},
@@ -319,7 +307,7 @@ def test_entra_cycle_keeps_index_plans_as_the_tenant_grows(
         if gather:
             analyze(database)
         served: Database = scim.app.state.database  # type: ignore[attr-defined]
-        tables = GROWN_TABLES
+        tables: tuple[str, ...] = GROWN_TABLES
         if served.is_sqlite:
             # SQLite follows statistics that say the tenant has one group: it scans ``group``
             # for any join with it, the membership's and the listed ids' alike. Its
