@@ -108,7 +108,7 @@ class OperationPlan:
     )
 
     def cost(self, schema: GraphQLSchema, variables: dict[str, Any]) -> tuple[int, list[str]]:
-        key: tuple[Any, ...] | None = tuple(
+        key = tuple(
             (type(value), value)
             for value in (
                 variables.get(definition.variable.name.value, _ABSENT)
@@ -116,13 +116,14 @@ class OperationPlan:
             )
         )
         try:
-            known = self.verdicts.get(key)  # type: ignore[arg-type]
+            known = self.verdicts.get(key)
+            keep = len(self.verdicts) < VERDICTS_KEPT
         except TypeError:  # a list or an object: not kept
-            known, key = None, None
+            known, keep = None, False
         if known is not None:
             return known[0], list(known[1])
         total, errors = self._cost(schema, variables)
-        if key is not None and len(self.verdicts) < VERDICTS_KEPT:
+        if keep:
             self.verdicts[key] = (total, tuple(errors))
         return total, errors
 
