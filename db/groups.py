@@ -21,7 +21,10 @@ from typing import Any
 from sqlalchemy import (
     ColumnElement,
     Connection,
+    Integer,
     Row,
+    String,
+    bindparam,
     delete,
     func,
     insert,
@@ -134,12 +137,8 @@ def get_group(
 
     With ``member_limit``, members are left unloaded (``None``) when there are more.
     """
-    statement = select(groups).where(
-        in_tenant_beside_the_key(tenant_id, groups), groups.c.id == group_id
-    )
-    if for_update:
-        statement = statement.with_for_update()
-    row = connection.execute(statement).first()
+    statement = _GROUP_FOR_UPDATE if for_update else _GROUP
+    row = connection.execute(statement, {"tenant_id": tenant_id, "group_id": group_id}).first()
     if row is None:
         raise NotFound(f"no group {group_id!r}")
     record = _record(row)
@@ -152,13 +151,28 @@ def get_group(
     return record
 
 
+# Statements a group's every read or change runs, built once: SQLAlchemy then only binds the
+# values (building one per call cost about as much as PostgreSQL's answer).
+_GROUP = select(groups).where(
+    in_tenant_beside_the_key(bindparam("tenant_id", type_=Integer), groups),
+    groups.c.id == bindparam("group_id", type_=String),
+)
+_GROUP_FOR_UPDATE = _GROUP.with_for_update()
+# An UPDATE reserves the names of the columns it sets: the WHERE's values are named apart.
+_TOUCH = (
+    update(groups)
+    .where(
+        in_tenant_beside_the_key(bindparam("where_tenant_id", type_=Integer), groups),
+        groups.c.id == bindparam("where_group_id", type_=String),
+    )
+    .values(version=groups.c.version + 1)
+)
+
+
 def touch_group(connection: Connection, tenant_id: int, group_id: str) -> None:
     """Bump version and lastModified (and lock the row); ``NotFound`` if there is no group."""
-    result = connection.execute(
-        update(groups)
-        .where(in_tenant_beside_the_key(tenant_id, groups), groups.c.id == group_id)
-        .values(version=groups.c.version + 1, last_modified=utcnow())
-    )
+    values = {"where_tenant_id": tenant_id, "where_group_id": group_id, "last_modified": utcnow()}
+    result = connection.execute(_TOUCH, values)
     if result.rowcount != 1:
         raise NotFound(f"no group {group_id!r}")
     note_data_change(connection, tenant_id)
@@ -350,12 +364,18 @@ def list_groups(
     return GroupPage(total, records)
 
 
+_GROUPS_OF_USER = (
+    select(groups.c.id, groups.c.display_name)
+    .join(group_members, group_members.c.group_id == groups.c.id)
+    .where(
+        group_members.c.user_id == bindparam("user_id", type_=String),
+        in_tenant_beside_the_key(bindparam("tenant_id", type_=Integer), groups),
+    )
+    .order_by(groups.c.display_name, groups.c.id)
+)
+
+
 def groups_of_user(connection: Connection, tenant_id: int, user_id: str) -> list[GroupRef]:
     """The groups a user belongs to (via the index on ``group_member.user_id``)."""
-    rows = connection.execute(
-        select(groups.c.id, groups.c.display_name)
-        .join(group_members, group_members.c.group_id == groups.c.id)
-        .where(group_members.c.user_id == user_id, in_tenant_beside_the_key(tenant_id, groups))
-        .order_by(groups.c.display_name, groups.c.id)
-    )
+    rows = connection.execute(_GROUPS_OF_USER, {"tenant_id": tenant_id, "user_id": user_id})
     return [GroupRef(group_id, name) for group_id, name in rows]

@@ -469,6 +469,23 @@ class DeletedUser:
     groups: list[tuple[str, str]]
 
 
+# The groups a deleted user leaves, bumped (built once; an UPDATE reserves the names of the
+# columns it sets, so the WHERE's values are named apart).
+_LEAVE_GROUPS = (
+    update(groups)
+    .where(
+        in_tenant_beside_the_key(bindparam("where_tenant_id", type_=Integer), groups),
+        groups.c.id.in_(
+            select(group_members.c.group_id).where(
+                group_members.c.user_id == bindparam("where_user_id", type_=String)
+            )
+        ),
+    )
+    .values(version=groups.c.version + 1)
+    .returning(groups.c.id, groups.c.display_name)
+)
+
+
 def delete_user(connection: Connection, tenant_id: int, user_id: str) -> DeletedUser | None:
     """Delete a user, clear ``manager`` on their reports (bumping their versions) and remove
     their group memberships (bumping those groups' versions). None if there was none.
@@ -487,12 +504,9 @@ def delete_user(connection: Connection, tenant_id: int, user_id: str) -> Deleted
         .values(manager_id=None, version=users.c.version + 1, last_modified=now)
         .returning(users.c.id, users.c.user_name)
     ).all()
-    member_of = select(group_members.c.group_id).where(group_members.c.user_id == user_id)
     left = connection.execute(
-        update(groups)
-        .where(in_tenant_beside_the_key(tenant_id, groups), groups.c.id.in_(member_of))
-        .values(version=groups.c.version + 1, last_modified=now)
-        .returning(groups.c.id, groups.c.display_name)
+        _LEAVE_GROUPS,
+        {"where_tenant_id": tenant_id, "where_user_id": user_id, "last_modified": now},
     ).all()
     connection.execute(delete(group_members).where(group_members.c.user_id == user_id))
     connection.execute(delete(users).where(users.c.tenant_id == tenant_id, users.c.id == user_id))
