@@ -152,7 +152,7 @@ def get_group(
 
 
 # Statements a group's every read or change runs, built once: SQLAlchemy then only binds the
-# values (building one per call cost about as much as PostgreSQL's answer).
+# values, where a statement built per call is built and keyed for its cache every time.
 _GROUP = select(groups).where(
     in_tenant_beside_the_key(bindparam("tenant_id", type_=Integer), groups),
     groups.c.id == bindparam("group_id", type_=String),
