@@ -18,8 +18,7 @@ from sqlalchemy import (
 )
 
 from db.directory_pages import BinaryText, keyset_page
-from db.directory_reads import in_tenant_beside_the_key
-from db.id_lists import DIALECTS, listed_ids
+from db.directory_reads import in_tenant_beside_the_key, rows_by_ids
 from db.prepared import PreparedSelect
 from db.tables import group_members, groups
 
@@ -66,17 +65,7 @@ def groups_by_ids(
     return {row["id"]: group_record(row) for row in rows}
 
 
-def _groups_by_ids(dialect: str) -> Select[Any]:
-    wanted = listed_ids(dialect)
-    return (
-        select(*GROUP_COLUMNS)
-        .select_from(wanted)
-        .join(groups, groups.c.id == wanted.c.value)
-        .where(in_tenant_beside_the_key(bindparam("tenant_id", type_=Integer), groups))
-    )
-
-
-_GROUPS_BY_IDS = {dialect: _groups_by_ids(dialect) for dialect in DIALECTS}
+_GROUPS_BY_IDS = rows_by_ids(groups, GROUP_COLUMNS)
 
 
 def group_by_display_name(

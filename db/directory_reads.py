@@ -3,7 +3,7 @@
 Every function is scoped by tenant: an id of another tenant simply finds nothing.
 """
 
-from collections.abc import Collection, Iterable, Mapping
+from collections.abc import Collection, Iterable, Mapping, Sequence
 from dataclasses import dataclass, fields
 from datetime import datetime
 from operator import itemgetter
@@ -16,6 +16,7 @@ from sqlalchemy import (
     Integer,
     Select,
     String,
+    Table,
     and_,
     bindparam,
     func,
@@ -102,21 +103,26 @@ def users_by_ids(
     return {row[0]: UserRecord(*row) for row in rows}
 
 
-def _users_by_ids(dialect: str) -> Select[Any]:
-    """The rows of the listed users of the tenant: the list joined to ``user`` by primary key.
-    A join suits the page's worth of ids a DataLoader batches; the member check, whose lists
-    run to thousands of ids, forces a probe per id with a scalar subquery instead
-    (``db.group_members``), where a planner could prefer hashing the whole tenant."""
-    wanted = listed_ids(dialect)
-    return (
-        select(*USER_COLUMNS)
-        .select_from(wanted)
-        .join(users, users.c.id == wanted.c.value)
-        .where(in_tenant_beside_the_key(bindparam("tenant_id", type_=Integer)))
-    )
+def rows_by_ids(table: Table, columns: Sequence[ColumnElement[Any]]) -> dict[str, Select[Any]]:
+    """Per dialect, ``columns`` of the rows of ``table`` (a user, a group) whose ids are
+    listed in the parameter ``ids`` and whose tenant is ``tenant_id``: the list joined to the
+    table by primary key. A join suits the page's worth of ids a DataLoader batches; the
+    member check, whose lists run to thousands of ids, forces a probe per id with a scalar
+    subquery instead (``db.group_members``), where a planner could prefer hashing the whole
+    tenant."""
+    statements = {}
+    for dialect in DIALECTS:
+        wanted = listed_ids(dialect)
+        statements[dialect] = (
+            select(*columns)
+            .select_from(wanted)
+            .join(table, table.c.id == wanted.c.value)
+            .where(in_tenant_beside_the_key(bindparam("tenant_id", type_=Integer), table))
+        )
+    return statements
 
 
-_USERS_BY_IDS = {dialect: _users_by_ids(dialect) for dialect in DIALECTS}
+_USERS_BY_IDS = rows_by_ids(users, USER_COLUMNS)
 
 
 _ONE_USER = PreparedSelect(
