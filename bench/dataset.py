@@ -14,7 +14,7 @@ from dataclasses import dataclass, field
 from typing import Any
 
 #: Bump when the generated data changes, so cached databases are rebuilt.
-DATASET_VERSION = 2
+DATASET_VERSION = 3
 MAX_MANAGER_LEVEL = 8  # managers on levels 0-8, people on levels 0-9: 10 levels
 MIN_SPAN, MAX_SPAN = 2, 15
 
@@ -229,6 +229,11 @@ def title(person: Person) -> str:
     return IC_TITLES[person.index % len(IC_TITLES)]
 
 
+def location(person: Person) -> str:
+    """The office the person works at (the Blink extension's ``location``)."""
+    return LOCATIONS[person.index % len(LOCATIONS)]
+
+
 def scim_document(org: Org, person: Person, *, with_manager: bool = True) -> dict[str, Any]:
     """The user as Entra POSTs it (legacy dialect), with every attribute of the seed's table.
 
@@ -270,6 +275,6 @@ def scim_document(org: Org, person: Person, *, with_manager: bool = True) -> dic
         BLINK: {
             "company": "Contoso Ltd",
             "description": f"{title(person)} in {person.department}",
-            "location": LOCATIONS[i % len(LOCATIONS)],
+            "location": location(person),
         },
     }

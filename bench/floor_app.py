@@ -5,15 +5,18 @@ The bench's org (``bench.dataset``, size and seed from ``BENCH_FLOOR_SIZE`` and
 ``BENCH_FLOOR_SEED``) is loaded into dictionaries at start, each user as the SCIM layer would
 store it (``bench.rows.user_row``). Every query is parsed and validated through strawberry's
 public ``ParserCache`` and ``ValidationCache`` and answered as JSON by orjson, as the service
-does; there is no token, no store, no limit and no ETag. Groups and activity are empty, as in
-the bench's database (its users are loaded in bulk, without groups or an activity log). What
-the service spends above this app is its own work: authentication, limits, the store.
+does; there is no token, no store, no limit and no ETag. The org's groups and activity log
+(``bench.history``, as in the bench's database) are kept the same way: each person's groups
+and events in the order the service pages them, the provisioning summary of a window kept
+once computed. What the service spends above this app is its own work: authentication,
+limits, the store.
 """
 
 import os
 from bisect import bisect_right
+from collections import Counter
 from collections.abc import Callable, Sequence
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from datetime import UTC, datetime
 from enum import Enum
 from typing import Annotated, Any, TypeVar
@@ -24,10 +27,14 @@ from starlette.applications import Starlette
 from starlette.routing import Route
 from strawberry.asgi import GraphQL
 from strawberry.extensions import ParserCache, SchemaExtension, ValidationCache
+from strawberry.scalars import JSON
 
+from app.graphql_api.activity_pages import NODE_ID_PREFIX
 from bench.dataset import Org, generate, scim_document
+from bench.history import Entry, history
 from bench.rows import user_row
-from db.activity_reads import OPERATIONS, OUTCOMES
+from db.activity import Outcome
+from db.activity_reads import OPERATIONS, OUTCOMES, TOP_FAILURE_REASONS, detail_pattern
 
 DEFAULT_FIRST = 20
 T = TypeVar("T")
@@ -107,13 +114,20 @@ class User:
 
     @strawberry.field
     def groups(self, first: int | None = None, after: str | None = None) -> "GroupConnection":
+        found = DIRECTORY.groups_of.get(self.id, ())
+        rows, has_next, start = page(found, first, after)
+        edges = [GroupEdge(cursor=str(start + n), node=group) for n, group in enumerate(rows)]
         return GroupConnection(
-            total_count=0, page_info=PageInfo(has_next_page=False, end_cursor=None), edges=[]
+            total_count=len(found),
+            page_info=PageInfo(
+                has_next_page=has_next, end_cursor=edges[-1].cursor if edges else None
+            ),
+            edges=edges,
         )
 
     @strawberry.field
     def activity(self, first: int | None = None, after: str | None = None) -> "ActivityConnection":
-        return NO_ACTIVITY
+        return activity_page(DIRECTORY.activity_of.get(self.id, ()), first, after)
 
 
 @strawberry.type
@@ -163,9 +177,23 @@ class GroupConnection:
 
 
 @strawberry.enum
+class ActivityOperation(Enum):
+    CREATE = "CREATE"
+    REPLACE = "REPLACE"
+    UPDATE = "UPDATE"
+    DELETE = "DELETE"
+
+
+@strawberry.enum
 class ActivityOutcome(Enum):
     SUCCESS = "SUCCESS"
     FAILURE = "FAILURE"
+
+
+@strawberry.enum
+class ResourceType(Enum):
+    USER = "User"
+    GROUP = "Group"
 
 
 @strawberry.type
@@ -177,8 +205,8 @@ class Actor:
 @strawberry.type
 class AttributeChange:
     attribute: str
-    old_value: str | None
-    new_value: str | None
+    old_value: JSON | None
+    new_value: JSON | None
 
 
 @strawberry.type
@@ -186,9 +214,9 @@ class ActivityEvent:
     id: strawberry.ID
     seq: int
     occurred_at: datetime
-    operation: str
+    operation: ActivityOperation
     outcome: ActivityOutcome
-    resource_type: str
+    resource_type: ResourceType
     resource_id: str | None
     resource_name: str | None
     actor: Actor
@@ -212,7 +240,15 @@ class ActivityConnection:
     edges: list[ActivityEdge]
 
 
-NO_ACTIVITY = ActivityConnection(page_info=PageInfo(has_next_page=False, end_cursor=None), edges=[])
+def activity_page(
+    events: Sequence[ActivityEvent], first: int | None, after: str | None
+) -> ActivityConnection:
+    rows, has_next, start = page(events, first, after)
+    edges = [ActivityEdge(cursor=str(start + n), node=event) for n, event in enumerate(rows)]
+    return ActivityConnection(
+        page_info=PageInfo(has_next_page=has_next, end_cursor=edges[-1].cursor if edges else None),
+        edges=edges,
+    )
 
 
 @strawberry.type
@@ -283,6 +319,70 @@ class Directory:
     #: and where each line starts: a search is ``str.find`` over one string.
     search_text: str
     line_starts: list[int]
+    #: Each person's groups by displayName (binary, then id), as the service pages them.
+    groups_of: dict[str, list[Group]] = field(default_factory=dict)
+    #: Each person's events, newest first.
+    activity_of: dict[str, list[ActivityEvent]] = field(default_factory=dict)
+    #: Every event, oldest first.
+    events: list[ActivityEvent] = field(default_factory=list)
+
+    summaries: dict[datetime, "ProvisioningSummary"] = field(default_factory=dict)
+
+    def summary(self, since: datetime) -> "ProvisioningSummary":
+        """The provisioning summary of the events since ``since``, computed once."""
+        if since not in self.summaries:
+            self.summaries[since] = self._summary(since)
+        return self.summaries[since]
+
+    def _summary(self, since: datetime) -> "ProvisioningSummary":
+        window = [event for event in self.events if event.occurred_at >= since]
+        counted = Counter((event.operation.value, event.outcome.value) for event in window)
+        reasons: dict[tuple[int | None, str | None, str | None], FailureReason] = {}
+        for event in window:
+            if event.outcome is not ActivityOutcome.FAILURE:
+                continue
+            key = (event.status, event.scim_type, detail_pattern(event.detail))
+            status, scim_type, pattern = key
+            reason = reasons.setdefault(
+                key,
+                FailureReason(
+                    status=status,
+                    scim_type=scim_type,
+                    detail_pattern=pattern,
+                    count=0,
+                    last_seen_at=event.occurred_at,
+                ),
+            )
+            reason.count += 1
+            reason.last_seen_at = max(reason.last_seen_at, event.occurred_at)
+        counts = [
+            OperationCount(operation=operation, outcome=outcome, count=counted[operation, outcome])
+            for operation in OPERATIONS
+            for outcome in OUTCOMES
+        ]
+        total = len(window)
+        failures = sum(counted[operation, Outcome.FAILURE.value] for operation in OPERATIONS)
+        top = sorted(
+            reasons.values(),
+            key=lambda r: (-r.count, -r.last_seen_at.timestamp(), r.detail_pattern or ""),
+        )
+        return ProvisioningSummary(
+            since=since,
+            total=total,
+            failures=failures,
+            failure_ratio=failures / total if total else 0.0,
+            last_event_at=self.events[-1].occurred_at if self.events else None,
+            counts=counts,
+            top_failure_reasons=top[:TOP_FAILURE_REASONS],
+        )
+
+    def failures_since(self, since: datetime | None) -> list[ActivityEvent]:
+        return [
+            event
+            for event in reversed(self.events)
+            if event.outcome is ActivityOutcome.FAILURE
+            and (since is None or event.occurred_at >= since)
+        ]
 
     def matching(self, text: str) -> list[User]:
         """Everyone whose displayName, userName or email contains ``text`` (lowered)."""
@@ -360,6 +460,19 @@ def load(org: Org) -> Directory:
     for line in lines:
         starts.append(offset)
         offset += len(line) + 1
+    built = history(org)
+    groups_of: dict[str, list[Group]] = {}
+    for group in built.groups:
+        node = Group(id=strawberry.ID(group.id), display_name=group.display_name)
+        for index in group.members:
+            groups_of.setdefault(org.people[index].id, []).append(node)
+    for found in groups_of.values():
+        found.sort(key=lambda group: (group.display_name or "", group.id))
+    events = [_event(seq, entry) for seq, entry in enumerate(built.entries, 1)]
+    activity_of: dict[str, list[ActivityEvent]] = {}
+    for event in reversed(events):
+        if event.resource_type is ResourceType.USER and event.resource_id is not None:
+            activity_of.setdefault(event.resource_id, []).append(event)
     return Directory(
         people=people,
         by_user_name={user.user_name.lower(): user for user in people.values()},
@@ -368,6 +481,37 @@ def load(org: Org) -> Directory:
         everyone=everyone,
         search_text="\n".join(lines),
         line_starts=starts,
+        groups_of=groups_of,
+        activity_of=activity_of,
+        events=events,
+    )
+
+
+def _event(seq: int, entry: Entry) -> ActivityEvent:
+    event, origin = entry.event, entry.origin
+    return ActivityEvent(
+        id=strawberry.ID(f"{NODE_ID_PREFIX}{seq}"),
+        seq=seq,
+        occurred_at=event.occurred_at,
+        operation=ActivityOperation(event.operation.value),
+        outcome=ActivityOutcome(event.outcome.value),
+        resource_type=ResourceType(event.resource_type.value),
+        resource_id=event.resource_id,
+        resource_name=event.resource_name,
+        actor=Actor(token_id=origin.actor_token_id, name=origin.actor_name),
+        request_id=origin.request_id,
+        client_request_id=origin.client_request_id,
+        changes=[
+            AttributeChange(
+                attribute=change["attribute"],
+                old_value=change["oldValue"],
+                new_value=change["newValue"],
+            )
+            for change in event.changes or ()
+        ],
+        status=event.status,
+        scim_type=event.scim_type,
+        detail=event.detail,
     )
 
 
@@ -429,20 +573,7 @@ class Query:
 
     @strawberry.field
     def provisioning_summary(self, since: datetime) -> ProvisioningSummary:
-        counts = [
-            OperationCount(operation=operation, outcome=outcome, count=0)
-            for operation in OPERATIONS
-            for outcome in OUTCOMES
-        ]
-        return ProvisioningSummary(
-            since=since,
-            total=0,
-            failures=0,
-            failure_ratio=0.0,
-            last_event_at=None,
-            counts=counts,
-            top_failure_reasons=[],
-        )
+        return DIRECTORY.summary(since)
 
     @strawberry.field
     def activity(
@@ -451,7 +582,9 @@ class Query:
         after: str | None = None,
         filter: Annotated[ActivityFilter | None, strawberry.argument()] = None,
     ) -> ActivityConnection:
-        return NO_ACTIVITY
+        if filter is None or filter.outcome is not ActivityOutcome.FAILURE:
+            raise NotImplementedError("the frontend's operations ask for failures only")
+        return activity_page(DIRECTORY.failures_since(filter.since), first, after)
 
 
 class FloorGraphQL(GraphQL[None, None]):

@@ -13,13 +13,14 @@ import orjson
 
 from bench.client import HttpConnection
 from bench.dataset import GIVEN, Org, Person
+from bench.history import last_day
 from bench.servers import HOST, Server
 
 ROOT = Path(__file__).resolve().parent.parent
 #: Variable sets per operation in a paths file: each request picks one at random.
 PATHS = 2_000
-#: Activity since then: everything the log holds.
-SINCE = "2020-01-01T00:00:00Z"
+#: The provisioning health's window: the log's last day (``bench.history``).
+SINCE = last_day().isoformat()
 
 
 @dataclass(frozen=True, slots=True)

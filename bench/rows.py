@@ -1,4 +1,5 @@
-"""Rows for ``db.tables.users`` built from SCIM documents: the bulk path for big datasets.
+"""Rows for ``db.tables.users`` and ``groups`` built from SCIM documents: the bulk path for big
+datasets.
 
 Loading 100,000 users through the SCIM API takes minutes; inserting rows in batches takes
 seconds. The rows must be exactly what the SCIM layer writes for the same documents, or the
@@ -17,9 +18,15 @@ from scim.user_schema import USER_RESOURCE_TYPE
 
 
 def user_row(
-    document: dict[str, Any], *, user_id: str, tenant_id: int, now: datetime
+    document: dict[str, Any],
+    *,
+    user_id: str,
+    tenant_id: int,
+    now: datetime,
+    later_writes: int = 0,
 ) -> dict[str, Any]:
-    """The ``user`` row the SCIM layer stores for ``document`` (a create plus manager PATCH)."""
+    """The ``user`` row the SCIM layer stores for ``document`` (a create plus manager PATCH,
+    then ``later_writes`` PATCHes that each changed something)."""
     columns = document_to_columns(normalise_resource(USER_RESOURCE_TYPE, document))
     return {
         **columns,
@@ -28,5 +35,27 @@ def user_row(
         "created": now,
         "last_modified": now,
         # Entra's create is version 1, its manager PATCH makes it 2.
-        "version": 2 if columns["manager_id"] else 1,
+        "version": (2 if columns["manager_id"] else 1) + later_writes,
+    }
+
+
+def group_row(
+    *,
+    group_id: str,
+    tenant_id: int,
+    display_name: str,
+    external_id: str | None,
+    now: datetime,
+    membership_patches: int,
+) -> dict[str, Any]:
+    """The ``group`` row the SCIM layer stores for a group Entra created and then filled in
+    ``membership_patches`` PATCHes (each one a new version)."""
+    return {
+        "id": group_id,
+        "tenant_id": tenant_id,
+        "display_name": display_name,
+        "external_id": external_id,
+        "created": now,
+        "last_modified": now,
+        "version": 1 + membership_patches,
     }

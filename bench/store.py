@@ -9,20 +9,23 @@ on first use.
 
 import hashlib
 import inspect
-from collections.abc import Iterator
+import itertools
+from collections.abc import Iterable, Iterator
 from contextlib import contextmanager
 from dataclasses import dataclass
 from pathlib import Path
+from typing import Any
 
-from sqlalchemy import Connection, insert, select, text
+from sqlalchemy import Connection, Insert, insert, select, text
 from sqlalchemy.engine import make_url
 
 import db.tables
-from bench import dataset, rows
+from bench import dataset, history, rows
+from db.activity import event_insert, event_values, sequence_events
 from db.database import Database
 from db.migrate import MIGRATIONS, upgrade
 from db.org_changes import note_org_change
-from db.tables import tenants, users
+from db.tables import group_members, groups, tenants, users
 from db.tenants import create_tenant
 from db.tokens import TokenScope, issue_token
 from db.types import utcnow
@@ -43,6 +46,7 @@ def cache_key(size: int, seed: int) -> str:
     digest = hashlib.sha256()
     digest.update(f"{size}:{seed}:{dataset.DATASET_VERSION}".encode())
     digest.update(inspect.getsource(rows).encode())
+    digest.update(inspect.getsource(history).encode())
     digest.update(Path(__file__).read_bytes())
     digest.update(inspect.getsource(db.tables).encode())
     for path in sorted((MIGRATIONS / "versions").glob("*.py")):
@@ -61,17 +65,48 @@ def _stored_key(database: Database) -> str | None:
 
 def _load(connection: Connection, org: dataset.Org, key: str) -> None:
     tenant = create_tenant(connection, TENANT, key)
+    built = history.history(org)
     now = utcnow()
-    batch = []
-    for person in org.people:
-        document = dataset.scim_document(org, person)
-        batch.append(rows.user_row(document, user_id=person.id, tenant_id=tenant.id, now=now))
-        if len(batch) == BATCH:
-            connection.execute(insert(users), batch)
-            batch = []
-    if batch:
-        connection.execute(insert(users), batch)
+    user_rows = (
+        rows.user_row(
+            dataset.scim_document(org, person),
+            user_id=person.id,
+            tenant_id=tenant.id,
+            now=now,
+            later_writes=1 if person.index in built.retitled else 0,
+        )
+        for person in org.people
+    )
+    _insert(connection, insert(users), user_rows)
+    group_rows = (
+        rows.group_row(
+            group_id=group.id,
+            tenant_id=tenant.id,
+            display_name=group.display_name,
+            external_id=group.external_id,
+            now=now,
+            membership_patches=group.membership_patches,
+        )
+        for group in built.groups
+    )
+    _insert(connection, insert(groups), group_rows)
+    members = (
+        {"group_id": group.id, "user_id": org.people[index].id}
+        for group in built.groups
+        for index in group.members
+    )
+    _insert(connection, insert(group_members), members)
+    events = (event_values(tenant.id, entry.origin, entry.event) for entry in built.entries)
+    _insert(connection, event_insert(), events)
+    # The store's own numbering pass gives the events their positions, in the order above.
+    sequence_events(connection, tenant.id)
     note_org_change(connection, tenant.id)
+
+
+def _insert(connection: Connection, statement: Insert, values: Iterable[dict[str, Any]]) -> None:
+    rows = iter(values)
+    while batch := list(itertools.islice(rows, BATCH)):
+        connection.execute(statement, batch)
 
 
 def _issue_tokens(database: Database) -> tuple[str, str]:

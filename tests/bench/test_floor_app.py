@@ -38,6 +38,7 @@ def test_the_floor_answers_the_frontend_operations_as_the_service_does(
     headers = {"Authorization": f"Bearer {token}"}
     rng = random.Random(7)
     compared = 0
+    answers: dict[str, list[Any]] = {}
     for operation in frontend.operations():
         for _ in range(4):
             path = frontend.path(operation, frontend.variables(operation.name, org, rng))
@@ -47,5 +48,17 @@ def test_the_floor_answers_the_frontend_operations_as_the_service_does(
             assert "errors" not in ours.json()
             assert "errors" not in theirs.json()
             assert comparable(theirs.json()) == comparable(ours.json()), operation.name
+            answers.setdefault(operation.name, []).append(ours.json()["data"])
             compared += 1
     assert compared == 4 * len(frontend.operations()) >= 32
+    # The answers compared hold the org's groups and log (bench.history), not empty lists.
+    assert all(card["user"]["groups"]["totalCount"] >= 3 for card in answers["profile_card"])
+    histories = [page["user"]["activity"]["edges"] for page in answers["user_history"]]
+    assert all(len(edges) >= 2 for edges in histories)
+    assert any(
+        edge["node"]["changes"][0]["attribute"] == "title" for edges in histories for edge in edges
+    )
+    health = answers["provisioning_health"][0]
+    assert health["provisioningSummary"]["total"] > health["provisioningSummary"]["failures"] > 0
+    assert health["provisioningSummary"]["topFailureReasons"]
+    assert health["activity"]["edges"]
