@@ -325,6 +325,8 @@ class Directory:
     activity_of: dict[str, list[ActivityEvent]] = field(default_factory=dict)
     #: Every event, oldest first.
     events: list[ActivityEvent] = field(default_factory=list)
+    #: The refused writes, newest first.
+    failures: list[ActivityEvent] = field(default_factory=list)
 
     summaries: dict[datetime, "ProvisioningSummary"] = field(default_factory=dict)
 
@@ -377,12 +379,7 @@ class Directory:
         )
 
     def failures_since(self, since: datetime | None) -> list[ActivityEvent]:
-        return [
-            event
-            for event in reversed(self.events)
-            if event.outcome is ActivityOutcome.FAILURE
-            and (since is None or event.occurred_at >= since)
-        ]
+        return [event for event in self.failures if since is None or event.occurred_at >= since]
 
     def matching(self, text: str) -> list[User]:
         """Everyone whose displayName, userName or email contains ``text`` (lowered)."""
@@ -484,6 +481,7 @@ def load(org: Org) -> Directory:
         groups_of=groups_of,
         activity_of=activity_of,
         events=events,
+        failures=[event for event in reversed(events) if event.outcome is ActivityOutcome.FAILURE],
     )
 
 
