@@ -283,7 +283,8 @@ Index("ix_group_tenant_external_id", groups.c.tenant_id, groups.c.external_id)
 
 # The activity log: a tenant's events by position (paging, "everything after seq N"), the
 # events still waiting for their position, one resource's history, one request's events,
-# and the old ones retention prunes.
+# a tenant's events since a time (the provisioning health), and the old ones retention
+# prunes.
 Index("ux_activity_tenant_seq", activity_events.c.tenant_id, activity_events.c.seq, unique=True)
 Index(
     "ix_activity_unsequenced",
@@ -299,6 +300,7 @@ Index(
     activity_events.c.seq,
 )
 Index("ix_activity_tenant_request", activity_events.c.tenant_id, activity_events.c.request_id)
+Index("ix_activity_tenant_occurred_at", activity_events.c.tenant_id, activity_events.c.occurred_at)
 Index("ix_activity_occurred_at", activity_events.c.occurred_at)
 
 metadata = SQLModel.metadata
