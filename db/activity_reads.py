@@ -33,6 +33,7 @@ from sqlalchemy import (
     literal_column,
     null,
     select,
+    type_coerce,
     union_all,
 )
 
@@ -456,31 +457,31 @@ def provisioning_summary(
     connection: Connection, tenant_id: int, since: datetime
 ) -> ProvisioningSummary:
     """Counts by operation and outcome since ``since``, the most frequent failure reasons
-    and the time of the tenant's latest event, in one statement: the window grouped by
-    operation, outcome and the failure's status, scimType and detail (the counts and the
-    reasons are both sums over those groups), and one more row holding the latest event's
-    time (``ux_activity_tenant_seq``, one index step)."""
-    counted: dict[tuple[str, str], int] = defaultdict(int)
+    and the time of the tenant's latest event, in one statement of three parts: the window
+    counted by operation and outcome (from ix_activity_tenant_occurred_at alone), the
+    window's failures grouped by status, scimType and detail (only failures' rows are
+    read), and one row holding the latest event's time (``ux_activity_tenant_seq``, one
+    index step)."""
+    counted: dict[tuple[str, str], int] = {}
     # Grouped by the exact detail in SQL (neither database can blank a pattern portably),
     # then by pattern here: a window holds few distinct details, not one row per failure.
     reasons: dict[tuple[int | None, str | None, str | None], FailureReason] = {}
     last_event_at: datetime | None = None
     values = {"tenant_id": tenant_id, "since": since}
     for row in connection.execute(_summary_statement(), values):
-        is_latest, operation, outcome, status, scim_type, detail, count, last_seen = row
-        if is_latest:
-            last_event_at = last_seen
-            continue
-        counted[(str(operation), str(outcome))] += int(count)
-        if outcome != Outcome.FAILURE.value:
-            continue
-        key = (status, scim_type, detail_pattern(detail))
-        reason = reasons.get(key)
-        if reason is None:
-            reasons[key] = FailureReason(*key, count=int(count), last_seen=last_seen)
+        part, operation, outcome, status, scim_type, detail, count, last_seen = row
+        if part == _COUNTS:
+            counted[(str(operation), str(outcome))] = int(count)
+        elif part == _REASONS:
+            key = (status, scim_type, detail_pattern(detail))
+            reason = reasons.get(key)
+            if reason is None:
+                reasons[key] = FailureReason(*key, count=int(count), last_seen=last_seen)
+            else:
+                reason.count += int(count)
+                reason.last_seen = max(reason.last_seen, last_seen)
         else:
-            reason.count += int(count)
-            reason.last_seen = max(reason.last_seen, last_seen)
+            last_event_at = last_seen
     counts = [
         OperationCount(operation, outcome, counted.get((operation, outcome), 0))
         for operation in OPERATIONS
@@ -493,24 +494,44 @@ def provisioning_summary(
     return ProvisioningSummary(since, counts, top[:TOP_FAILURE_REASONS], last_event_at)
 
 
+#: The parts of ``_summary_statement``'s rows.
+_COUNTS, _REASONS, _LATEST = 0, 1, 2
+
+
 @cache
 def _summary_statement() -> CompoundSelect[Any]:
     """``provisioning_summary``'s statement, built once (``tenant_id`` and ``since`` bound)."""
     table = activity_events.c
     window = _bound_conditions(("since",))
-    groups = (
+    counts = (
         select(
-            literal_column("0").label("latest_row"),
+            literal_column(str(_COUNTS)).label("part"),
             table.operation,
             table.outcome,
+            null(),
+            null(),
+            null(),
+            func.count().label("events"),
+            # Typed: the union's column takes its type, and so its result processing, from
+            # this first part.
+            type_coerce(null(), table.occurred_at.type).label("last_seen"),
+        )
+        .where(*window)
+        .group_by(table.operation, table.outcome)
+    )
+    reasons = (
+        select(
+            literal_column(str(_REASONS)),
+            null(),
+            null(),
             table.status,
             table.scim_type,
             table.detail,
-            func.count().label("events"),
-            func.max(table.occurred_at).label("last_seen"),
+            func.count(),
+            func.max(table.occurred_at),
         )
-        .where(*window)
-        .group_by(table.operation, table.outcome, table.status, table.scim_type, table.detail)
+        .where(*window, table.outcome == Outcome.FAILURE.value)
+        .group_by(table.status, table.scim_type, table.detail)
     )
     latest = (
         select(table.occurred_at)
@@ -522,6 +543,6 @@ def _summary_statement() -> CompoundSelect[Any]:
         .scalar_subquery()
     )
     latest_row = select(
-        literal_column("1"), null(), null(), null(), null(), null(), literal_column("0"), latest
+        literal_column(str(_LATEST)), null(), null(), null(), null(), null(), null(), latest
     )
-    return union_all(groups, latest_row)
+    return union_all(counts, reasons, latest_row)

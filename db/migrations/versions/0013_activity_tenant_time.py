@@ -13,8 +13,10 @@ events per person from the first sync alone (a create and a manager), so at 100,
 the health of the last day read 216,000 events for a few hundred (docs/performance.md).
 
 ``ix_activity_tenant_occurred_at`` holds (tenant_id, occurred_at): a window reads its own
-events and no others. ``ix_activity_occurred_at`` stays for retention, which prunes the old
-events of every tenant at once.
+events and no others. It also holds each event's outcome, operation and seq, so that the
+summary's counts by operation and outcome (of numbered events) are read from the index alone,
+and a page of failures reads the rows of the failures only. ``ix_activity_occurred_at`` stays
+for retention, which prunes the old events of every tenant at once.
 
 Building it reads the table once, under a lock that holds writes back (seconds for a log of a
 few hundred thousand events).
@@ -32,7 +34,9 @@ depends_on: str | Sequence[str] | None = None
 
 def upgrade() -> None:
     op.create_index(
-        "ix_activity_tenant_occurred_at", "activity_event", ["tenant_id", "occurred_at"]
+        "ix_activity_tenant_occurred_at",
+        "activity_event",
+        ["tenant_id", "occurred_at", "outcome", "operation", "seq"],
     )
 
 
