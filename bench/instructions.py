@@ -79,6 +79,8 @@ def _app(url: str, **overrides: Any) -> Any:
         ("log_format", "json"),
         ("request_log", True),
         ("token_cache_seconds", TOKEN_CACHE_SECONDS),
+        # The bench's log is dated (bench.history): never pruned under the bench.
+        ("activity_retention_days", 0),
         *overrides.items(),
     ):
         if name in known:  # older trees (fafa724) have no request log

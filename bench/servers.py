@@ -4,8 +4,11 @@ unless a figure asks for more).
 The service runs as shipped: with the request log on, configured the way ``blink-directory
 serve`` configures logging (JSON lines; here into the server's log file under ``.bench/logs``),
 uvicorn's access line off, and under ``serve``'s HTTP protocol (``SERVE_HTTP``: uvicorn's own
-with a deadline for each request head). The one difference is the rate limit, which is off: the load
-generator drives every request with one token, which the limit exists to stop.
+with a deadline for each request head). Two differences: the rate limit is off (the load
+generator drives every request with one token, which the limit exists to stop), and so is the
+activity log's retention: the bench's log (``bench.history``) is dated from a fixed day, and
+the service would start pruning it once that day is older than the retention period,
+changing the database under the bench and away from the floor's copy.
 """
 
 import json
@@ -26,12 +29,14 @@ HOST = "127.0.0.1"
 UVICORN_FLAGS = ["--log-level", "info", "--no-access-log"]
 #: The HTTP protocol ``serve`` gives uvicorn (``app.cli``).
 SERVE_HTTP = "app.header_timeout:HeaderTimeoutProtocol"
-#: The environment ``serve`` would run with, apart from the rate limit (see above).
+#: The environment ``serve`` would run with, apart from the rate limit and the retention
+#: (see above).
 AS_SHIPPED = {
     "BLINK_LOG_LEVEL": "info",
     "BLINK_LOG_FORMAT": "json",
     "BLINK_REQUEST_LOG": "true",
     "BLINK_RATE_LIMIT_PER_SECOND": "0",
+    "BLINK_ACTIVITY_RETENTION_DAYS": "0",
 }
 
 
