@@ -327,7 +327,7 @@ class Directory:
     events: list[ActivityEvent] = field(default_factory=list)
     #: The refused writes, newest first.
     failures: list[ActivityEvent] = field(default_factory=list)
-
+    #: Each window's provisioning summary, once asked for (the log never changes here).
     summaries: dict[datetime, "ProvisioningSummary"] = field(default_factory=dict)
 
     def summary(self, since: datetime) -> "ProvisioningSummary":
