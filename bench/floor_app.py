@@ -3,13 +3,13 @@ shapes of ``graphql/operations`` from memory.
 
 The bench's org (``bench.dataset``, size and seed from ``BENCH_FLOOR_SIZE`` and
 ``BENCH_FLOOR_SEED``) is loaded into dictionaries at start, each user as the SCIM layer would
-store it (``bench.rows.user_row``). Every query is parsed and validated through strawberry's
-public ``ParserCache`` and ``ValidationCache`` and answered as JSON by orjson, as the service
-does; there is no token, no store, no limit and no ETag. The org's groups and activity log
-(``bench.history``, as in the bench's database) are kept the same way: each person's groups
-and events in the order the service pages them, the provisioning summary of a window kept
-once computed. What the service spends above this app is its own work: authentication,
-limits, the store.
+store it (``bench.history``'s rows, built by ``bench.rows.user_row``). Every query is parsed
+and validated through strawberry's public ``ParserCache`` and ``ValidationCache`` and
+answered as JSON by orjson, as the service does; there is no token, no store, no limit and
+no ETag. The org's groups and activity log (``bench.history``, as in the bench's database)
+are kept the same way: each person's groups and events in the order the service pages them,
+the provisioning summary of a window kept once computed. What the service spends above this
+app is its own work: authentication, limits, the store.
 """
 
 import os
@@ -17,7 +17,7 @@ from bisect import bisect_right
 from collections import Counter
 from collections.abc import Callable, Sequence
 from dataclasses import dataclass, field
-from datetime import UTC, datetime
+from datetime import datetime
 from enum import Enum
 from typing import Annotated, Any, TypeVar
 
@@ -30,9 +30,8 @@ from strawberry.extensions import ParserCache, SchemaExtension, ValidationCache
 from strawberry.scalars import JSON
 
 from app.graphql_api.activity_pages import NODE_ID_PREFIX
-from bench.dataset import Org, generate, scim_document
+from bench.dataset import Org, generate
 from bench.history import Entry, history
-from bench.rows import user_row
 from db.activity import Outcome
 from db.activity_reads import OPERATIONS, OUTCOMES, TOP_FAILURE_REASONS, detail_pattern
 
@@ -417,10 +416,10 @@ def _sort_key(user: User) -> tuple[str, str]:
 
 
 def load(org: Org) -> Directory:
-    now = datetime.now(UTC)
+    built = history(org)
     people: dict[str, User] = {}
     for person in org.people:
-        row = user_row(scim_document(org, person), user_id=person.id, tenant_id=1, now=now)
+        row = built.rows[person.index]
         people[person.id] = User(
             id=strawberry.ID(person.id),
             user_name=row["user_name"],
@@ -457,7 +456,6 @@ def load(org: Org) -> Directory:
     for line in lines:
         starts.append(offset)
         offset += len(line) + 1
-    built = history(org)
     groups_of: dict[str, list[Group]] = {}
     for group in built.groups:
         node = Group(id=strawberry.ID(group.id), display_name=group.display_name)

@@ -28,6 +28,7 @@ from bench.dataset import (
     Person,
     location,
     scim_document,
+    title,
 )
 from bench.rows import user_row
 from db.activity import Event, Operation, Origin, Outcome, ResourceType
@@ -81,6 +82,9 @@ class Entry:
 
 @dataclass(frozen=True, slots=True)
 class History:
+    #: Each person's ``user`` row as the sync leaves it (by index; tenant 0, stamped
+    #: ``ANCHOR``): ``bench.store`` inserts them, the floor serves them.
+    rows: dict[int, dict[str, Any]]
     groups: list[BenchGroup]
     #: The people whose title a later cycle changed, with the title they had before.
     retitled: dict[int, str]
@@ -116,10 +120,13 @@ def history(org: Org) -> History:
     """The org's groups and the log of the first sync and the ``DAYS`` daily cycles after."""
     rng = random.Random(f"{org.seed}:{org.size}:history")
     bench_groups = groups(org)
-    rows = {person.index: _row(org, person) for person in org.people}
     per_day = max(1, round(org.size * DAILY_TITLE_CHANGES))
     changed = rng.sample(range(org.size), min(org.size, per_day * DAYS))
-    retitled = {index: _earlier_title(rows[index]["title"], rng) for index in changed}
+    retitled = {index: _earlier_title(title(org.people[index]), rng) for index in changed}
+    rows = {
+        person.index: _row(org, person, later_writes=1 if person.index in retitled else 0)
+        for person in org.people
+    }
     # What the first sync wrote: the title some people had before a later cycle changed it.
     first = {
         index: {**row, "title": retitled[index]} if index in retitled else row
@@ -156,7 +163,7 @@ def history(org: Org) -> History:
             record(change)
         for _ in range(max(1, org.size // PEOPLE_PER_DAILY_FAILURE)):
             record(refused_create())
-    return History(bench_groups, retitled, entries)
+    return History(rows, bench_groups, retitled, entries)
 
 
 def user_events(row: dict[str, Any]) -> list[Event]:
@@ -193,18 +200,18 @@ def refused_create() -> Event:
     )
 
 
-def _row(org: Org, person: Person) -> dict[str, Any]:
+def _row(org: Org, person: Person, *, later_writes: int) -> dict[str, Any]:
     document = scim_document(org, person)
-    # An event names no tenant: the row's tenant and times are not part of it.
-    return user_row(document, user_id=person.id, tenant_id=0, now=ANCHOR)
+    # An event names no tenant and no time: the loader sets the tenant and times of the row.
+    return user_row(document, user_id=person.id, tenant_id=0, now=ANCHOR, later_writes=later_writes)
 
 
 def _without_manager(row: dict[str, Any]) -> dict[str, Any]:
     return {**row, "manager_id": None}
 
 
-def _earlier_title(title: str, rng: random.Random) -> str:
-    return rng.choice([other for other in TITLES_BY_LEVEL if other != title])
+def _earlier_title(current: str, rng: random.Random) -> str:
+    return rng.choice([other for other in TITLES_BY_LEVEL if other != current])
 
 
 def _uuid(rng: random.Random) -> str:

@@ -68,13 +68,7 @@ def _load(connection: Connection, org: dataset.Org, key: str) -> None:
     built = history.history(org)
     now = utcnow()
     user_rows = (
-        rows.user_row(
-            dataset.scim_document(org, person),
-            user_id=person.id,
-            tenant_id=tenant.id,
-            now=now,
-            later_writes=1 if person.index in built.retitled else 0,
-        )
+        {**built.rows[person.index], "tenant_id": tenant.id, "created": now, "last_modified": now}
         for person in org.people
     )
     _insert(connection, insert(users), user_rows)

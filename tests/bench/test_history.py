@@ -24,8 +24,9 @@ def test_every_person_is_created_then_given_their_manager() -> None:
     created = Counter(
         e.event.resource_id
         for e in built.entries
-        if e.event.operation is Operation.CREATE and e.event.outcome is Outcome.SUCCESS
-        if e.event.resource_type is ResourceType.USER
+        if e.event.operation is Operation.CREATE
+        and e.event.outcome is Outcome.SUCCESS
+        and e.event.resource_type is ResourceType.USER
     )
     assert created == Counter(person.id for person in org.people)
     updates = [
