@@ -30,7 +30,7 @@ from scim.groups_input import GroupInput, group_document, parse_group
 from scim.groups_patch import plan_group_patch, write_group_patch
 from scim.groups_render import asks_for_members, render_group, wants_members
 from scim.groups_schema import GROUP_RESOURCE_TYPE
-from scim.http import path_id, read_json_object
+from scim.http import path_id, read_json_object, read_parsed
 from scim.listing import check_search_request, list_response, make_list_query
 from scim.patch_request import parse_patch_request
 from scim.projection import Projection, make_projection
@@ -65,7 +65,7 @@ def _resource(
 
 
 async def create_group(request: Request) -> Response:
-    data = parse_group(await read_json_object(request))
+    data = await read_parsed(request, parse_group)
     projection = _projection(request)
     tenant = tenant_id(request)
     who = origin(request)
@@ -103,7 +103,7 @@ async def get_group(request: Request) -> Response:
 
 
 async def replace_group(request: Request) -> Response:
-    data = parse_group(await read_json_object(request))
+    data = await read_parsed(request, parse_group)
     projection = _projection(request)
     tenant, group_id = tenant_id(request), _group_id(request)
     who = origin(request)
@@ -132,7 +132,9 @@ async def replace_group(request: Request) -> Response:
 
 async def patch_group(request: Request) -> Response:
     group_id = _group_id(request)
-    plan = plan_group_patch(group_id, parse_patch_request(await read_json_object(request)))
+    plan = await read_parsed(
+        request, lambda document: plan_group_patch(group_id, parse_patch_request(document))
+    )
     projection = _projection(request)
     tenant = tenant_id(request)
     member_limit = config(request).max_results

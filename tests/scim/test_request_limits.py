@@ -1,11 +1,22 @@
 """Request bodies: size limit (413), malformed JSON (400 invalidSyntax), content types."""
 
+import asyncio
+from types import ModuleType
+from typing import Any
+
+import orjson
 import pytest
 from starlette.testclient import TestClient
 
+import app.request_limits as request_limits
+import scim.groups as groups_routes
 from app.main import create_app
+from app.request_limits import SCAN_IN_THREAD_BYTES
 from app.settings import Settings
+from db.database import Database
+from scim.http import LARGE_BODY_BYTES
 from tests.conftest import TenantTokens
+from tests.scim.groups_support import GROUP_SCHEMA, make_users, member_ids, members, patch
 from tests.scim.support import assert_error, create
 
 
@@ -58,3 +69,70 @@ def test_nul_characters_are_400_not_500(scim: TestClient) -> None:
     assert scim.get(f"/scim/Users/{user['id']}").json() == user
     listed = scim.get("/scim/Users", params={"filter": 'userName eq "a\u0000b"'})
     assert_error(listed, 400, "invalidFilter")
+
+
+def _record_where(monkeypatch: pytest.MonkeyPatch, module: ModuleType, name: str) -> list[bool]:
+    """Wrap ``module.name`` to note, per call, whether it ran on the event loop's thread."""
+    original = getattr(module, name)
+    on_loop: list[bool] = []
+
+    def recorded(*args: Any) -> Any:
+        try:
+            asyncio.get_running_loop()
+        except RuntimeError:  # a worker thread has no running loop
+            on_loop.append(False)
+        else:
+            on_loop.append(True)
+        return original(*args)
+
+    monkeypatch.setattr(module, name, recorded)
+    return on_loop
+
+
+def test_large_group_bodies_are_parsed_in_a_worker_thread(
+    scim: TestClient, database: Database, tenant: TenantTokens, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """Parsing walks every member: a large body is parsed off the event loop, which every
+    other request shares; an ordinary one on it, without a thread's hand-over."""
+    ids = make_users(database, tenant.slug, 2_000)
+    created_on_loop = _record_where(monkeypatch, groups_routes, "parse_group")
+    patched_on_loop = _record_where(monkeypatch, groups_routes, "plan_group_patch")
+    body = {"schemas": [GROUP_SCHEMA], "displayName": "Everyone", "members": members(*ids)}
+    assert len(orjson.dumps(body)) > LARGE_BODY_BYTES
+    group = scim.post("/scim/Groups", json=body)
+    assert group.status_code == 201
+    small = scim.post("/scim/Groups", json={"schemas": [GROUP_SCHEMA], "displayName": "Few"})
+    assert small.status_code == 201
+    assert created_on_loop == [False, True]
+
+    url = f"/scim/Groups/{group.json()['id']}"
+    replace = patch({"op": "replace", "path": "members", "value": members(*ids[500:])})
+    assert len(orjson.dumps(replace)) > LARGE_BODY_BYTES
+    assert scim.patch(url, json=replace).status_code == 200
+    add = patch({"op": "add", "path": "members", "value": members(*ids[:2])})
+    assert scim.patch(url, json=add).status_code == 200
+    assert patched_on_loop == [False, True]
+    assert member_ids(scim.get(url).json()) == sorted(ids[:2] + ids[500:])
+
+
+def test_large_bad_bodies_get_the_same_answers(
+    scim: TestClient, database: Database, tenant: TenantTokens, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """The worker thread's answers are the loop's: 400 with the same scimType, nothing stored.
+    The depth scan of a large body runs in a thread too."""
+    ids = make_users(database, tenant.slug, 1_500)
+    scanned_on_loop = _record_where(monkeypatch, request_limits, "json_depth_exceeds")
+    listed = orjson.dumps(members(*ids))
+    assert len(listed) > max(LARGE_BODY_BYTES, SCAN_IN_THREAD_BYTES)
+    broken = b'{"displayName": "Broken", "members": ' + listed
+    assert_error(scim.post("/scim/Groups", content=broken), 400, "invalidSyntax")
+    with_nul = b'{"displayName": "N\\u0000", "members": ' + listed + b"}"
+    assert_error(scim.post("/scim/Groups", content=with_nul), 400, "invalidValue")
+    unknown = b'{"displayName": "Unknown", "members": ' + listed[:-1] + b',{"value": "nobody"}]}'
+    assert scim.post("/scim/Groups", content=unknown).status_code in (400, 404)
+    deep = b'{"displayName": "Deep", "members": ' + listed + b', "x": ' + b"[" * 40
+    deep += b"]" * 40 + b"}"
+    error = assert_error(scim.post("/scim/Groups", content=deep), 400, "invalidSyntax")
+    assert "nested" in error["detail"]
+    assert scanned_on_loop == [False, False, False, False]
+    assert scim.get("/scim/Groups").json()["totalResults"] == 0
