@@ -54,14 +54,28 @@ def read_org_version_and_edges(connection: Connection, tenant_id: int) -> tuple[
     return version, [(user_id, manager_id, bool(active)) for user_id, manager_id, active in rows]
 
 
+def read_org_metrics(connection: Connection, tenant_id: int) -> OrgMetrics:
+    """The tenant's figures, derived as its users are read: no list of every edge is kept.
+    Meant for a worker thread; the version is read first, as in ``read_org_version_and_edges``."""
+    version = org_version(connection, tenant_id)
+    rows = connection.execute(
+        select(users.c.id, users.c.manager_id, users.c.active).where(in_tenant(tenant_id))
+    )
+    return derive_org_metrics(version, rows)
+
+
 def derive_org_metrics(version: int, edges: Iterable[OrgEdge]) -> OrgMetrics:
+    # Each table below holds the whole tenant. Freeing one is a single step that holds the
+    # interpreter lock throughout, and the event loop waits for that lock: so each is freed
+    # (del) as soon as it is no longer needed, one at a time, never all at once on return.
     active: dict[str, bool] = {}
     raw_manager: dict[str, str] = {}
     for user_id, manager_id, is_active in edges:
-        active[user_id] = is_active
+        active[user_id] = bool(is_active)
         if manager_id is not None:
             raw_manager[user_id] = manager_id
     manager = {u: m for u, m in raw_manager.items() if m in active}
+    del raw_manager
     loops = _find_loops(manager)
     on_loop = {user_id for loop in loops for user_id in loop}
     # The forest: every manager edge except those between two members of a loop.
@@ -82,15 +96,20 @@ def derive_org_metrics(version: int, edges: Iterable[OrgEdge]) -> OrgMetrics:
             if below is not None:
                 for child in kids:
                     depth_of[child] = below + 1
+    del children
+    max_depth = max(depth_of.values(), default=0)
+    del depth_of
 
     # Subtree sizes, leaves first: each user adds its subtree to its manager's.
-    size = dict.fromkeys(active, 1)
+    # A comprehension, not dict.fromkeys: that would be one long step with the lock held.
+    size = {user_id: 1 for user_id in active}  # noqa: C420
     active_size = {user_id: int(is_active) for user_id, is_active in active.items()}
     for user_id in reversed(order):
         manager_id = parent.get(user_id)
         if manager_id is not None:
             size[manager_id] += size[user_id]
             active_size[manager_id] += active_size[user_id]
+    del order, parent
     report_counts = {u: n - 1 for u, n in size.items() if n > 1}
     active_report_counts = {u: n - active[u] for u, n in active_size.items() if n - active[u] > 0}
     for loop in loops:
@@ -99,6 +118,7 @@ def derive_org_metrics(version: int, edges: Iterable[OrgEdge]) -> OrgMetrics:
         for user_id in loop:
             report_counts[user_id] = loop_size - 1
             active_report_counts[user_id] = loop_active - int(active[user_id])
+    del size, active_size
 
     direct: dict[str, int] = defaultdict(int)
     active_direct: dict[str, int] = defaultdict(int)
@@ -113,7 +133,7 @@ def derive_org_metrics(version: int, edges: Iterable[OrgEdge]) -> OrgMetrics:
         active_user_count=sum(active.values()),
         report_counts=report_counts,
         active_report_counts={k: v for k, v in active_report_counts.items() if v > 0},
-        max_depth=max(depth_of.values(), default=0),
+        max_depth=max_depth,
         loops=loops,
         active_root_count=sum(1 for u in active if u not in manager and active[u]),
         widest_span=widest,

@@ -9,11 +9,9 @@ import asyncio
 from collections import OrderedDict
 from functools import partial
 
-from anyio import to_thread
-
 from db.database import Database
 from db.org_changes import org_version
-from db.org_metrics import OrgMetrics, derive_org_metrics, read_org_version_and_edges
+from db.org_metrics import OrgMetrics, read_org_metrics
 
 
 class OrgMetricsCache:
@@ -36,10 +34,9 @@ class OrgMetricsCache:
             cached = self.fresh(tenant_id, version)
             if cached is not None:
                 return cached
-            read_version, edges = await self._database.read(
-                partial(read_org_version_and_edges, tenant_id=tenant_id), in_thread=True
+            metrics = await self._database.read(
+                partial(read_org_metrics, tenant_id=tenant_id), in_thread=True
             )
-            metrics = await to_thread.run_sync(derive_org_metrics, read_version, edges)
             self._remember(tenant_id, metrics)
             return metrics
 

@@ -1,6 +1,11 @@
 """Whole-tree figures from (id, manager, active) edges: counts, depths, loops, spans."""
 
-from db.org_metrics import OrgEdge, derive_org_metrics
+from sqlalchemy import Connection
+
+from db.database import Database
+from db.org_metrics import OrgEdge, derive_org_metrics, read_org_metrics, read_org_version_and_edges
+from db.tenants import create_tenant
+from db.users import create_user_row
 
 #        ceo
 #       /    \
@@ -58,3 +63,32 @@ def test_an_empty_tenant() -> None:
     assert metrics.max_depth == 0
     assert metrics.widest_span is None
     assert metrics.loops == []
+
+
+def test_read_as_derived_from_the_tenants_users(database: Database) -> None:
+    """``read_org_metrics`` (the org cache's one call in a worker thread) derives from the
+    rows as they are read: the same figures as from the list of edges, this tenant only."""
+
+    def build(connection: Connection) -> int:
+        tenant = create_tenant(connection, "acme").id
+        other = create_tenant(connection, "globex").id
+        create_user_row(connection, other, {"user_name": "elsewhere"})
+        ids: dict[str, str] = {}
+        for user_id, manager_id, active in EDGES:
+            if manager_id in (None, "ghost") or manager_id in ids:
+                values = {"user_name": user_id, "active": active}
+                if manager_id in ids:
+                    values["manager_id"] = ids[manager_id]
+                ids[user_id] = create_user_row(connection, tenant, values)["id"]
+        return tenant
+
+    tenant = database.write_sync(build)
+    metrics = database.read_sync(lambda connection: read_org_metrics(connection, tenant))
+    version, edges = database.read_sync(
+        lambda connection: read_org_version_and_edges(connection, tenant)
+    )
+    assert metrics == derive_org_metrics(version, edges)
+    assert metrics.version == version > 0  # each user with a manager moved the org
+    assert (metrics.user_count, metrics.active_user_count) == (7, 6)
+    assert metrics.max_depth == 2
+    assert sorted(metrics.report_counts.values()) == [1, 2, 5]
