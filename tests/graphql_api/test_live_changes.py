@@ -1,6 +1,7 @@
 """``Subscription.directoryChanges`` over real WebSockets against a real server (uvicorn in a
 thread of the test process), on SQLite and PostgreSQL."""
 
+import asyncio
 from collections.abc import Callable, Iterator
 from pathlib import Path
 
@@ -10,7 +11,8 @@ from sqlalchemy import Connection
 from websockets.exceptions import ConnectionClosed, InvalidStatus
 from websockets.sync.client import connect
 
-from app.graphql_api.live.subtree import MANAGER_PATH
+import app.graphql_api.live.subscriptions as subscriptions
+from app.graphql_api.live.subtree import MANAGER_PATH, SubtreeFilter, read_subtree
 from app.settings import Settings
 from db.database import Database
 from db.tokens import TokenScope, list_tokens, revoke_token
@@ -208,6 +210,39 @@ def test_under_delivers_the_subtree_and_moves_into_and_out_of_it(
         {"attribute": MANAGER_PATH, "oldValue": None, "newValue": report}
     ]
     assert events[2]["user"]["manager"]["id"] == boss
+
+
+def test_under_reads_the_tenant_in_a_worker_thread_and_names_an_unknown_id(
+    base: str, tenant: TenantTokens, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """``under`` reads every user of the tenant: off the event loop, which every request of
+    the process shares."""
+    on_loop: list[bool] = []
+
+    def recorded(connection: Connection, tenant_id: int, root: str) -> SubtreeFilter | None:
+        try:
+            asyncio.get_running_loop()
+        except RuntimeError:  # a worker thread has no running loop
+            on_loop.append(False)
+        else:
+            on_loop.append(True)
+        return read_subtree(connection, tenant_id, root)
+
+    monkeypatch.setattr(subscriptions, "read_subtree", recorded)
+    with scim_client(base, tenant.scim) as scim:
+        boss = create_user(scim)
+        with Subscription(base, tenant.graphql, {"under": boss}, query=OPERATION) as live:
+            report = create_user(scim, manager=boss)
+            [event] = live.events(1)
+        assert event["resourceId"] == report
+        with Subscription(base, tenant.graphql, {"under": "nobody"}, query=OPERATION) as live:
+            message = live.receive(timeout=10)
+    [error] = message["payload"]["errors"]
+    assert (error["message"], error["extensions"]["code"]) == (
+        "under: no user has the id 'nobody'",
+        "BAD_USER_INPUT",
+    )
+    assert on_loop == [False, False]
 
 
 def test_a_revoked_token_ends_its_subscription(

@@ -9,11 +9,10 @@ import strawberry
 from app.graphql_api.activity.types import ActivityEvent, ResourceType
 from app.graphql_api.context import Info
 from app.graphql_api.errors import ApiError
-from app.graphql_api.live.subtree import SubtreeFilter
+from app.graphql_api.live.subtree import SubtreeFilter, read_subtree
 from app.graphql_api.live_feeds import FellBehind
 from db.activity import Outcome
 from db.activity_reads import EventRecord, latest_seq
-from db.org_metrics import read_org_version_and_edges
 
 #: Seconds between checks that the subscription's token is still valid (the verifier's cache
 #: answers most of them; a revoked token is seen once its cache entry expires).
@@ -70,13 +69,11 @@ class LiveSubscriptions:
             raise ApiError("after must be a seq (0 or more)")
         subtree = None
         if under is not None:
-            version_and_edges = await context.database.read(
-                partial(read_org_version_and_edges, tenant_id=grant.tenant_id)
+            subtree = await context.database.read(
+                partial(read_subtree, tenant_id=grant.tenant_id, root=str(under)), in_thread=True
             )
-            edges = version_and_edges[1]
-            if not any(user_id == str(under) for user_id, _, _ in edges):
+            if subtree is None:
                 raise ApiError(f"under: no user has the id {str(under)!r}")
-            subtree = SubtreeFilter(str(under), edges)
         if after is None:
             # "From now" includes every change committed before now: number those first.
             await context.sequenced_activity()

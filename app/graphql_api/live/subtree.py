@@ -12,8 +12,11 @@ them).
 from collections.abc import Iterable
 from typing import Any
 
+from sqlalchemy import Connection
+
 from db.activity import Operation, Outcome, ResourceType
 from db.activity_reads import EventRecord
+from db.org_metrics import read_org_version_and_edges
 
 #: The path the activity log names the manager by (the enterprise extension's ``manager``,
 #: as ``scim.user_changes.MANAGER_PATH`` derives it; a test checks the two agree).
@@ -59,3 +62,12 @@ class SubtreeFilter:
         before = self.contains(event.resource_id)
         self._apply(event)
         return before or self.contains(event.resource_id)
+
+
+def read_subtree(connection: Connection, tenant_id: int, root: str) -> SubtreeFilter | None:
+    """The filter for ``root``'s subtree, or None when no user of the tenant has that id. It
+    reads every user of the tenant: meant for a worker thread, off the event loop."""
+    _, edges = read_org_version_and_edges(connection, tenant_id)
+    if not any(user_id == root for user_id, _, _ in edges):
+        return None
+    return SubtreeFilter(root, edges)
