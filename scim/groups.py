@@ -14,6 +14,7 @@ from collections.abc import Mapping
 from typing import Any
 
 from sqlalchemy import Connection
+from starlette.concurrency import run_in_threadpool
 from starlette.requests import Request
 from starlette.responses import Response
 from starlette.routing import Route
@@ -64,6 +65,16 @@ def _resource(
     return ScimResponse(projection.apply(resource), status_code=status, headers=headers)
 
 
+async def _answer(
+    request: Request, record: GroupRecord, projection: Projection, status: int = 200
+) -> ScimResponse:
+    """The group as its response: a long member list (megabytes of JSON for a large group) is
+    rendered in a worker thread, off the event loop every other request shares."""
+    if record.members is not None and len(record.members) > repo.SHORT_MEMBER_LIST:
+        return await run_in_threadpool(_resource, request, record, projection, status)
+    return _resource(request, record, projection, status)
+
+
 async def create_group(request: Request) -> Response:
     data = await read_parsed(request, parse_group)
     projection = _projection(request)
@@ -86,20 +97,20 @@ async def create_group(request: Request) -> Response:
 
     large = len(data.member_ids) > repo.SHORT_MEMBER_LIST
     record = await database(request).write(work, in_thread=large)
-    return _resource(request, record, projection, status=201)
+    return await _answer(request, record, projection, status=201)
 
 
 async def get_group(request: Request) -> Response:
     projection = _projection(request)
     tenant, group_id = tenant_id(request), _group_id(request)
+    with_members = wants_members(projection)
     record = await database(request).read(
-        lambda connection: repo.get_group(
-            connection, tenant, group_id, with_members=wants_members(projection)
-        )
+        lambda connection: repo.get_group(connection, tenant, group_id, with_members=with_members),
+        in_thread=with_members,  # as many rows as the group has members
     )
     if not_modified(request, record.version):
         return Response(status_code=304, headers={"ETag": weak_etag(record.version)})
-    return _resource(request, record, projection)
+    return await _answer(request, record, projection)
 
 
 async def replace_group(request: Request) -> Response:
@@ -127,7 +138,7 @@ async def replace_group(request: Request) -> Response:
 
     # a replace rewrites the whole membership: off the event loop
     record = await database(request).write(work, in_thread=True)
-    return _resource(request, record, projection)
+    return await _answer(request, record, projection)
 
 
 async def patch_group(request: Request) -> Response:
@@ -157,7 +168,7 @@ async def patch_group(request: Request) -> Response:
         )
 
     record = await database(request).write(work, in_thread=plan.grows_with_group)
-    return _resource(request, record, projection)
+    return await _answer(request, record, projection)
 
 
 async def delete_group(request: Request) -> Response:

@@ -76,14 +76,14 @@ def _record_where(monkeypatch: pytest.MonkeyPatch, module: ModuleType, name: str
     original = getattr(module, name)
     on_loop: list[bool] = []
 
-    def recorded(*args: Any) -> Any:
+    def recorded(*args: Any, **kwargs: Any) -> Any:
         try:
             asyncio.get_running_loop()
         except RuntimeError:  # a worker thread has no running loop
             on_loop.append(False)
         else:
             on_loop.append(True)
-        return original(*args)
+        return original(*args, **kwargs)
 
     monkeypatch.setattr(module, name, recorded)
     return on_loop
@@ -136,3 +136,33 @@ def test_large_bad_bodies_get_the_same_answers(
     assert "nested" in error["detail"]
     assert scanned_on_loop == [False, False, False, False]
     assert scim.get("/scim/Groups").json()["totalResults"] == 0
+
+
+def test_a_large_groups_members_are_read_and_rendered_in_a_worker_thread(
+    scim: TestClient, database: Database, tenant: TenantTokens, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """Megabytes of members leave the event loop; a short list, or none, stays on it."""
+    ids = make_users(database, tenant.slug, 2_000)
+    large = scim.post(
+        "/scim/Groups?excludedAttributes=members",
+        json={"schemas": [GROUP_SCHEMA], "displayName": "Large", "members": members(*ids)},
+    )
+    small = scim.post(
+        "/scim/Groups?excludedAttributes=members",
+        json={"schemas": [GROUP_SCHEMA], "displayName": "Small", "members": members(*ids[:3])},
+    )
+    read_on_loop = _record_where(monkeypatch, groups_routes.repo, "get_group")
+    rendered_on_loop = _record_where(monkeypatch, groups_routes, "render_group")
+    got = scim.get(f"/scim/Groups/{large.json()['id']}")
+    assert member_ids(got.json()) == sorted(ids)
+    assert member_ids(scim.get(f"/scim/Groups/{small.json()['id']}").json()) == sorted(ids[:3])
+    bare = scim.get(f"/scim/Groups/{large.json()['id']}?excludedAttributes=members")
+    assert "members" not in bare.json()
+    assert read_on_loop == [False, False, True]  # members asked for: read in a thread
+    assert rendered_on_loop == [False, True, True]  # rendered in one when there are many
+    replaced = scim.put(
+        f"/scim/Groups/{small.json()['id']}",
+        json={"schemas": [GROUP_SCHEMA], "displayName": "Small", "members": members(*ids)},
+    )
+    assert member_ids(replaced.json()) == sorted(ids)
+    assert rendered_on_loop[3:] == [False]
