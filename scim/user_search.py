@@ -16,7 +16,7 @@ from typing import Any
 from urllib.parse import unquote_plus
 
 import orjson
-from sqlalchemy import ColumnElement
+from sqlalchemy import ColumnElement, Connection
 from starlette.requests import Request
 from starlette.responses import Response
 from starlette.types import Receive, Scope, Send
@@ -83,10 +83,16 @@ def _lookup_query(default_count: int, max_results: int) -> ListQuery:
 
 
 async def _page(request: Request, query: ListQuery, bound: BoundFilter | None) -> dict[str, Any]:
+    """A page of a list or search that is not Entra's look-up, read and rendered in a worker
+    thread: its total counts every matching user of the tenant (all of them, unfiltered), and
+    the page renders up to ``max_results`` users, both too long for the event loop."""
     order_by = _order_by(query.sort_by, query.descending)
     tenant = tenant_id(request)
-    total, rows = await database(request).read(
-        lambda connection: list_users(
+    base = base_url(request)
+    projection = query.projection
+
+    def page(connection: Connection) -> dict[str, Any]:
+        total, rows = list_users(
             connection,
             tenant,
             bound.where if bound is not None else None,
@@ -95,14 +101,13 @@ async def _page(request: Request, query: ListQuery, bound: BoundFilter | None) -
             query.count,
             bound.parameters if bound is not None else None,
         )
-    )
-    base = base_url(request)
-    projection = query.projection
-    if projection.is_identity:
-        resources = [render_user(row, base) for row in rows]
-    else:
-        resources = [projection.apply(render_user(row, base)) for row in rows]
-    return list_response(resources, total, query.start_index)
+        if projection.is_identity:
+            resources = [render_user(row, base) for row in rows]
+        else:
+            resources = [projection.apply(render_user(row, base)) for row in rows]
+        return list_response(resources, total, query.start_index)
+
+    return await database(request).read(page, in_thread=True)
 
 
 async def search_users(request: Request, parameters: Mapping[str, Any]) -> dict[str, Any]:

@@ -1,5 +1,6 @@
 """GET /Users and the .search endpoints: paging, sorting, projection, filters."""
 
+import asyncio
 from typing import Any
 
 import pytest
@@ -7,6 +8,7 @@ from sqlalchemy import event
 from starlette.applications import Starlette
 from starlette.testclient import TestClient
 
+import scim.user_search as user_search
 from scim.config import ScimConfig
 from tests.directory_rows import is_background
 from tests.scim.support import BLINK, ENTERPRISE, LIST_RESPONSE, assert_error, create
@@ -210,3 +212,33 @@ def test_match_by_username_is_one_statement(
     assert _names(body) == ["Alpha"]
     selects = [s for s in statements if s.lstrip().upper().startswith("SELECT")]
     assert len([s for s in selects if not is_background(s)]) == 1
+
+
+def test_pages_other_than_entras_look_up_are_read_in_a_worker_thread(
+    scim: TestClient, five: list[Any], monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """A page counts every matching user of the tenant and renders up to max_results: off
+    the event loop. Entra's look-up (a lone equality filter) stays on it."""
+    on_loop: list[bool] = []
+    original = user_search.list_users
+
+    def recorded(*args: Any) -> Any:
+        try:
+            asyncio.get_running_loop()
+        except RuntimeError:  # a worker thread has no running loop
+            on_loop.append(False)
+        else:
+            on_loop.append(True)
+        return original(*args)
+
+    monkeypatch.setattr(user_search, "list_users", recorded)
+    assert scim.get("/scim/Users").json()["totalResults"] == 5
+    found = scim.get("/scim/Users", params={"filter": 'userName eq "ALPHA"'}).json()
+    assert _names(found) == ["Alpha"]
+    paged = scim.get("/scim/Users", params={"count": 2, "attributes": "userName"}).json()
+    assert (paged["totalResults"], _names(paged)) == (5, ["delta", "Alpha"])
+    searched = scim.post(
+        "/scim/Users/.search", json={"schemas": [SEARCH], "filter": 'title sw "t"'}
+    )
+    assert searched.json()["totalResults"] == 5
+    assert on_loop == [False, True, False, False]
