@@ -1,7 +1,6 @@
 """``Subscription.directoryChanges`` over real WebSockets against a real server (uvicorn in a
 thread of the test process), on SQLite and PostgreSQL."""
 
-import asyncio
 from collections.abc import Callable, Iterator
 from pathlib import Path
 
@@ -12,7 +11,7 @@ from websockets.exceptions import ConnectionClosed, InvalidStatus
 from websockets.sync.client import connect
 
 import app.graphql_api.live.subscriptions as subscriptions
-from app.graphql_api.live.subtree import MANAGER_PATH, SubtreeFilter, read_subtree
+from app.graphql_api.live.subtree import MANAGER_PATH
 from app.settings import Settings
 from db.database import Database
 from db.tokens import TokenScope, list_tokens, revoke_token
@@ -25,6 +24,7 @@ from tests.graphql_api.live_client import (
     ws_url,
 )
 from tests.live_server import live_server
+from tests.threads import record_where
 
 
 @pytest.fixture
@@ -217,18 +217,7 @@ def test_under_reads_the_tenant_in_a_worker_thread_and_names_an_unknown_id(
 ) -> None:
     """``under`` reads every user of the tenant: off the event loop, which every request of
     the process shares."""
-    on_loop: list[bool] = []
-
-    def recorded(connection: Connection, tenant_id: int, root: str) -> SubtreeFilter | None:
-        try:
-            asyncio.get_running_loop()
-        except RuntimeError:  # a worker thread has no running loop
-            on_loop.append(False)
-        else:
-            on_loop.append(True)
-        return read_subtree(connection, tenant_id, root)
-
-    monkeypatch.setattr(subscriptions, "read_subtree", recorded)
+    on_loop = record_where(monkeypatch, subscriptions, "read_subtree")
     with scim_client(base, tenant.scim) as scim:
         boss = create_user(scim)
         with Subscription(base, tenant.graphql, {"under": boss}, query=OPERATION) as live:

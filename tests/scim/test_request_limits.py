@@ -1,14 +1,11 @@
 """Request bodies: size limit (413), malformed JSON (400 invalidSyntax), content types."""
 
-import asyncio
-from types import ModuleType
-from typing import Any
-
 import orjson
 import pytest
 from starlette.testclient import TestClient
 
 import app.request_limits as request_limits
+import db.groups as group_store
 import scim.groups as groups_routes
 from app.main import create_app
 from app.request_limits import SCAN_IN_THREAD_BYTES
@@ -18,6 +15,7 @@ from scim.http import LARGE_BODY_BYTES
 from tests.conftest import TenantTokens
 from tests.scim.groups_support import GROUP_SCHEMA, make_users, member_ids, members, patch
 from tests.scim.support import assert_error, create
+from tests.threads import record_where
 
 
 def test_body_over_the_limit_is_413(settings: Settings, tenant: TenantTokens) -> None:
@@ -71,32 +69,14 @@ def test_nul_characters_are_400_not_500(scim: TestClient) -> None:
     assert_error(listed, 400, "invalidFilter")
 
 
-def _record_where(monkeypatch: pytest.MonkeyPatch, module: ModuleType, name: str) -> list[bool]:
-    """Wrap ``module.name`` to note, per call, whether it ran on the event loop's thread."""
-    original = getattr(module, name)
-    on_loop: list[bool] = []
-
-    def recorded(*args: Any, **kwargs: Any) -> Any:
-        try:
-            asyncio.get_running_loop()
-        except RuntimeError:  # a worker thread has no running loop
-            on_loop.append(False)
-        else:
-            on_loop.append(True)
-        return original(*args, **kwargs)
-
-    monkeypatch.setattr(module, name, recorded)
-    return on_loop
-
-
 def test_large_group_bodies_are_parsed_in_a_worker_thread(
     scim: TestClient, database: Database, tenant: TenantTokens, monkeypatch: pytest.MonkeyPatch
 ) -> None:
     """Parsing walks every member: a large body is parsed off the event loop, which every
     other request shares; an ordinary one on it, without a thread's hand-over."""
     ids = make_users(database, tenant.slug, 2_000)
-    created_on_loop = _record_where(monkeypatch, groups_routes, "parse_group")
-    patched_on_loop = _record_where(monkeypatch, groups_routes, "plan_group_patch")
+    created_on_loop = record_where(monkeypatch, groups_routes, "parse_group")
+    patched_on_loop = record_where(monkeypatch, groups_routes, "plan_group_patch")
     body = {"schemas": [GROUP_SCHEMA], "displayName": "Everyone", "members": members(*ids)}
     assert len(orjson.dumps(body)) > LARGE_BODY_BYTES
     group = scim.post("/scim/Groups", json=body)
@@ -121,7 +101,7 @@ def test_large_bad_bodies_get_the_same_answers(
     """The worker thread's answers are the loop's: 400 with the same scimType, nothing stored.
     The depth scan of a large body runs in a thread too."""
     ids = make_users(database, tenant.slug, 1_500)
-    scanned_on_loop = _record_where(monkeypatch, request_limits, "json_depth_exceeds")
+    scanned_on_loop = record_where(monkeypatch, request_limits, "json_depth_exceeds")
     listed = orjson.dumps(members(*ids))
     assert len(listed) > max(LARGE_BODY_BYTES, SCAN_IN_THREAD_BYTES)
     broken = b'{"displayName": "Broken", "members": ' + listed
@@ -151,8 +131,8 @@ def test_a_large_groups_members_are_read_and_rendered_in_a_worker_thread(
         "/scim/Groups?excludedAttributes=members",
         json={"schemas": [GROUP_SCHEMA], "displayName": "Small", "members": members(*ids[:3])},
     )
-    read_on_loop = _record_where(monkeypatch, groups_routes.repo, "get_group")
-    rendered_on_loop = _record_where(monkeypatch, groups_routes, "render_group")
+    read_on_loop = record_where(monkeypatch, group_store, "get_group")
+    rendered_on_loop = record_where(monkeypatch, groups_routes, "render_group")
     got = scim.get(f"/scim/Groups/{large.json()['id']}")
     assert member_ids(got.json()) == sorted(ids)
     assert member_ids(scim.get(f"/scim/Groups/{small.json()['id']}").json()) == sorted(ids[:3])

@@ -1,6 +1,5 @@
 """GET /Users and the .search endpoints: paging, sorting, projection, filters."""
 
-import asyncio
 from typing import Any
 
 import pytest
@@ -12,6 +11,7 @@ import scim.user_search as user_search
 from scim.config import ScimConfig
 from tests.directory_rows import is_background
 from tests.scim.support import BLINK, ENTERPRISE, LIST_RESPONSE, assert_error, create
+from tests.threads import record_where
 
 SEARCH = "urn:ietf:params:scim:api:messages:2.0:SearchRequest"
 
@@ -219,19 +219,7 @@ def test_pages_other_than_entras_look_up_are_read_in_a_worker_thread(
 ) -> None:
     """A page counts every matching user of the tenant and renders up to max_results: off
     the event loop. Entra's look-up (a lone equality filter) stays on it."""
-    on_loop: list[bool] = []
-    original = user_search.list_users
-
-    def recorded(*args: Any) -> Any:
-        try:
-            asyncio.get_running_loop()
-        except RuntimeError:  # a worker thread has no running loop
-            on_loop.append(False)
-        else:
-            on_loop.append(True)
-        return original(*args)
-
-    monkeypatch.setattr(user_search, "list_users", recorded)
+    on_loop = record_where(monkeypatch, user_search, "list_users")
     assert scim.get("/scim/Users").json()["totalResults"] == 5
     found = scim.get("/scim/Users", params={"filter": 'userName eq "ALPHA"'}).json()
     assert _names(found) == ["Alpha"]
