@@ -23,8 +23,8 @@ from app.auth import Rejection
 _STRING = re.compile(rb'"[^"\\]*(?:\\.[^"\\]*)*"', re.DOTALL)
 _BRACKET = re.compile(rb"[\[\]{}]")
 _OPENING = frozenset(b"[{")
-#: A body larger than this is scanned in a worker thread: the scan takes ~15 ns a byte
-#: (~7 ms for a 10,000-member group), too long for the event loop every request shares.
+#: A body larger than this is scanned in a worker thread: the scan walks every byte, and a
+#: large group's body takes longer than the event loop every request shares may stall.
 SCAN_IN_THREAD_BYTES = 64 * 1024
 #: Methods whose body the front-ends never read.
 _BODILESS = frozenset({"GET", "HEAD", "OPTIONS"})

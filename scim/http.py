@@ -13,8 +13,8 @@ from scim.errors import ScimError, ScimType
 T = TypeVar("T")
 
 #: A body larger than this is decoded and parsed in a worker thread. Parsing walks every value
-#: of the body (a 10,000-member group is ~470 KB and ~15 ms of the normaliser's work), and the
-#: event loop that every other request shares must not stall that long.
+#: of the body (the normaliser, member by member for a group), and the event loop that every
+#: other request shares must not stall while it does.
 LARGE_BODY_BYTES = 64 * 1024
 
 
