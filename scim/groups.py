@@ -167,7 +167,9 @@ async def patch_group(request: Request) -> Response:
             member_limit=None if asks_for_members(projection) else member_limit,
         )
 
-    record = await database(request).write(work, in_thread=plan.grows_with_group)
+    # An answer that asks for members reads all of them, as many rows as the group has.
+    in_thread = plan.grows_with_group or asks_for_members(projection)
+    record = await database(request).write(work, in_thread=in_thread)
     return await _answer(request, record, projection)
 
 

@@ -146,3 +146,23 @@ def test_a_large_groups_members_are_read_and_rendered_in_a_worker_thread(
     )
     assert member_ids(replaced.json()) == sorted(ids)
     assert rendered_on_loop[3:] == [False]
+
+
+def test_a_small_patch_that_asks_for_a_large_groups_members_runs_in_a_worker_thread(
+    scim: TestClient, database: Database, tenant: TenantTokens, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """Its answer holds every member: the write and its read back run off the event loop.
+    Without members in the answer, a small PATCH stays on the loop."""
+    ids = make_users(database, tenant.slug, 2_000)
+    group = scim.post(
+        "/scim/Groups?excludedAttributes=members",
+        json={"schemas": [GROUP_SCHEMA], "displayName": "Large", "members": members(*ids[1:])},
+    ).json()
+    read_on_loop = record_where(monkeypatch, group_store, "get_group")
+    add = patch({"op": "add", "path": "members", "value": members(ids[0])})
+    url = f"/scim/Groups/{group['id']}"
+    answered = scim.patch(f"{url}?attributes=members", json=add)
+    assert member_ids(answered.json()) == sorted(ids)
+    remove = patch({"op": "remove", "path": f'members[value eq "{ids[0]}"]'})
+    assert "members" not in scim.patch(url, json=remove).json()
+    assert read_on_loop == [False, False, True, True]  # the group locked, then read back
