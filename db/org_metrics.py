@@ -19,7 +19,7 @@ from collections import defaultdict
 from collections.abc import Iterable
 from dataclasses import dataclass, field
 
-from sqlalchemy import Connection, select
+from sqlalchemy import Connection, Result, select
 
 from db.directory_reads import in_tenant
 from db.org_changes import org_version
@@ -48,9 +48,7 @@ def read_org_version_and_edges(connection: Connection, tenant_id: int) -> tuple[
     """The version first, then the edges: a concurrent change can only make them newer than
     the version they are filed under, never older, so a stale cache is always noticed."""
     version = org_version(connection, tenant_id)
-    rows = connection.execute(
-        select(users.c.id, users.c.manager_id, users.c.active).where(in_tenant(tenant_id))
-    )
+    rows = _edge_rows(connection, tenant_id)
     return version, [(user_id, manager_id, bool(active)) for user_id, manager_id, active in rows]
 
 
@@ -58,10 +56,14 @@ def read_org_metrics(connection: Connection, tenant_id: int) -> OrgMetrics:
     """The tenant's figures, derived as its users are read: no list of every edge is kept.
     Meant for a worker thread; the version is read first, as in ``read_org_version_and_edges``."""
     version = org_version(connection, tenant_id)
-    rows = connection.execute(
+    return derive_org_metrics(version, _edge_rows(connection, tenant_id))
+
+
+def _edge_rows(connection: Connection, tenant_id: int) -> Result[str, str | None, bool]:
+    """(id, manager id, active) of every user of the tenant, as the database returns them."""
+    return connection.execute(
         select(users.c.id, users.c.manager_id, users.c.active).where(in_tenant(tenant_id))
     )
-    return derive_org_metrics(version, rows)
 
 
 def derive_org_metrics(version: int, edges: Iterable[OrgEdge]) -> OrgMetrics:
