@@ -220,10 +220,13 @@ def test_under_reads_the_tenant_in_a_worker_thread_and_names_an_unknown_id(
     on_loop = record_where(monkeypatch, subscriptions, "read_subtree")
     with scim_client(base, tenant.scim) as scim:
         boss = create_user(scim)
-        with Subscription(base, tenant.graphql, {"under": boss}, query=OPERATION) as live:
-            report = create_user(scim, manager=boss)
-            [event] = live.events(1)
-        assert event["resourceId"] == report
+        report = create_user(scim, manager=boss)
+        create_user(scim)  # outside the subtree
+        # From the start of the log: what it delivers does not race the subscription's start.
+        variables = {"under": boss, "after": 0}
+        with Subscription(base, tenant.graphql, variables, query=OPERATION) as live:
+            events = live.events(2)
+        assert [event["resourceId"] for event in events] == [boss, report]
         with Subscription(base, tenant.graphql, {"under": "nobody"}, query=OPERATION) as live:
             message = live.receive(timeout=10)
     [error] = message["payload"]["errors"]
