@@ -212,6 +212,34 @@ def test_under_delivers_the_subtree_and_moves_into_and_out_of_it(
     assert events[2]["user"]["manager"]["id"] == boss
 
 
+def test_under_knows_a_move_committed_while_the_subscription_starts(
+    base: str, tenant: TenantTokens, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """A user who moves into the subtree just after the subscription read the tenant's
+    managers is delivered from then on: the subscription fixed the seq it starts after
+    before it read them, so the move is one of its events."""
+    read_subtree = subscriptions.read_subtree
+    with scim_client(base, tenant.scim) as scim:
+        boss = create_user(scim)
+        newcomer = create_user(scim)
+
+        def read_then_move(connection: Connection, tenant_id: int, root: str) -> object:
+            found = read_subtree(connection, tenant_id, root)
+            with scim_client(base, tenant.scim) as other_client:  # from the worker thread
+                set_manager(other_client, newcomer, boss)
+            return found
+
+        monkeypatch.setattr(subscriptions, "read_subtree", read_then_move)
+        with Subscription(base, tenant.graphql, {"under": boss}, query=OPERATION) as live:
+            _set_title(scim, newcomer, "Arrived")
+            events = live.events(2, timeout=10)
+    assert [(e["resourceId"], e["operation"]) for e in events] == [
+        (newcomer, "UPDATE"),
+        (newcomer, "UPDATE"),
+    ]
+    assert events[0]["changes"] == [{"attribute": MANAGER_PATH, "oldValue": None, "newValue": boss}]
+
+
 def test_under_reads_the_tenant_in_a_worker_thread_and_names_an_unknown_id(
     base: str, tenant: TenantTokens, monkeypatch: pytest.MonkeyPatch
 ) -> None:

@@ -188,3 +188,24 @@ def test_under_follows_moves_into_and_out_of_the_subtree() -> None:
     assert under(_move(5, "c", "b", None))  # moves out: still delivered
     assert not under(_move(6, "d", "c", "c"))  # out again
     assert not under(_move(7, "root", None, None))  # above the subtree
+
+
+def test_under_places_a_moved_user_by_the_manager_the_event_replaced() -> None:
+    """The model may already hold the change it is asked about (read after a change that the
+    subscription then delivers, or replaying from an older ``after``): the event's old value,
+    not the model, says where its user was."""
+    # The model after c moved out of a's subtree (c had been under b); d is under c.
+    edges = [("root", None, True), ("a", "root", True), ("b", "a", True), ("c", None, True)]
+    edges.append(("d", "c", True))
+    under = SubtreeFilter("a", edges)
+    assert under(_move(5, "c", "b", None))  # the move out, replayed: c was in it
+    assert not under(_move(6, "d", "c", "c"))  # and d, below c, is out with it
+    # The model after e moved in under b: replayed, the move in is seen, and so is the next.
+    under = SubtreeFilter("a", [("a", None, True), ("b", "a", True), ("e", "b", True)])
+    assert under(_move(7, "e", None, "b"))
+    assert under(_move(8, "e", "b", "b"))
+    # A move between two places outside the subtree, onto a model that placed it inside.
+    under = SubtreeFilter("a", [("a", None, True), ("x", None, True), ("f", "a", True)])
+    assert not under(_move(9, "f", "x", "y"))
+    # The root itself, whatever its managers.
+    assert under(_move(10, "a", "x", None))

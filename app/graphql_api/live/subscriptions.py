@@ -67,17 +67,18 @@ class LiveSubscriptions:
         grant = context.grant
         if after is not None and after < 0:
             raise ApiError("after must be a seq (0 or more)")
+        if after is None:
+            # "From now" includes every change committed before now: number those first.
+            await context.sequenced_activity()
+            after = await context.database.read(partial(latest_seq, tenant_id=grant.tenant_id))
         subtree = None
         if under is not None:
+            # After the seq it starts from, never before (see app.graphql_api.live.subtree).
             subtree = await context.database.read(
                 partial(read_subtree, tenant_id=grant.tenant_id, root=str(under)), in_thread=True
             )
             if subtree is None:
                 raise ApiError(f"under: no user has the id {str(under)!r}")
-        if after is None:
-            # "From now" includes every change committed before now: number those first.
-            await context.sequenced_activity()
-            after = await context.database.read(partial(latest_seq, tenant_id=grant.tenant_id))
         kinds = None if resource_types is None else frozenset(t.value for t in resource_types)
         matches = _matcher(kinds, subtree)
         next_check = monotonic() + TOKEN_CHECK_SECONDS

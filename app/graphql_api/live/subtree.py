@@ -7,6 +7,15 @@ question "was X in U's subtree" is answered as of that event, not as of now. An 
 delivered when its user was in the subtree before it or is after it: a move into or out of
 the subtree is seen. Groups are in no subtree. Manager loops end the walk (Entra may send
 them).
+
+Where a user was before a manager change is read from the event (the manager it replaced),
+not from the model: the model may already hold the change. It is read once the subscription
+knows the seq it starts after, so a change committed in between is both in the model and
+delivered (applying it again changes nothing), and a replay from an older ``after`` meets
+models newer than its events; the event's own old value still places its user right. The
+other order would be worse: a change committed after the model was read but before that seq
+would never be delivered nor reach the model, which would go on placing its user where it
+was.
 """
 
 from collections.abc import Iterable
@@ -31,8 +40,10 @@ class SubtreeFilter:
         }
 
     def contains(self, user_id: str) -> bool:
-        seen: set[str] = set()
-        current: str | None = user_id
+        return self._reaches_root(user_id, set())
+
+    def _reaches_root(self, start: str | None, seen: set[str]) -> bool:
+        current = start
         while current is not None and current not in seen:
             if current == self.root:
                 return True
@@ -59,9 +70,19 @@ class SubtreeFilter:
         """Whether the event is about the subtree; moves the model on by the event."""
         if event.resource_type != ResourceType.USER.value or event.resource_id is None:
             return False
-        before = self.contains(event.resource_id)
+        before = self._was_in(event.resource_id, event)
         self._apply(event)
         return before or self.contains(event.resource_id)
+
+    def _was_in(self, user_id: str, event: EventRecord) -> bool:
+        """Whether the user was in the subtree just before the event: below the manager a
+        manager change replaced (the event says which), else where the model places them."""
+        for change in event.changes or ():
+            if change.get("attribute") == MANAGER_PATH:
+                old = change.get("oldValue")
+                old_manager = old if isinstance(old, str) and old else None
+                return user_id == self.root or self._reaches_root(old_manager, {user_id})
+        return self.contains(user_id)
 
 
 def read_subtree(connection: Connection, tenant_id: int, root: str) -> SubtreeFilter | None:
