@@ -10,8 +10,8 @@ A PATCH answers 200 with the group. Its members are included when the group has 
 whole membership (Entra reads only the status of a group PATCH).
 """
 
-from collections.abc import Mapping
-from typing import Any
+from collections.abc import Callable, Mapping
+from typing import Any, TypeVar
 
 from sqlalchemy import Connection
 from starlette.concurrency import run_in_threadpool
@@ -36,6 +36,8 @@ from scim.listing import check_search_request, list_response, make_list_query
 from scim.patch_request import parse_patch_request
 from scim.projection import Projection, make_projection
 from scim.responses import ScimResponse
+
+T = TypeVar("T")
 
 
 def _projection(request: Request) -> Projection:
@@ -104,13 +106,16 @@ async def get_group(request: Request) -> Response:
     projection = _projection(request)
     tenant, group_id = tenant_id(request), _group_id(request)
     with_members = wants_members(projection)
-    record = await database(request).read(
-        lambda connection: repo.get_group(connection, tenant, group_id, with_members=with_members),
-        in_thread=with_members,  # as many rows as the group has members
-    )
-    if not_modified(request, record.version):
-        return Response(status_code=304, headers={"ETag": weak_etag(record.version)})
-    return await _answer(request, record, projection)
+
+    def answer(connection: Connection) -> Response:
+        record = repo.get_group(connection, tenant, group_id, with_members=with_members)
+        if not_modified(request, record.version):
+            return Response(status_code=304, headers={"ETag": weak_etag(record.version)})
+        return _resource(request, record, projection)
+
+    # With its members (as many rows as the group has, and their JSON), read and rendered in
+    # one worker thread; without them, on the loop.
+    return await database(request).read(answer, in_thread=with_members)
 
 
 async def replace_group(request: Request) -> Response:
@@ -191,6 +196,14 @@ async def delete_group(request: Request) -> Response:
 
 async def search_groups(request: Request, parameters: Mapping[str, Any]) -> dict[str, Any]:
     """A ListResponse of the tenant's groups for query-string or SearchRequest parameters."""
+    return await _search(request, parameters, _as_is)
+
+
+async def _search(
+    request: Request, parameters: Mapping[str, Any], answer: Callable[[dict[str, Any]], T]
+) -> T:
+    """``answer`` made of the ListResponse: where the page is read and rendered, so that a
+    response's JSON is encoded there too."""
     settings = config(request)
     query = make_list_query(
         GROUP_RESOURCE_TYPE,
@@ -201,8 +214,11 @@ async def search_groups(request: Request, parameters: Mapping[str, Any]) -> dict
     where = compile_group_filter(query.filter) if query.filter is not None else None
     order_by = group_sort_column(query.sort_by) if query.sort_by is not None else None
     tenant = tenant_id(request)
-    page = await database(request).read(
-        lambda connection: repo.list_groups(
+    base = base_url(request)
+    with_members = wants_members(query.projection)
+
+    def page(connection: Connection) -> T:
+        found = repo.list_groups(
             connection,
             tenant,
             where=where,
@@ -210,22 +226,30 @@ async def search_groups(request: Request, parameters: Mapping[str, Any]) -> dict
             descending=query.descending,
             offset=query.offset,
             limit=query.count,
-            with_members=wants_members(query.projection),
+            with_members=with_members,
         )
-    )
-    base = base_url(request)
-    resources = [query.projection.apply(render_group(record, base)) for record in page.groups]
-    return list_response(resources, page.total, query.start_index)
+        resources = [query.projection.apply(render_group(record, base)) for record in found.groups]
+        return answer(list_response(resources, found.total, query.start_index))
+
+    # In a worker thread, off the event loop every request shares, unless it is Entra's
+    # look-up (a filter, members excluded): a page that shows members grows with its groups
+    # (one may hold every user of the tenant), and a page without a filter counts and renders
+    # the tenant's groups.
+    return await database(request).read(page, in_thread=with_members or where is None)
+
+
+def _as_is(page: dict[str, Any]) -> dict[str, Any]:
+    return page
 
 
 async def list_groups_endpoint(request: Request) -> Response:
-    return ScimResponse(await search_groups(request, request.query_params))
+    return await _search(request, request.query_params, ScimResponse)
 
 
 async def search_groups_endpoint(request: Request) -> Response:
     body = await read_json_object(request)
     check_search_request(body)
-    return ScimResponse(await search_groups(request, body))
+    return await _search(request, body, ScimResponse)
 
 
 routes = [

@@ -17,6 +17,8 @@ from tests.scim.groups_support import GROUP_SCHEMA, make_users, member_ids, memb
 from tests.scim.support import assert_error, create
 from tests.threads import record_where
 
+SEARCH_REQUEST = "urn:ietf:params:scim:api:messages:2.0:SearchRequest"
+
 
 def test_body_over_the_limit_is_413(settings: Settings, tenant: TenantTokens) -> None:
     small = settings.model_copy(update={"max_body_bytes": 2048})
@@ -139,13 +141,49 @@ def test_a_large_groups_members_are_read_and_rendered_in_a_worker_thread(
     bare = scim.get(f"/scim/Groups/{large.json()['id']}?excludedAttributes=members")
     assert "members" not in bare.json()
     assert read_on_loop == [False, False, True]  # members asked for: read in a thread
-    assert rendered_on_loop == [False, True, True]  # rendered in one when there are many
+    assert rendered_on_loop == [False, False, True]  # and rendered in that same thread
     replaced = scim.put(
         f"/scim/Groups/{small.json()['id']}",
         json={"schemas": [GROUP_SCHEMA], "displayName": "Small", "members": members(*ids)},
     )
     assert member_ids(replaced.json()) == sorted(ids)
     assert rendered_on_loop[3:] == [False]
+
+
+def test_pages_of_groups_other_than_entras_look_up_are_read_and_encoded_in_a_worker_thread(
+    scim: TestClient, database: Database, tenant: TenantTokens, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """A page with members grows with its groups, one without a filter with the tenant's
+    groups: read, rendered and encoded off the event loop. Entra's look-up (a filter, members
+    excluded) stays on it."""
+    ids = make_users(database, tenant.slug, 500)
+    for name, listed in (("Large", ids), ("Small", ids[:2])):
+        created = scim.post(
+            "/scim/Groups?excludedAttributes=members",
+            json={"schemas": [GROUP_SCHEMA], "displayName": name, "members": members(*listed)},
+        )
+        assert created.status_code == 201
+    read_on_loop = record_where(monkeypatch, group_store, "list_groups")
+    encoded_on_loop = record_where(monkeypatch, groups_routes, "ScimResponse")
+    everything = scim.get("/scim/Groups").json()
+    assert [member_ids(group) for group in everything["Resources"]] == [
+        sorted(ids),
+        sorted(ids[:2]),
+    ]
+    look_up = {"filter": 'displayName eq "Large"', "excludedAttributes": "members"}
+    [found] = scim.get("/scim/Groups", params=look_up).json()["Resources"]
+    assert (found["displayName"], "members" in found) == ("Large", False)
+    with_members = scim.get("/scim/Groups", params={"filter": 'displayName eq "Small"'})
+    assert member_ids(with_members.json()["Resources"][0]) == sorted(ids[:2])
+    names = scim.get("/scim/Groups", params={"excludedAttributes": "members"}).json()
+    assert [group["displayName"] for group in names["Resources"]] == ["Large", "Small"]
+    searched = scim.post(
+        "/scim/Groups/.search",
+        json={"schemas": [SEARCH_REQUEST], "filter": 'displayName eq "Large"'},
+    )
+    assert member_ids(searched.json()["Resources"][0]) == sorted(ids)
+    assert read_on_loop == [False, True, False, False, False]
+    assert encoded_on_loop == read_on_loop
 
 
 def test_a_small_patch_that_asks_for_a_large_groups_members_runs_in_a_worker_thread(
