@@ -37,7 +37,7 @@ from sqlalchemy import (
     union_all,
 )
 
-from db.activity import Operation, Outcome
+from db.activity import Operation, Outcome, ResourceType
 from db.org_changes import UNNUMBERED_EVENTS
 from db.tables import activity_events
 
@@ -268,6 +268,27 @@ def events_after(
     values["limit"] = limit
     found = connection.execute(_after_statement(spec.shape()), values)
     return [EventRecord(*row) for row in found]
+
+
+def user_changes_after(
+    connection: Connection, tenant_id: int, after: int
+) -> list[tuple[str, list[dict[str, Any]]]]:
+    """(user id, changes) of every successful change to a user with seq above ``after``,
+    newest first: what undoing the log back to ``after`` needs."""
+    found = connection.execute(_USER_CHANGES_AFTER, {"tenant_id": tenant_id, "after": after})
+    return [(user_id, changes) for user_id, changes in found if user_id and changes]
+
+
+_USER_CHANGES_AFTER = (
+    select(_C.resource_id, _C.changes)
+    .where(
+        _C.tenant_id == _bound(_C.tenant_id, "tenant_id"),
+        _C.seq > _bound(_C.seq, "after"),
+        _C.resource_type == ResourceType.USER.value,
+        _C.outcome == Outcome.SUCCESS.value,
+    )
+    .order_by(_C.seq.desc())
+)
 
 
 def has_unnumbered(connection: Connection, tenant_id: int) -> bool:

@@ -223,8 +223,8 @@ def test_under_knows_a_move_committed_while_the_subscription_starts(
         boss = create_user(scim)
         newcomer = create_user(scim)
 
-        def read_then_move(connection: Connection, tenant_id: int, root: str) -> object:
-            found = read_subtree(connection, tenant_id, root)
+        def read_then_move(connection: Connection, tenant_id: int, root: str, after: int) -> object:
+            found = read_subtree(connection, tenant_id, root, after)
             with scim_client(base, tenant.scim) as other_client:  # from the worker thread
                 set_manager(other_client, newcomer, boss)
             return found
@@ -238,6 +238,34 @@ def test_under_knows_a_move_committed_while_the_subscription_starts(
         (newcomer, "UPDATE"),
     ]
     assert events[0]["changes"] == [{"attribute": MANAGER_PATH, "oldValue": None, "newValue": boss}]
+
+
+def test_a_replay_under_someone_judges_each_event_by_the_managers_of_its_time(
+    base: str, tenant: TenantTokens
+) -> None:
+    """Replayed with ``after``, the subtree is the one at that seq, whatever the managers are
+    when the subscription starts."""
+    with scim_client(base, tenant.scim) as scim, Subscription(base, tenant.graphql) as watch:
+        boss = create_user(scim)
+        report = create_user(scim, manager=boss)
+        other = create_user(scim)
+        start = watch.events(3)[-1]["seq"]
+        set_manager(scim, other, report)  # moves in
+        set_manager(scim, report, None)  # moves out, taking `other` along
+        _set_title(scim, other, "Out")  # outside by then
+        _set_title(scim, report, "Out")  # outside
+        watch.events(4)
+        # Now report and other are outside; at `start` report was inside, other was not.
+        variables = {"under": boss, "after": start}
+        with Subscription(base, tenant.graphql, variables, query=OPERATION) as live:
+            replayed = live.events(2)
+            final = create_user(scim, manager=boss)
+            [later] = live.events(1)
+    assert [(e["resourceId"], e["changes"][0]["attribute"]) for e in replayed] == [
+        (other, MANAGER_PATH),
+        (report, MANAGER_PATH),
+    ]
+    assert later["resourceId"] == final
 
 
 def test_under_reads_the_tenant_in_a_worker_thread_and_names_an_unknown_id(

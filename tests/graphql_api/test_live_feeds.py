@@ -190,6 +190,31 @@ def test_under_follows_moves_into_and_out_of_the_subtree() -> None:
     assert not under(_move(7, "root", None, None))  # above the subtree
 
 
+def test_under_rolls_the_model_back_to_where_it_starts() -> None:
+    """Read now, taken back to the seq it starts after: every manager change logged since is
+    undone, newest first, by the manager it replaced."""
+    # Now: c moved from b to nobody (seq 2) after moving from nobody to b (seq 1); e created
+    # under a since (seq 3); d has no manager change.
+    now = [("a", None, True), ("b", "a", True), ("c", None, True), ("d", "c", True)]
+    now.append(("e", "a", True))
+    under = SubtreeFilter("a", now)
+    under.roll_back(
+        [
+            ("e", [{"attribute": MANAGER_PATH, "oldValue": None, "newValue": "a"}]),
+            ("c", [{"attribute": "title", "oldValue": "x", "newValue": "y"}]),
+            ("c", [{"attribute": MANAGER_PATH, "oldValue": "b", "newValue": None}]),
+            ("c", [{"attribute": MANAGER_PATH, "oldValue": None, "newValue": "b"}]),
+        ]
+    )
+    assert [under.contains(user) for user in "abcde"] == [True, True, False, False, False]
+    # Replayed from there: c moves in (d with it), then out; e is created under a.
+    assert under(_move(1, "c", None, "b"))
+    assert under.contains("d")
+    assert under(_move(2, "c", "b", None))
+    assert not under.contains("d")
+    assert under(_move(3, "e", None, "a"))
+
+
 def test_under_places_a_moved_user_by_the_manager_the_event_replaced() -> None:
     """The model may already hold the change it is asked about (read after a change that the
     subscription then delivers, or replaying from an older ``after``): the event's old value,

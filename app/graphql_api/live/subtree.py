@@ -1,21 +1,21 @@
 """``under``: which events are about a user in someone's subtree at the time of the event.
 
-A ``SubtreeFilter`` keeps the tenant's manager of every user, read once from the store when
-the subscription starts, and follows the log: each event it is asked about moves the model
+A ``SubtreeFilter`` keeps the tenant's manager of every user as it was at the seq the
+subscription starts after, and follows the log: each event it is asked about moves the model
 on (a manager change, a user created with a manager, a user deleted), in seq order, so the
 question "was X in U's subtree" is answered as of that event, not as of now. An event is
 delivered when its user was in the subtree before it or is after it: a move into or out of
 the subtree is seen. Groups are in no subtree. Manager loops end the walk (Entra may send
 them).
 
-Where a user was before a manager change is read from the event (the manager it replaced),
-not from the model: the model may already hold the change. It is read once the subscription
-knows the seq it starts after, so a change committed in between is both in the model and
-delivered (applying it again changes nothing), and a replay from an older ``after`` meets
-models newer than its events; the event's own old value still places its user right. The
-other order would be worse: a change committed after the model was read but before that seq
-would never be delivered nor reach the model, which would go on placing its user where it
-was.
+The model is read from the users as they are now, then taken back to that seq: every manager
+change logged after it is undone, newest first, by the manager it replaced (a replay from an
+older ``after`` thus judges each event by the managers of its time). It is read once the
+subscription knows that seq, never before: a change committed in between is then both
+undone and delivered. A change committed but not numbered yet when the model is read stays
+in it and is delivered later; where its own user was before it is read from the event (the
+manager it replaced), not from the model, so that user is still placed right. What the log
+cannot give back stays as it is now: a user deleted since is not in the model at all.
 """
 
 from collections.abc import Iterable
@@ -24,7 +24,7 @@ from typing import Any
 from sqlalchemy import Connection
 
 from db.activity import Operation, Outcome, ResourceType
-from db.activity_reads import EventRecord
+from db.activity_reads import EventRecord, user_changes_after
 from db.org_metrics import read_org_version_and_edges
 
 #: The path the activity log names the manager by (the enterprise extension's ``manager``,
@@ -51,6 +51,19 @@ class SubtreeFilter:
             current = self.manager.get(current)
         return False
 
+    def roll_back(self, changes_newest_first: Iterable[tuple[str, list[dict[str, Any]]]]) -> None:
+        """Undo the manager changes of these (user id, changes), newest first."""
+        for user_id, changes in changes_newest_first:
+            for change in changes:
+                if change.get("attribute") == MANAGER_PATH:
+                    self._set_manager(user_id, change.get("oldValue"))
+
+    def _set_manager(self, user_id: str, manager: object) -> None:
+        if isinstance(manager, str) and manager:
+            self.manager[user_id] = manager
+        else:
+            self.manager.pop(user_id, None)
+
     def _apply(self, event: EventRecord) -> None:
         user_id = event.resource_id
         if user_id is None or event.outcome != Outcome.SUCCESS.value:
@@ -60,11 +73,7 @@ class SubtreeFilter:
             return
         for change in event.changes or ():
             if change.get("attribute") == MANAGER_PATH:
-                new = change.get("newValue")
-                if isinstance(new, str) and new:
-                    self.manager[user_id] = new
-                else:
-                    self.manager.pop(user_id, None)
+                self._set_manager(user_id, change.get("newValue"))
 
     def __call__(self, event: EventRecord) -> bool:
         """Whether the event is about the subtree; moves the model on by the event."""
@@ -85,10 +94,15 @@ class SubtreeFilter:
         return self.contains(user_id)
 
 
-def read_subtree(connection: Connection, tenant_id: int, root: str) -> SubtreeFilter | None:
-    """The filter for ``root``'s subtree, or None when no user of the tenant has that id. It
-    reads every user of the tenant: meant for a worker thread, off the event loop."""
+def read_subtree(
+    connection: Connection, tenant_id: int, root: str, after: int
+) -> SubtreeFilter | None:
+    """The filter for ``root``'s subtree as of seq ``after``, or None when no user of the
+    tenant has that id now. It reads every user of the tenant, and the user changes logged
+    after ``after``: meant for a worker thread, off the event loop."""
     _, edges = read_org_version_and_edges(connection, tenant_id)
     if not any(user_id == root for user_id, _, _ in edges):
         return None
-    return SubtreeFilter(root, edges)
+    subtree = SubtreeFilter(root, edges)
+    subtree.roll_back(user_changes_after(connection, tenant_id, after))
+    return subtree
