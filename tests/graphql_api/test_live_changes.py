@@ -1,6 +1,7 @@
 """``Subscription.directoryChanges`` over real WebSockets against a real server (uvicorn in a
 thread of the test process), on SQLite and PostgreSQL."""
 
+import threading
 from collections.abc import Callable, Iterator
 from pathlib import Path
 
@@ -223,14 +224,18 @@ def test_under_knows_a_move_committed_while_the_subscription_starts(
         boss = create_user(scim)
         newcomer = create_user(scim)
 
+        moved = threading.Event()
+
         def read_then_move(connection: Connection, tenant_id: int, root: str, after: int) -> object:
             found = read_subtree(connection, tenant_id, root, after)
             with scim_client(base, tenant.scim) as other_client:  # from the worker thread
                 set_manager(other_client, newcomer, boss)
+            moved.set()
             return found
 
         monkeypatch.setattr(subscriptions, "read_subtree", read_then_move)
         with Subscription(base, tenant.graphql, {"under": boss}, query=OPERATION) as live:
+            assert moved.wait(timeout=30)  # the retitle comes after the move, however slow
             _set_title(scim, newcomer, "Arrived")
             events = live.events(2, timeout=10)
     assert [(e["resourceId"], e["operation"]) for e in events] == [
@@ -245,7 +250,9 @@ def test_a_replay_under_someone_judges_each_event_by_the_managers_of_its_time(
 ) -> None:
     """Replayed with ``after``, the subtree is the one at that seq, whatever the managers are
     when the subscription starts."""
-    with scim_client(base, tenant.scim) as scim, Subscription(base, tenant.graphql) as watch:
+    # The watch reads the tenant's log from its start: no race with its own start.
+    watching = Subscription(base, tenant.graphql, {"after": 0})
+    with scim_client(base, tenant.scim) as scim, watching as watch:
         boss = create_user(scim)
         report = create_user(scim, manager=boss)
         other = create_user(scim)
