@@ -9,9 +9,11 @@ answered with the error.
 from collections.abc import Awaitable, Callable, Mapping
 from typing import Any
 
+from starlette.concurrency import run_in_threadpool
 from starlette.requests import Request
 from starlette.responses import Response
 
+from db.groups import SHORT_MEMBER_LIST
 from scim.context import config
 from scim.errors import ScimError, ScimType
 from scim.groups import search_groups
@@ -58,4 +60,10 @@ async def search_everything(request: Request) -> Response:
         resources.extend(found["Resources"])
     if len(errors) == 2:
         raise errors[0]
-    return ScimResponse(list_response(resources, total, query.start_index))
+    page = list_response(resources, total, query.start_index)
+    members = sum(len(resource.get("members") or ()) for resource in resources)
+    if members > SHORT_MEMBER_LIST:
+        # Groups with their members can make megabytes of JSON: encoded off the event loop,
+        # as the Groups endpoints encode theirs.
+        return await run_in_threadpool(ScimResponse, page)
+    return ScimResponse(page)

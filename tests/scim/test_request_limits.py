@@ -7,6 +7,7 @@ from starlette.testclient import TestClient
 import app.request_limits as request_limits
 import db.groups as group_store
 import scim.groups as groups_routes
+import scim.root_search as root_search
 from app.main import create_app
 from app.request_limits import SCAN_IN_THREAD_BYTES
 from app.settings import Settings
@@ -184,6 +185,15 @@ def test_pages_of_groups_other_than_entras_look_up_are_read_and_encoded_in_a_wor
     assert member_ids(searched.json()["Resources"][0]) == sorted(ids)
     assert read_on_loop == [False, True, False, False, False]
     assert encoded_on_loop == read_on_loop
+    # A search across resource types encodes the groups' members off the loop too.
+    root_encoded_on_loop = record_where(monkeypatch, root_search, "ScimResponse")
+    for name, listed in (("Large", ids), ("Small", ids[:2])):
+        everywhere = scim.post(
+            "/scim/.search",
+            json={"schemas": [SEARCH_REQUEST], "filter": f'displayName eq "{name}"'},
+        )
+        assert [member_ids(found) for found in everywhere.json()["Resources"]] == [sorted(listed)]
+    assert root_encoded_on_loop == [False, True]
 
 
 def test_a_small_patch_that_asks_for_a_large_groups_members_runs_in_a_worker_thread(
