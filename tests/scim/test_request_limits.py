@@ -13,12 +13,11 @@ from app.request_limits import SCAN_IN_THREAD_BYTES
 from app.settings import Settings
 from db.database import Database
 from scim.http import LARGE_BODY_BYTES
+from scim.urns import SEARCH_REQUEST
 from tests.conftest import TenantTokens
 from tests.scim.groups_support import GROUP_SCHEMA, make_users, member_ids, members, patch
 from tests.scim.support import assert_error, create
 from tests.threads import record_where
-
-SEARCH_REQUEST = "urn:ietf:params:scim:api:messages:2.0:SearchRequest"
 
 
 def test_body_over_the_limit_is_413(settings: Settings, tenant: TenantTokens) -> None:
