@@ -26,8 +26,10 @@ from sqlalchemy import (
     Connection,
     Integer,
     Select,
+    Text,
     and_,
     bindparam,
+    cast,
     false,
     func,
     literal_column,
@@ -271,13 +273,26 @@ def events_after(
 
 
 def user_changes_after(
-    connection: Connection, tenant_id: int, after: int
+    connection: Connection, tenant_id: int, after: int, attribute: str
 ) -> list[tuple[str, list[dict[str, Any]]]]:
-    """(user id, changes) of every successful change to a user with seq above ``after``,
-    newest first: what undoing the log back to ``after`` needs."""
-    found = connection.execute(_USER_CHANGES_AFTER, {"tenant_id": tenant_id, "after": after})
+    """(user id, changes) of every successful change to a user with seq above ``after`` that
+    names ``attribute`` (an activity-log path), newest first: what undoing the log's changes
+    of that attribute back to ``after`` needs.
+
+    The changes are JSON, which the two databases query differently; their text is matched
+    instead (JSON text on SQLite, JSONB's text on PostgreSQL), so the store leaves out every
+    event that cannot name the attribute and only those that can are decoded here. The text
+    may also hold the path as a value: such an event comes back too, and the caller still
+    looks for the attribute among its changes."""
+    pattern = "%" + _LIKE_SPECIAL.sub(r"/\g<0>", attribute) + "%"
+    found = connection.execute(
+        _USER_CHANGES_AFTER, {"tenant_id": tenant_id, "after": after, "pattern": pattern}
+    )
     return [(user_id, changes) for user_id, changes in found if user_id and changes]
 
+
+#: What LIKE reads as a wildcard, and the escape character itself.
+_LIKE_SPECIAL = re.compile(r"[%_/]")
 
 _USER_CHANGES_AFTER = (
     select(_C.resource_id, _C.changes)
@@ -286,6 +301,7 @@ _USER_CHANGES_AFTER = (
         _C.seq > _bound(_C.seq, "after"),
         _C.resource_type == ResourceType.USER.value,
         _C.outcome == Outcome.SUCCESS.value,
+        cast(_C.changes, Text).like(bindparam("pattern", type_=Text), escape="/"),
     )
     .order_by(_C.seq.desc())
 )

@@ -19,6 +19,7 @@ from db.activity_reads import (
     latest_seq,
     provisioning_summary,
     resource_activity_pages,
+    user_changes_after,
 )
 from db.database import Database
 from db.org_changes import tenant_versions
@@ -260,6 +261,45 @@ def test_events_after_a_position_come_oldest_first(
         lambda c: events_after(c, acme, ActivityFilterSpec(outcome="FAILURE"), after=0, limit=99)
     )
     assert [e.seq for e in failures] == [n + 1 for n in range(30) if n % 7 == 3]
+
+
+def test_the_changes_of_one_attribute_after_a_position_come_newest_first(
+    database: Database,
+) -> None:
+    acme, globex = tenants(database)
+    manager = "urn:ietf:params:scim:schemas:extension:enterprise:2.0:User:manager"
+
+    def change(attribute: str, old: object = None, new: object = "x") -> dict[str, Any]:
+        return {"attribute": attribute, "oldValue": old, "newValue": new}
+
+    moves = [change(manager, "m1", "m2")]
+    log = [
+        {"resource_id": "u1", "changes": moves},  # 1: before the position
+        {"resource_id": "u1", "changes": [change("title"), change(manager, None, "m1")]},
+        {"resource_id": "u2", "changes": [change("title", "Manager", "manager")]},
+        {"resource_id": "u3", "changes": moves, "outcome": "FAILURE", "status": 409},
+        {"resource_id": "g1", "changes": moves, "resource_type": "Group"},
+        {"resource_id": "u4", "changes": [change("nick_name")]},
+        {"resource_id": "u5", "changes": [change("nickXname"), change("title", None, manager)]},
+        {"resource_id": "u6", "changes": moves, "operation": "DELETE"},
+        {"resource_id": "u7", "changes": None},
+    ]
+
+    def work(connection: Connection) -> None:
+        insert_events(connection, acme, log)
+        insert_events(connection, globex, [{"resource_id": "u1", "changes": moves}])
+
+    database.write_sync(work)
+    found = database.read_sync(lambda c: user_changes_after(c, acme, 1, manager))
+    # The path as a value (u5) is the caller's to tell apart; a title of "Manager" is not it.
+    assert [user_id for user_id, _ in found] == ["u6", "u5", "u1"]
+    assert found[-1][1] == log[1]["changes"]
+    # LIKE's wildcards in the attribute are matched as themselves.
+    wild = database.read_sync(lambda c: user_changes_after(c, acme, 0, "nick_name"))
+    assert [user_id for user_id, _ in wild] == ["u4"]
+    assert database.read_sync(lambda c: user_changes_after(c, globex, 0, manager)) == [
+        ("u1", moves)
+    ]
 
 
 def test_a_records_values(database: Database) -> None:

@@ -104,5 +104,5 @@ def read_subtree(
     if not any(user_id == root for user_id, _, _ in edges):
         return None
     subtree = SubtreeFilter(root, edges)
-    subtree.roll_back(user_changes_after(connection, tenant_id, after))
+    subtree.roll_back(user_changes_after(connection, tenant_id, after, MANAGER_PATH))
     return subtree
