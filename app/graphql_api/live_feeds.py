@@ -30,6 +30,7 @@ from dataclasses import dataclass, field
 from functools import partial
 from typing import Any
 
+from app.graphql_api.live.subtree import ManagerSnapshots
 from app.graphql_api.loaders import Loaders
 from db.activity_reads import ActivityFilterSpec, EventRecord, events_after, latest_seq
 from db.database import Database
@@ -201,6 +202,8 @@ class LiveFeeds:
     def __init__(self, database: Database) -> None:
         self.database = database
         self._feeds: dict[int, TenantFeed] = {}
+        #: Every user's manager per tenant, shared by the subscriptions with ``under``.
+        self.managers = ManagerSnapshots()
 
     def wake(self, tenant_id: int) -> None:
         feed = self._feeds.get(tenant_id)

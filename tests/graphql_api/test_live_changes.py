@@ -4,6 +4,7 @@ thread of the test process), on SQLite and PostgreSQL."""
 import threading
 from collections.abc import Callable, Iterator
 from pathlib import Path
+from typing import Any
 
 import httpx
 import pytest
@@ -12,6 +13,7 @@ from websockets.exceptions import ConnectionClosed, InvalidStatus
 from websockets.sync.client import connect
 
 import app.graphql_api.live.subscriptions as subscriptions
+import app.graphql_api.live.subtree as subtree
 from app.graphql_api.live.subtree import MANAGER_PATH
 from app.settings import Settings
 from db.database import Database
@@ -226,8 +228,8 @@ def test_under_knows_a_move_committed_while_the_subscription_starts(
 
         moved = threading.Event()
 
-        def read_then_move(connection: Connection, tenant_id: int, root: str, after: int) -> object:
-            found = read_subtree(connection, tenant_id, root, after)
+        def read_then_move(connection: Connection, **arguments: Any) -> object:
+            found = read_subtree(connection, **arguments)
             with scim_client(base, tenant.scim) as other_client:  # from the worker thread
                 set_manager(other_client, newcomer, boss)
             moved.set()
@@ -273,6 +275,37 @@ def test_a_replay_under_someone_judges_each_event_by_the_managers_of_its_time(
         (report, MANAGER_PATH),
     ]
     assert later["resourceId"] == final
+
+
+def test_under_subscriptions_share_the_tenants_managers_until_the_tree_changes(
+    base: str, tenant: TenantTokens, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """Each ``under`` subscription needs every user's manager: the subscriptions of a tenant
+    read them once, and again only once the org chart has changed."""
+    reads: list[int] = []
+    read_edges = subtree.read_org_version_and_edges
+
+    def counted(connection: Connection, tenant_id: int) -> Any:
+        reads.append(tenant_id)
+        return read_edges(connection, tenant_id)
+
+    monkeypatch.setattr(subtree, "read_org_version_and_edges", counted)
+    with scim_client(base, tenant.scim) as scim:
+        boss = create_user(scim)
+        report = create_user(scim, manager=boss)
+        variables = {"under": boss, "after": 0}
+        first = Subscription(base, tenant.graphql, variables, query=OPERATION)
+        second = Subscription(base, tenant.graphql, {"under": report, "after": 0}, query=OPERATION)
+        with first as one, second as two:
+            assert [e["resourceId"] for e in one.events(2)] == [boss, report]
+            assert [e["resourceId"] for e in two.events(1)] == [report]
+            assert len(reads) == 1
+            newcomer = create_user(scim, manager=report)
+            assert [e["resourceId"] for e in one.events(1)] == [newcomer]
+            assert [e["resourceId"] for e in two.events(1)] == [newcomer]
+        with Subscription(base, tenant.graphql, variables, query=OPERATION) as three:
+            assert [e["resourceId"] for e in three.events(3)] == [boss, report, newcomer]
+    assert len(reads) == 2  # the newcomer changed the tree
 
 
 def test_under_reads_the_tenant_in_a_worker_thread_and_names_an_unknown_id(

@@ -3,17 +3,27 @@ subscriber is bounded and closed with where to resume, idle subscribers cost a b
 of objects, and the ``under`` model follows manager moves."""
 
 import asyncio
+import dataclasses
+import gc
+import weakref
 from contextlib import AsyncExitStack
 
 import pytest
 from sqlalchemy import Connection
 
 from app.graphql_api import live_feeds
-from app.graphql_api.live.subtree import MANAGER_PATH, SubtreeFilter
+from app.graphql_api.live.subtree import (
+    MANAGER_PATH,
+    ManagerSnapshot,
+    ManagerSnapshots,
+    SubtreeFilter,
+    read_subtree,
+)
 from app.graphql_api.live_feeds import FellBehind, LiveFeeds, Subscriber
 from db.activity_reads import EventRecord
 from db.database import Database
 from db.tenants import create_tenant
+from db.users import create_user_row, get_user, update_user
 from scim.user_changes import MANAGER_PATH as SCIM_MANAGER_PATH
 from tests.activity_rows import insert_events
 
@@ -175,12 +185,16 @@ def _move(seq: int, user: str, old: str | None, new: str | None) -> EventRecord:
     )
 
 
+def _delete(seq: int, user: str) -> EventRecord:
+    return dataclasses.replace(_move(seq, user, None, None), operation="DELETE", changes=None)
+
+
 def test_under_follows_moves_into_and_out_of_the_subtree() -> None:
     assert MANAGER_PATH == SCIM_MANAGER_PATH
     # root <- a <- b ; c elsewhere, d under c
     edges = [("root", None, True), ("a", "root", True), ("b", "a", True), ("c", None, True)]
     edges.append(("d", "c", True))
-    under = SubtreeFilter("a", edges)
+    under = SubtreeFilter("a", ManagerSnapshot(0, edges))
     assert under(_move(1, "b", "a", "a"))  # in it
     assert not under(_move(2, "d", "c", "c"))  # elsewhere
     assert under(_move(3, "c", None, "b"))  # moves in, with d below it
@@ -197,7 +211,7 @@ def test_under_rolls_the_model_back_to_where_it_starts() -> None:
     # under a since (seq 3); d has no manager change.
     now = [("a", None, True), ("b", "a", True), ("c", None, True), ("d", "c", True)]
     now.append(("e", "a", True))
-    under = SubtreeFilter("a", now)
+    under = SubtreeFilter("a", ManagerSnapshot(0, now))
     under.roll_back(
         [
             ("e", [{"attribute": MANAGER_PATH, "oldValue": None, "newValue": "a"}]),
@@ -222,15 +236,99 @@ def test_under_places_a_moved_user_by_the_manager_the_event_replaced() -> None:
     # The model after c moved out of a's subtree (c had been under b); d is under c.
     edges = [("root", None, True), ("a", "root", True), ("b", "a", True), ("c", None, True)]
     edges.append(("d", "c", True))
-    under = SubtreeFilter("a", edges)
+    under = SubtreeFilter("a", ManagerSnapshot(0, edges))
     assert under(_move(5, "c", "b", None))  # the move out, replayed: c was in it
     assert not under(_move(6, "d", "c", "c"))  # and d, below c, is out with it
     # The model after e moved in under b: replayed, the move in is seen, and so is the next.
-    under = SubtreeFilter("a", [("a", None, True), ("b", "a", True), ("e", "b", True)])
+    under = SubtreeFilter(
+        "a", ManagerSnapshot(0, [("a", None, True), ("b", "a", True), ("e", "b", True)])
+    )
     assert under(_move(7, "e", None, "b"))
     assert under(_move(8, "e", "b", "b"))
     # A move between two places outside the subtree, onto a model that placed it inside.
-    under = SubtreeFilter("a", [("a", None, True), ("x", None, True), ("f", "a", True)])
+    under = SubtreeFilter(
+        "a", ManagerSnapshot(0, [("a", None, True), ("x", None, True), ("f", "a", True)])
+    )
     assert not under(_move(9, "f", "x", "y"))
     # The root itself, whatever its managers.
     assert under(_move(10, "a", "x", None))
+
+
+def test_filters_over_one_snapshot_keep_their_changes_to_themselves() -> None:
+    """Subscriptions share the tenant's managers: what one undoes or follows changes neither
+    the snapshot nor another subscription."""
+    snapshot = ManagerSnapshot(5, [("a", None, True), ("b", "a", True), ("c", None, True)])
+    moved, still = SubtreeFilter("a", snapshot), SubtreeFilter("a", snapshot)
+    moved.roll_back([("b", [{"attribute": MANAGER_PATH, "oldValue": "c", "newValue": "a"}])])
+    assert [moved.contains(user) for user in "abc"] == [True, False, False]
+    assert [still.contains(user) for user in "abc"] == [True, True, False]
+    assert moved(_move(1, "c", None, "a"))  # c moves in, with b below it
+    assert [moved.contains(user) for user in "abc"] == [True, True, True]
+    assert not still.contains("c")
+    assert still(_delete(2, "b"))
+    assert not still.contains("b")
+    assert moved.contains("b")
+    assert (moved.manager_of("b"), still.manager_of("b")) == ("c", None)
+    assert dict(snapshot.manager) == {"b": "a"}
+
+
+def test_subscriptions_share_the_managers_until_the_tree_changes(database: Database) -> None:
+    snapshots = ManagerSnapshots()
+
+    def build(connection: Connection) -> tuple[int, int, str, str, str]:
+        tenant, other = create_tenant(connection, "acme").id, create_tenant(connection, "b").id
+        boss = create_user_row(connection, tenant, {"user_name": "boss"})["id"]
+        report = create_user_row(connection, tenant, {"user_name": "r", "manager_id": boss})
+        loner = create_user_row(connection, tenant, {"user_name": "loner"})["id"]
+        create_user_row(connection, other, {"user_name": "boss"})
+        return tenant, other, boss, report["id"], loner
+
+    tenant, other, boss, report, loner = database.write_sync(build)
+
+    def read(tenant_id: int) -> ManagerSnapshot:
+        return database.read_sync(lambda connection: snapshots.read(connection, tenant_id))
+
+    def change(user_id: str, values: dict[str, object]) -> None:
+        def work(connection: Connection) -> None:
+            previous = get_user(connection, tenant, user_id)
+            assert previous is not None
+            update_user(connection, tenant, previous, values)
+
+        database.write_sync(work)
+
+    first = read(tenant)
+    assert read(tenant) is first
+    assert dict(first.manager) == {report: boss}
+    assert read(other) is not first
+    assert dict(read(other).manager) == {}
+    change(loner, {"title": "Still alone"})  # not the tree: the same managers
+    assert read(tenant) is first
+    change(loner, {"manager_id": boss})
+    moved = read(tenant)
+    assert moved is not first
+    assert moved.version > first.version
+    assert dict(moved.manager) == {report: boss, loner: boss}
+    assert dict(first.manager) == {report: boss}  # kept as it was for its subscriptions
+    # Kept only while used: once no subscription holds it, it is freed.
+    gone = weakref.ref(moved)
+    del first, moved
+    gc.collect()
+    assert gone() is None
+    assert dict(read(tenant).manager) == {report: boss, loner: boss}
+
+
+def test_a_subtree_under_a_root_without_a_manager(database: Database) -> None:
+    """The snapshot leaves out users without a manager: the root is looked up by its id."""
+
+    def build(connection: Connection) -> tuple[int, str]:
+        tenant = create_tenant(connection, "acme").id
+        boss = create_user_row(connection, tenant, {"user_name": "boss"})["id"]
+        create_user_row(connection, tenant, {"user_name": "r", "manager_id": boss})
+        return tenant, boss
+
+    tenant, boss = database.write_sync(build)
+    snapshots = ManagerSnapshots()
+    found = database.read_sync(lambda c: read_subtree(c, snapshots, tenant, boss, 0))
+    assert found is not None
+    assert found.root == boss
+    assert database.read_sync(lambda c: read_subtree(c, snapshots, tenant, "nobody", 0)) is None

@@ -75,7 +75,13 @@ class LiveSubscriptions:
         if under is not None:
             # After the seq it starts from, never before (see app.graphql_api.live.subtree).
             subtree = await context.database.read(
-                partial(read_subtree, tenant_id=grant.tenant_id, root=str(under), after=after),
+                partial(
+                    read_subtree,
+                    snapshots=session.feeds.managers,
+                    tenant_id=grant.tenant_id,
+                    root=str(under),
+                    after=after,
+                ),
                 in_thread=True,
             )
             if subtree is None:

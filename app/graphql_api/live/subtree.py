@@ -16,28 +16,80 @@ undone and delivered. A change committed but not numbered yet when the model is 
 in it and is delivered later; where its own user was before it is read from the event (the
 manager it replaced), not from the model, so that user is still placed right. What the log
 cannot give back stays as it is now: a user deleted since is not in the model at all.
+
+The managers as they are now hold every user of the tenant, so the subscriptions of a tenant
+share them (``ManagerSnapshots``): a subscription that starts while the tenant's org version
+is the one they were read at takes them as they are, and keeps only its own changes over
+them (the roll-back, then each event). Any change of the tree moves that version, so a kept
+snapshot is the tree as it is now; after a change the next subscription reads a new one.
 """
 
-from collections.abc import Iterable
+import threading
+import weakref
+from collections.abc import Iterable, Mapping
 from typing import Any
 
 from sqlalchemy import Connection
 
 from db.activity import Operation, Outcome, ResourceType
 from db.activity_reads import EventRecord, user_changes_after
-from db.org_metrics import read_org_version_and_edges
+from db.directory_reads import users_by_ids
+from db.org_changes import org_version
+from db.org_metrics import OrgEdge, read_org_version_and_edges
 
 #: The path the activity log names the manager by (the enterprise extension's ``manager``,
 #: as ``scim.user_changes.MANAGER_PATH`` derives it; a test checks the two agree).
 MANAGER_PATH = "urn:ietf:params:scim:schemas:extension:enterprise:2.0:User:manager"
 
 
-class SubtreeFilter:
-    def __init__(self, root: str, edges: Iterable[tuple[str, str | None, Any]]) -> None:
-        self.root = root
-        self.manager: dict[str, str] = {
+class ManagerSnapshot:
+    """Every user's manager (those without one left out) at one org version of a tenant.
+    Shared by the subscriptions that start while it is current: none of them changes it."""
+
+    __slots__ = ("__weakref__", "manager", "version")
+
+    def __init__(self, version: int, edges: Iterable[OrgEdge]) -> None:
+        self.version = version
+        self.manager: Mapping[str, str] = {
             user_id: manager_id for user_id, manager_id, _ in edges if manager_id is not None
         }
+
+
+class ManagerSnapshots:
+    """Each tenant's latest snapshot, kept while some subscription still uses it. Read from
+    worker threads."""
+
+    def __init__(self) -> None:
+        self._lock = threading.Lock()
+        self._latest: weakref.WeakValueDictionary[int, ManagerSnapshot] = (
+            weakref.WeakValueDictionary()
+        )
+
+    def read(self, connection: Connection, tenant_id: int) -> ManagerSnapshot:
+        """The tenant's managers as they are now: the kept snapshot while the org version is
+        the one it was read at (one indexed statement), else a new one, kept instead."""
+        with self._lock:
+            kept = self._latest.get(tenant_id)
+        if kept is not None and kept.version == org_version(connection, tenant_id):
+            return kept
+        # The version first, then the edges (``read_org_version_and_edges``): edges newer
+        # than their version only make a later match impossible, never a wrong one.
+        snapshot = ManagerSnapshot(*read_org_version_and_edges(connection, tenant_id))
+        with self._lock:
+            current = self._latest.get(tenant_id)
+            if current is None or current.version <= snapshot.version:
+                self._latest[tenant_id] = snapshot
+        return snapshot
+
+
+class SubtreeFilter:
+    def __init__(self, root: str, managers: ManagerSnapshot) -> None:
+        self.root = root
+        # Shared with other subscriptions: this one's changes over it go to ``_changed``
+        # (a user's manager, or None for none).
+        self._managers = managers
+        self._shared = managers.manager
+        self._changed: dict[str, str | None] = {}
 
     def contains(self, user_id: str) -> bool:
         return self._reaches_root(user_id, set())
@@ -48,8 +100,14 @@ class SubtreeFilter:
             if current == self.root:
                 return True
             seen.add(current)
-            current = self.manager.get(current)
+            current = self.manager_of(current)
         return False
+
+    def manager_of(self, user_id: str) -> str | None:
+        changed = self._changed
+        if user_id in changed:
+            return changed[user_id]
+        return self._shared.get(user_id)
 
     def roll_back(self, changes_newest_first: Iterable[tuple[str, list[dict[str, Any]]]]) -> None:
         """Undo the manager changes of these (user id, changes), newest first."""
@@ -59,17 +117,14 @@ class SubtreeFilter:
                     self._set_manager(user_id, change.get("oldValue"))
 
     def _set_manager(self, user_id: str, manager: object) -> None:
-        if isinstance(manager, str) and manager:
-            self.manager[user_id] = manager
-        else:
-            self.manager.pop(user_id, None)
+        self._changed[user_id] = manager if isinstance(manager, str) and manager else None
 
     def _apply(self, event: EventRecord) -> None:
         user_id = event.resource_id
         if user_id is None or event.outcome != Outcome.SUCCESS.value:
             return
         if event.operation == Operation.DELETE.value:
-            self.manager.pop(user_id, None)
+            self._changed[user_id] = None
             return
         for change in event.changes or ():
             if change.get("attribute") == MANAGER_PATH:
@@ -95,14 +150,17 @@ class SubtreeFilter:
 
 
 def read_subtree(
-    connection: Connection, tenant_id: int, root: str, after: int
+    connection: Connection, snapshots: ManagerSnapshots, tenant_id: int, root: str, after: int
 ) -> SubtreeFilter | None:
     """The filter for ``root``'s subtree as of seq ``after``, or None when no user of the
-    tenant has that id now. It reads every user of the tenant, and the user changes logged
-    after ``after``: meant for a worker thread, off the event loop."""
-    _, edges = read_org_version_and_edges(connection, tenant_id)
-    if not any(user_id == root for user_id, _, _ in edges):
+    tenant has that id now. It reads every user of the tenant (unless ``snapshots`` keeps
+    them), and the manager changes logged after ``after``: meant for a worker thread, off
+    the event loop."""
+    managers = snapshots.read(connection, tenant_id)
+    # A user without a manager is not in the snapshot: one read by key tells whether the
+    # root exists.
+    if root not in managers.manager and not users_by_ids(connection, tenant_id, [root]):
         return None
-    subtree = SubtreeFilter(root, edges)
+    subtree = SubtreeFilter(root, managers)
     subtree.roll_back(user_changes_after(connection, tenant_id, after, MANAGER_PATH))
     return subtree
