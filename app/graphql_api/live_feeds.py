@@ -30,8 +30,8 @@ from dataclasses import dataclass, field
 from functools import partial
 from typing import Any
 
-from app.graphql_api.live.subtree import ManagerSnapshots
 from app.graphql_api.loaders import Loaders
+from app.graphql_api.manager_snapshots import ManagerSnapshots
 from db.activity_reads import ActivityFilterSpec, EventRecord, events_after, latest_seq
 from db.database import Database
 from db.tokens import TokenGrant

@@ -13,7 +13,7 @@ from websockets.exceptions import ConnectionClosed, InvalidStatus
 from websockets.sync.client import connect
 
 import app.graphql_api.live.subscriptions as subscriptions
-import app.graphql_api.live.subtree as subtree
+import app.graphql_api.manager_snapshots as manager_snapshots
 from app.graphql_api.live.subtree import MANAGER_PATH
 from app.settings import Settings
 from db.database import Database
@@ -283,13 +283,13 @@ def test_under_subscriptions_share_the_tenants_managers_until_the_tree_changes(
     """Each ``under`` subscription needs every user's manager: the subscriptions of a tenant
     read them once, and again only once the org chart has changed."""
     reads: list[int] = []
-    read_edges = subtree.read_org_version_and_edges
+    read_edges = manager_snapshots.read_org_version_and_edges
 
     def counted(connection: Connection, tenant_id: int) -> Any:
         reads.append(tenant_id)
         return read_edges(connection, tenant_id)
 
-    monkeypatch.setattr(subtree, "read_org_version_and_edges", counted)
+    monkeypatch.setattr(manager_snapshots, "read_org_version_and_edges", counted)
     with scim_client(base, tenant.scim) as scim:
         boss = create_user(scim)
         report = create_user(scim, manager=boss)

@@ -12,14 +12,9 @@ import pytest
 from sqlalchemy import Connection
 
 from app.graphql_api import live_feeds
-from app.graphql_api.live.subtree import (
-    MANAGER_PATH,
-    ManagerSnapshot,
-    ManagerSnapshots,
-    SubtreeFilter,
-    read_subtree,
-)
+from app.graphql_api.live.subtree import MANAGER_PATH, SubtreeFilter, read_subtree
 from app.graphql_api.live_feeds import FellBehind, LiveFeeds, Subscriber
+from app.graphql_api.manager_snapshots import ManagerSnapshot, ManagerSnapshots
 from db.activity_reads import EventRecord
 from db.database import Database
 from db.tenants import create_tenant

@@ -24,62 +24,19 @@ them (the roll-back, then each event). Any change of the tree moves that version
 snapshot is the tree as it is now; after a change the next subscription reads a new one.
 """
 
-import threading
-import weakref
-from collections.abc import Iterable, Mapping
+from collections.abc import Iterable
 from typing import Any
 
 from sqlalchemy import Connection
 
+from app.graphql_api.manager_snapshots import ManagerSnapshot, ManagerSnapshots
 from db.activity import Operation, Outcome, ResourceType
 from db.activity_reads import EventRecord, user_changes_after
 from db.directory_reads import users_by_ids
-from db.org_changes import org_version
-from db.org_metrics import OrgEdge, read_org_version_and_edges
 
 #: The path the activity log names the manager by (the enterprise extension's ``manager``,
 #: as ``scim.user_changes.MANAGER_PATH`` derives it; a test checks the two agree).
 MANAGER_PATH = "urn:ietf:params:scim:schemas:extension:enterprise:2.0:User:manager"
-
-
-class ManagerSnapshot:
-    """Every user's manager (those without one left out) at one org version of a tenant.
-    Shared by the subscriptions that start while it is current: none of them changes it."""
-
-    __slots__ = ("__weakref__", "manager", "version")
-
-    def __init__(self, version: int, edges: Iterable[OrgEdge]) -> None:
-        self.version = version
-        self.manager: Mapping[str, str] = {
-            user_id: manager_id for user_id, manager_id, _ in edges if manager_id is not None
-        }
-
-
-class ManagerSnapshots:
-    """Each tenant's latest snapshot, kept while some subscription still uses it. Read from
-    worker threads."""
-
-    def __init__(self) -> None:
-        self._lock = threading.Lock()
-        self._latest: weakref.WeakValueDictionary[int, ManagerSnapshot] = (
-            weakref.WeakValueDictionary()
-        )
-
-    def read(self, connection: Connection, tenant_id: int) -> ManagerSnapshot:
-        """The tenant's managers as they are now: the kept snapshot while the org version is
-        the one it was read at (one indexed statement), else a new one, kept instead."""
-        with self._lock:
-            kept = self._latest.get(tenant_id)
-        if kept is not None and kept.version == org_version(connection, tenant_id):
-            return kept
-        # The version first, then the edges (``read_org_version_and_edges``): edges newer
-        # than their version only make a later match impossible, never a wrong one.
-        snapshot = ManagerSnapshot(*read_org_version_and_edges(connection, tenant_id))
-        with self._lock:
-            current = self._latest.get(tenant_id)
-            if current is None or current.version <= snapshot.version:
-                self._latest[tenant_id] = snapshot
-        return snapshot
 
 
 class SubtreeFilter:
