@@ -43,8 +43,9 @@ class SubtreeFilter:
     def __init__(self, root: str, managers: ManagerSnapshot) -> None:
         self.root = root
         # Shared with other subscriptions: this one's changes over it go to ``_changed``
-        # (a user's manager, or None for none).
-        self._managers = managers
+        # (a user's manager, or None for none). Holding the snapshot itself keeps it in
+        # ``ManagerSnapshots`` for the subscriptions that start later.
+        self._snapshot = managers
         self._shared = managers.manager
         self._changed: dict[str, str | None] = {}
 
