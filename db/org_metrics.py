@@ -44,17 +44,17 @@ class OrgMetrics:
     active_direct_counts: dict[str, int] = field(default_factory=dict)  # active direct reports
 
 
-def read_org_version_and_edges(connection: Connection, tenant_id: int) -> tuple[int, list[OrgEdge]]:
-    """The version first, then the edges: a concurrent change can only make them newer than
-    the version they are filed under, never older, so a stale cache is always noticed."""
-    version = org_version(connection, tenant_id)
+def read_org_edges(connection: Connection, tenant_id: int) -> list[OrgEdge]:
+    """Every user's edge. A cache files them under the org version read before them: a
+    concurrent change can only make them newer than that version, never older, so a stale
+    cache is always noticed."""
     rows = _edge_rows(connection, tenant_id)
-    return version, [(user_id, manager_id, bool(active)) for user_id, manager_id, active in rows]
+    return [(user_id, manager_id, bool(active)) for user_id, manager_id, active in rows]
 
 
 def read_org_metrics(connection: Connection, tenant_id: int) -> OrgMetrics:
     """The tenant's figures, derived as its users are read: no list of every edge is kept.
-    Meant for a worker thread; the version is read first, as in ``read_org_version_and_edges``."""
+    Meant for a worker thread; the version is read first, as ``read_org_edges`` says."""
     version = org_version(connection, tenant_id)
     return derive_org_metrics(version, _edge_rows(connection, tenant_id))
 

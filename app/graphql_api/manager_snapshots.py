@@ -19,7 +19,7 @@ from collections.abc import Iterable, Mapping
 from sqlalchemy import Connection
 
 from db.org_changes import org_version
-from db.org_metrics import OrgEdge, read_org_version_and_edges
+from db.org_metrics import OrgEdge, read_org_edges
 
 
 class ManagerSnapshot:
@@ -48,13 +48,14 @@ class ManagerSnapshots:
     def read(self, connection: Connection, tenant_id: int) -> ManagerSnapshot:
         """The tenant's managers as they are now: the kept snapshot while the org version is
         the one it was read at (one indexed statement), else a new one, kept instead."""
+        version = org_version(connection, tenant_id)
         with self._lock:
             kept = self._latest.get(tenant_id)
-        if kept is not None and kept.version == org_version(connection, tenant_id):
+        if kept is not None and kept.version == version:
             return kept
-        # The version first, then the edges (``read_org_version_and_edges``): edges newer
-        # than their version only make a later match impossible, never a wrong one.
-        snapshot = ManagerSnapshot(*read_org_version_and_edges(connection, tenant_id))
+        # The version first, then the edges (``read_org_edges``): edges newer than their
+        # version only make a later match impossible, never a wrong one.
+        snapshot = ManagerSnapshot(version, read_org_edges(connection, tenant_id))
         with self._lock:
             current = self._latest.get(tenant_id)
             if current is None or current.version <= snapshot.version:

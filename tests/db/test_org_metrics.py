@@ -3,7 +3,8 @@
 from sqlalchemy import Connection
 
 from db.database import Database
-from db.org_metrics import OrgEdge, derive_org_metrics, read_org_metrics, read_org_version_and_edges
+from db.org_changes import org_version
+from db.org_metrics import OrgEdge, derive_org_metrics, read_org_edges, read_org_metrics
 from db.tenants import create_tenant
 from db.users import create_user_row
 
@@ -85,7 +86,7 @@ def test_read_as_derived_from_the_tenants_users(database: Database) -> None:
     tenant = database.write_sync(build)
     metrics = database.read_sync(lambda connection: read_org_metrics(connection, tenant))
     version, edges = database.read_sync(
-        lambda connection: read_org_version_and_edges(connection, tenant)
+        lambda connection: (org_version(connection, tenant), read_org_edges(connection, tenant))
     )
     assert metrics == derive_org_metrics(version, edges)
     assert metrics.version == version > 0  # each user with a manager moved the org

@@ -283,13 +283,13 @@ def test_under_subscriptions_share_the_tenants_managers_until_the_tree_changes(
     """Each ``under`` subscription needs every user's manager: the subscriptions of a tenant
     read them once, and again only once the org chart has changed."""
     reads: list[int] = []
-    read_edges = manager_snapshots.read_org_version_and_edges
+    read_edges = manager_snapshots.read_org_edges
 
     def counted(connection: Connection, tenant_id: int) -> Any:
         reads.append(tenant_id)
         return read_edges(connection, tenant_id)
 
-    monkeypatch.setattr(manager_snapshots, "read_org_version_and_edges", counted)
+    monkeypatch.setattr(manager_snapshots, "read_org_edges", counted)
     with scim_client(base, tenant.scim) as scim:
         boss = create_user(scim)
         report = create_user(scim, manager=boss)

@@ -46,7 +46,6 @@ class SubtreeFilter:
         # (a user's manager, or None for none). Holding the snapshot itself keeps it in
         # ``ManagerSnapshots`` for the subscriptions that start later.
         self._snapshot = managers
-        self._shared = managers.manager
         self._changed: dict[str, str | None] = {}
 
     def contains(self, user_id: str) -> bool:
@@ -65,7 +64,7 @@ class SubtreeFilter:
         changed = self._changed
         if user_id in changed:
             return changed[user_id]
-        return self._shared.get(user_id)
+        return self._snapshot.manager.get(user_id)
 
     def roll_back(self, changes_newest_first: Iterable[tuple[str, list[dict[str, Any]]]]) -> None:
         """Undo the manager changes of these (user id, changes), newest first."""
